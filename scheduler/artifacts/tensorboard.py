@@ -1,0 +1,137 @@
+"""A real TensorBoard for one run's log folder, as a WSGI application the portal mounts.
+
+The application is TensorBoard's own (`tensorboard.backend.application`) with its in-process
+data ingester, built once per log folder and cached. The portal calls it from a view behind its
+permission check; TensorBoard's frontend uses relative URLs, so it works under any mount point as
+long as SCRIPT_NAME carries the prefix (see `call_wsgi`).
+
+TensorBoard loads TensorFlow lazily (for its file system layer) the first time it reads a folder,
+inside the first request, never at import.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+MAX_CACHED_APPS = 16
+LIVE_RELOAD_SECONDS = 30
+
+_apps: OrderedDict[tuple[str, bool], WSGIApp] = OrderedDict()
+_lock = threading.Lock()
+
+
+def tensorboard_app(log_dir: Path | str, live: bool = False) -> WSGIApp:
+    """The cached TensorBoard WSGI app for `log_dir`.
+
+    A finished run (`live=False`) is loaded once, synchronously, and never polled again, so an
+    evicted app leaves no thread behind. A running job's app reloads in TensorBoard's daemon
+    thread every LIVE_RELOAD_SECONDS.
+    """
+    key = (str(Path(log_dir).resolve()), live)
+    with _lock:
+        app = _apps.get(key)
+        if app is not None:
+            _apps.move_to_end(key)
+            return app
+        app = _build_app(key[0], live)
+        _apps[key] = app
+        if live:
+            _apps.pop((key[0], False), None)
+        else:
+            _apps.pop((key[0], True), None)
+        while len(_apps) > MAX_CACHED_APPS:
+            _apps.popitem(last=False)
+        return app
+
+
+def forget_apps() -> None:
+    """Drop every cached application (tests; a run's logs replaced)."""
+    with _lock:
+        _apps.clear()
+
+
+def _build_app(log_dir: str, live: bool) -> WSGIApp:
+    from tensorboard import default, program
+    from tensorboard.backend import application
+    from tensorboard.backend.event_processing import data_ingester
+
+    board = program.TensorBoard(plugins=default.get_plugins())
+    board.configure(
+        logdir=log_dir,
+        path_prefix="",  # the portal passes its mount point in SCRIPT_NAME instead
+        load_fast="false",  # in-process reader: no Rust data server process per run
+        reload_interval=LIVE_RELOAD_SECONDS if live else 0,
+        reload_task="thread" if live else "blocking",
+        bind_all=False,
+    )
+    ingester = data_ingester.LocalDataIngester(board.flags)
+    ingester.start()
+    return application.TensorBoardWSGIApp(
+        board.flags,
+        board.plugin_loaders,
+        ingester.data_provider,
+        board.assets_zip_provider,
+        ingester.deprecated_multiplexer,
+    )
+
+
+class WSGIResponse:
+    """Status, headers and body of one call to a WSGI application."""
+
+    def __init__(self, status: int, headers: list[tuple[str, str]], body: Iterator[bytes]) -> None:
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+
+_HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "te",
+    "trailer",
+    "upgrade",
+    "proxy-authenticate",
+    "proxy-authorization",
+}
+
+
+def call_wsgi(app: WSGIApp, environ: dict[str, Any], script_name: str, path_info: str) -> WSGIResponse:
+    """Call `app` as if mounted at `script_name`, for the sub-path `path_info`."""
+    environ = dict(environ)
+    environ["SCRIPT_NAME"] = script_name.rstrip("/")
+    environ["PATH_INFO"] = "/" + path_info.lstrip("/")
+    captured: dict[str, Any] = {}
+
+    def start_response(
+        status: str, headers: list[tuple[str, str]], exc_info: Any = None
+    ) -> Callable[[bytes], None]:
+        captured["status"] = int(status.split(" ", 1)[0])
+        captured["headers"] = [(key, value) for key, value in headers if key.lower() not in _HOP_BY_HOP]
+        return lambda data: None  # the legacy write() callable; TensorBoard never uses it
+
+    result = app(environ, start_response)
+    body = iter(result)
+    # start_response may be called lazily, on the first chunk: pull it before reading status.
+    first: list[bytes] = []
+    if "status" not in captured:
+        with contextlib.suppress(StopIteration):
+            first.append(next(body))
+
+    def chunks() -> Iterator[bytes]:
+        try:
+            yield from first
+            yield from body
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+
+    return WSGIResponse(captured["status"], captured["headers"], chunks())

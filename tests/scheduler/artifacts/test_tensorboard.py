@@ -1,0 +1,52 @@
+"""TensorBoard's own WSGI application for a run, mounted under a path prefix."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+from scheduler.artifacts import events
+from scheduler.artifacts.tensorboard import call_wsgi, tensorboard_app
+
+
+def _environ(query: str = "") -> dict:
+    return {
+        "REQUEST_METHOD": "GET",
+        "QUERY_STRING": query,
+        "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80",
+        "HTTP_HOST": "testserver",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.errors": io.StringIO(),
+    }
+
+
+def test_the_app_is_built_once_per_log_folder(training_logs: Path) -> None:
+    assert tensorboard_app(training_logs) is tensorboard_app(training_logs)
+
+
+def test_the_mounted_app_serves_the_runs_and_the_same_scalars_as_the_reader(training_logs: Path) -> None:
+    app = tensorboard_app(training_logs)
+
+    runs = call_wsgi(app, _environ(), "/runs/7/tensorboard/", "data/runs")
+    assert runs.status == 200
+    assert set(json.loads(b"".join(runs.body))) == {"train", "validation", "legacy"}
+
+    served = call_wsgi(
+        app, _environ("run=train&tag=epoch_loss"), "/runs/7/tensorboard", "/data/plugin/scalars/scalars"
+    )
+    expected = events.read_scalars(training_logs).runs["train"]["epoch_loss"]
+    assert json.loads(b"".join(served.body)) == [list(point) for point in expected]
+
+
+def test_the_frontend_page_is_served_under_the_prefix(training_logs: Path) -> None:
+    page = call_wsgi(tensorboard_app(training_logs), _environ(), "/runs/7/tensorboard", "/")
+
+    assert page.status == 200
+    assert ("Content-Type", "text/html; charset=utf-8") in page.headers
+    html = b"".join(page.body)
+    # The frontend loads everything relative to the page, so it works under the portal's prefix.
+    assert b'name="tb-relative-root" content="./"' in html
+    assert b'src="index.js' in html
