@@ -157,6 +157,9 @@ def _read_file(path: Path, state: _RunState, warnings: list[str], max_bytes: int
     except OSError as error:
         warnings.append(f"{name}: cannot be read ({error}).")
         return
+    except Exception as error:  # untrusted bytes: one odd file must not hide the others
+        warnings.append(f"{name}: could not be read ({type(error).__name__}); skipped.")
+        return
     if undecodable:
         warnings.append(f"{name}: {undecodable} record(s) are not TensorBoard events; skipped.")
     if consumed < size:

@@ -1,0 +1,16 @@
+"""URL map: each app mounts its own urls module."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from portal.views.health import healthz
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("quota/", include("scheduler.urls")),
+    path("runs/", include("scheduler.artifacts.urls")),
+    path("reproducibility/", include("reproducibility.urls")),
+    path("", include("portal.urls")),
+]

@@ -1,0 +1,48 @@
+"""People and projects: the custom user and the project an applicant brings."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models.functions import Lower
+
+
+class User(AbstractUser):
+    """A portal account. Roles are groups (see portal.roles); affiliation feeds conflict checks."""
+
+    email = models.EmailField("email address", unique=True)
+    affiliation = models.CharField(
+        max_length=200, blank=True, help_text="Organisation you work for; used to avoid conflicts of interest."
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(Lower("email"), name="user_email_ci_unique")]
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username
+
+
+class Project(models.Model):
+    """An open-source AI project, brought by an applicant, that applies for compute."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=200, unique=True)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_projects")
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="projects")
+    organisation = models.CharField(max_length=200, blank=True)
+    repository_url = models.CharField(
+        max_length=500, help_text="An https git URL, or a local path where the operator allows it."
+    )
+    licence = models.CharField(max_length=100, blank=True, help_text="SPDX identifier, e.g. Apache-2.0.")
+    description = models.TextField(blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def is_member(self, user: User) -> bool:
+        return user.pk == self.owner_id or self.members.filter(pk=user.pk).exists()

@@ -1,0 +1,87 @@
+"""Object-level permissions as an authentication backend.
+
+Views anywhere ask ``request.user.has_perm("<app>.<action>_<model>", obj)``; this backend answers
+for objects by finding the project they belong to. Keeping the rules here means scheduler and
+reproducibility never import portal code to decide who sees what.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from portal import roles
+
+
+def project_of(obj: Any) -> Any:
+    """The portal project an object belongs to (a project, allocation, job, application...)."""
+    for path in ("allocation.project", "project", "application.project"):
+        target = obj
+        for attr in path.split("."):
+            target = getattr(target, attr, None)
+            if target is None:
+                break
+        if target is not None:
+            return target
+    if obj.__class__.__name__ == "Project":
+        return obj
+    return None
+
+
+def _is_project_member(user: Any, obj: Any) -> bool:
+    project = project_of(obj)
+    return project is not None and project.is_member(user)
+
+
+def _is_reviewer_of(user: Any, obj: Any) -> bool:
+    """Reviewers see the projects whose applications they are assigned to (see portal.reviews)."""
+    project = project_of(obj)
+    if project is None or not roles.is_reviewer(user):
+        return False
+    is_assigned = getattr(project, "has_assigned_reviewer", None)
+    return bool(is_assigned and is_assigned(user))
+
+
+def _can_view_project_things(user: Any, obj: Any) -> bool:
+    return roles.is_maintainer(user) or _is_project_member(user, obj) or _is_reviewer_of(user, obj)
+
+
+def _can_change_project_things(user: Any, obj: Any) -> bool:
+    return roles.is_maintainer(user) or _is_project_member(user, obj)
+
+
+def _can_view_snapshot(user: Any, snapshot: Any) -> bool:
+    if roles.is_maintainer(user) or roles.is_reviewer(user):
+        return True
+    return getattr(snapshot, "requested_by_id", None) == user.pk
+
+
+Rule = Callable[[Any, Any], bool]
+
+RULES: dict[str, Rule] = {
+    "portal.view_project": _can_view_project_things,
+    "portal.change_project": _can_change_project_things,
+    "scheduler.view_allocation": _can_view_project_things,
+    "scheduler.submit_job": _can_change_project_things,
+    "scheduler.view_trainingjob": _can_view_project_things,
+    "scheduler.cancel_trainingjob": _can_change_project_things,
+    "reproducibility.view_snapshot": _can_view_snapshot,
+}
+
+
+def register_rule(perm: str, rule: Rule) -> None:
+    """Let an app add the rule for one of its own object permissions."""
+    RULES[perm] = rule
+
+
+class ObjectPermissionBackend:
+    """Answers has_perm(perm, obj) for objects; model-level perms stay with ModelBackend."""
+
+    def authenticate(self, request: Any, **credentials: Any) -> None:
+        return None
+
+    def has_perm(self, user_obj: Any, perm: str, obj: Any = None) -> bool:
+        if obj is None or not user_obj.is_active or not user_obj.is_authenticated:
+            return False
+        rule = RULES.get(perm)
+        return bool(rule and rule(user_obj, obj))

@@ -1,0 +1,68 @@
+"""The three roles of the portal, kept as Django groups."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, Permission
+
+APPLICANT = "applicant"
+REVIEWER = "reviewer"
+MAINTAINER = "maintainer"
+ROLES = (APPLICANT, REVIEWER, MAINTAINER)
+
+# Apps whose models maintainers may edit in the Django admin.
+MAINTAINED_APPS = ("portal", "scheduler", "reproducibility")
+
+
+def role_names(user: AbstractBaseUser | AnonymousUser) -> set[str]:
+    """The roles of a user, cached on the instance for the request."""
+    if not user.is_authenticated:
+        return set()
+    cached = getattr(user, "_role_names", None)
+    if cached is None:
+        cached = set(user.groups.filter(name__in=ROLES).values_list("name", flat=True))  # type: ignore[attr-defined]
+        if user.is_superuser:  # type: ignore[attr-defined]
+            cached.add(MAINTAINER)
+        user._role_names = cached  # type: ignore[union-attr]
+    return cached
+
+
+def has_role(user: AbstractBaseUser | AnonymousUser, role: str) -> bool:
+    return role in role_names(user)
+
+
+def is_applicant(user: AbstractBaseUser | AnonymousUser) -> bool:
+    return has_role(user, APPLICANT)
+
+
+def is_reviewer(user: AbstractBaseUser | AnonymousUser) -> bool:
+    return has_role(user, REVIEWER)
+
+
+def is_maintainer(user: AbstractBaseUser | AnonymousUser) -> bool:
+    return has_role(user, MAINTAINER)
+
+
+def assign_role(user: Any, role: str) -> None:
+    """Put a user in a role; maintainers also get the admin site (is_staff)."""
+    if role not in ROLES:
+        raise ValueError(f"Unknown role {role!r}; expected one of {', '.join(ROLES)}.")
+    user.groups.add(Group.objects.get(name=role))
+    if role == MAINTAINER and not user.is_staff:
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+    user.__dict__.pop("_role_names", None)
+
+
+def grant_role_permissions(**kwargs: Any) -> None:
+    """post_migrate: maintainers get every model permission of the portal's apps.
+
+    Runs after each migrate because permissions of new models only exist once their migration
+    has run; the groups themselves come from a data migration.
+    """
+    maintainer = Group.objects.filter(name=MAINTAINER).first()
+    if maintainer is None:
+        return
+    perms = Permission.objects.filter(content_type__app_label__in=MAINTAINED_APPS)
+    maintainer.permissions.add(*perms)

@@ -1,0 +1,88 @@
+"""Fixtures shared by the whole suite: users per role and a real Celery worker."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from tests.support.celery_worker import WorkerProcess, client_app, start_worker, wait_for_pong, worker_env
+
+
+def _make_user(django_user_model, username: str, role: str | None, **extra):  # type: ignore[no-untyped-def]
+    from portal import roles
+
+    user = django_user_model.objects.create_user(
+        username=username, email=f"{username}@example.org", password="a-strong-test-pass-1", **extra
+    )
+    if role:
+        roles.assign_role(user, role)
+    return user
+
+
+@pytest.fixture
+def make_user(django_user_model):  # type: ignore[no-untyped-def]
+    def factory(username: str, role: str | None = "applicant", **extra):  # type: ignore[no-untyped-def]
+        return _make_user(django_user_model, username, role, **extra)
+
+    return factory
+
+
+@pytest.fixture
+def applicant(make_user):  # type: ignore[no-untyped-def]
+    return make_user("ada", "applicant", affiliation="Open Digits Lab")
+
+
+@pytest.fixture
+def reviewer(make_user):  # type: ignore[no-untyped-def]
+    return make_user("rosa", "reviewer", affiliation="Review Institute")
+
+
+@pytest.fixture
+def maintainer(make_user):  # type: ignore[no-untyped-def]
+    return make_user("max", "maintainer", affiliation="ComputeGrant")
+
+
+def _test_database_url() -> str:
+    """A DATABASE_URL for the test database, so worker processes use the same data as the test."""
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[WorkerProcess]:  # type: ignore[no-untyped-def]
+    """A real Celery worker process on the configured broker, reading the test database.
+
+    Tests that use it must use `transactional_db` so the worker sees committed rows.
+    """
+    from config.celery import app
+
+    with django_db_blocker.unblock():
+        app.control.purge()  # messages left by an interrupted earlier run
+    env = worker_env(
+        DATABASE_URL=_test_database_url(),
+        # The worker writes where the test reads.
+        CG_ARTIFACTS_ROOT=str(settings.CG_ARTIFACTS_ROOT),
+        CG_SNAPSHOTS_ROOT=str(settings.CG_SNAPSHOTS_ROOT),
+    )
+    worker = start_worker(env, Path(tmp_path_factory.mktemp("celery")) / "worker.log")
+    try:
+        probe = client_app(settings.CELERY_BROKER_URL, settings.CELERY_RESULT_BACKEND,
+                           settings.CELERY_BROKER_TRANSPORT_OPTIONS)
+        wait_for_pong(probe, worker)
+        yield worker
+    finally:
+        worker.stop()
+
+
+def pytest_report_header(config):  # type: ignore[no-untyped-def]
+    return [
+        f"database: {os.environ.get('DATABASE_URL', 'sqlite (default)')}",
+        f"broker: {os.environ.get('CELERY_BROKER_URL', 'filesystem (default)')}",
+    ]

@@ -1,0 +1,78 @@
+"""Start a real Celery worker process for tests, and a client app that talks to its broker."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from celery import Celery
+
+ROOT = Path(__file__).resolve().parents[2]
+QUEUES = "celery,scoring,launching,syncing"
+
+
+@dataclass
+class WorkerProcess:
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log_tail(self, lines: int = 60) -> str:
+        if not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+
+def client_app(broker_url: str, result_backend: str, transport_options: dict | None = None) -> Celery:
+    """A bare Celery app that sends to the worker's broker (no Django settings needed)."""
+    app = Celery(f"probe-{uuid.uuid4().hex[:6]}", broker=broker_url, backend=result_backend)
+    app.conf.broker_transport_options = transport_options or {}
+    app.conf.task_serializer = "json"
+    app.conf.accept_content = ["json"]
+    return app
+
+
+def start_worker(env: dict[str, str], log_path: Path, *, concurrency: int = 4) -> WorkerProcess:
+    """Start `celery -A config worker` with the given environment; wait until it answers a ping."""
+    command = [
+        sys.executable, "-m", "celery", "-A", "config", "worker",
+        "--pool=threads", f"--concurrency={concurrency}", "-Q", QUEUES,
+        "--without-gossip", "--without-mingle", "--loglevel=INFO",
+        "-n", f"test-{uuid.uuid4().hex[:8]}@%h",
+    ]
+    log = open(log_path, "wb")  # noqa: SIM115 - closed by the child's exit
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    return WorkerProcess(process=process, log_path=log_path)
+
+
+def wait_for_pong(app: Celery, worker: WorkerProcess, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    result = app.send_task("portal.tasks.ping")
+    while time.monotonic() < deadline:
+        if worker.process.poll() is not None:
+            raise RuntimeError(f"Celery worker exited with {worker.process.returncode}:\n{worker.log_tail()}")
+        if result.ready():
+            assert result.get(timeout=1) == "pong"
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"Celery worker did not answer within {timeout} s:\n{worker.log_tail()}")
+
+
+def worker_env(**overrides: str) -> dict[str, str]:
+    env = os.environ.copy()
+    env.update(overrides)
+    env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    return env
