@@ -34,6 +34,7 @@ DEMO_PEOPLE = (
 
 SEEDERS: list[str] = [
     "portal.demo.seed_people",
+    "scheduler.demo.seed_pools",
 ]
 
 
