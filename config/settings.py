@@ -41,7 +41,7 @@ PRODUCTION = DJANGO_ENV == "production"
 
 DEBUG = env_bool("DJANGO_DEBUG", not PRODUCTION)
 
-DEVELOPMENT_SECRET_KEY = "django-insecure-development-only-never-use-in-production"
+DEVELOPMENT_SECRET_KEY = "django-insecure-development-only-never-use-in-production"  # noqa: S105 - refused in production
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
     if PRODUCTION or not DEBUG:
@@ -53,7 +53,9 @@ if not SECRET_KEY:
 elif PRODUCTION and SECRET_KEY == DEVELOPMENT_SECRET_KEY:
     raise ImproperlyConfigured("DJANGO_SECRET_KEY is the development key; set a real one.")
 
-ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", [] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"])
+ALLOWED_HOSTS = env_list(
+    "DJANGO_ALLOWED_HOSTS", [] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"]
+)
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 # Local state of a development install: SQLite file, broker folders, artifacts.
@@ -62,7 +64,9 @@ CG_ARTIFACTS_ROOT = Path(os.environ.get("CG_ARTIFACTS_ROOT", DATA_DIR / "artifac
 CG_SNAPSHOTS_ROOT = Path(os.environ.get("CG_SNAPSHOTS_ROOT", DATA_DIR / "snapshots")).resolve()
 # Local repository paths as a project source: for a single trusted operator (demo, tests).
 CG_ALLOW_LOCAL_REPOSITORIES = env_bool("CG_ALLOW_LOCAL_REPOSITORIES", not PRODUCTION)
-CG_GIT_ALLOWED_HOSTS = env_list("CG_GIT_ALLOWED_HOSTS", ["github.com", "gitlab.com", "bitbucket.org", "codeberg.org"])
+CG_GIT_ALLOWED_HOSTS = env_list(
+    "CG_GIT_ALLOWED_HOSTS", ["github.com", "gitlab.com", "bitbucket.org", "codeberg.org"]
+)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -194,7 +198,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = (
 )
 CELERY_RESULT_BACKEND = os.environ.get(
     "CELERY_RESULT_BACKEND",
-    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else f"file://{DATA_DIR / 'results'}",
+    CELERY_BROKER_URL
+    if CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
+    else f"file://{DATA_DIR / 'results'}",
 )
 if CELERY_RESULT_BACKEND.startswith("file://"):
     Path(CELERY_RESULT_BACKEND.removeprefix("file://")).mkdir(parents=True, exist_ok=True)

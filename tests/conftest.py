@@ -73,8 +73,11 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory) -> Itera
     )
     worker = start_worker(env, Path(tmp_path_factory.mktemp("celery")) / "worker.log")
     try:
-        probe = client_app(settings.CELERY_BROKER_URL, settings.CELERY_RESULT_BACKEND,
-                           settings.CELERY_BROKER_TRANSPORT_OPTIONS)
+        probe = client_app(
+            settings.CELERY_BROKER_URL,
+            settings.CELERY_RESULT_BACKEND,
+            settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+        )
         wait_for_pong(probe, worker)
         yield worker
     finally:

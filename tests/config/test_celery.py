@@ -10,8 +10,9 @@ from tests.support.celery_worker import client_app, start_worker, wait_for_pong,
 
 @pytest.mark.django_db(transaction=True)
 def test_the_configured_worker_executes_a_task_and_its_result_is_seen(celery_worker):
-    probe = client_app(settings.CELERY_BROKER_URL, settings.CELERY_RESULT_BACKEND,
-                       settings.CELERY_BROKER_TRANSPORT_OPTIONS)
+    probe = client_app(
+        settings.CELERY_BROKER_URL, settings.CELERY_RESULT_BACKEND, settings.CELERY_BROKER_TRANSPORT_OPTIONS
+    )
     result = probe.send_task("portal.tasks.ping")
     assert result.get(timeout=60) == "pong"
 
@@ -22,8 +23,12 @@ def test_the_embedded_filesystem_broker_round_trips_through_a_separate_worker(tm
     monkeypatch.delenv("CELERY_RESULT_BACKEND", raising=False)
     env = worker_env(CG_DATA_DIR=str(tmp_path), DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
     folder = tmp_path / "broker"
-    options = {"data_folder_in": str(folder / "queue"), "data_folder_out": str(folder / "queue"),
-               "control_folder": str(folder / "control"), "store_processed": False}
+    options = {
+        "data_folder_in": str(folder / "queue"),
+        "data_folder_out": str(folder / "queue"),
+        "control_folder": str(folder / "control"),
+        "store_processed": False,
+    }
     worker = start_worker(env, tmp_path / "worker.log", concurrency=1)
     try:
         probe = client_app("filesystem://", f"file://{tmp_path / 'results'}", options)

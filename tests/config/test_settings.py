@@ -28,12 +28,18 @@ print(json.dumps({
 
 
 def run_python(code: str, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CELERY_", "CG_", "DATABASE_"))}
+    base = {
+        k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CELERY_", "CG_", "DATABASE_"))
+    }
     base.update(env)
     base["DJANGO_SETTINGS_MODULE"] = "config.settings"
     return subprocess.run(
         [sys.executable, *(["-c", code] if code else []), *args],
-        cwd=ROOT, env=base, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -74,7 +80,8 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path):
 
 def test_production_refuses_the_development_secret_key(tmp_path):
     env = {
-        "CG_DATA_DIR": str(tmp_path), "DJANGO_ENV": "production",
+        "CG_DATA_DIR": str(tmp_path),
+        "DJANGO_ENV": "production",
         "DJANGO_SECRET_KEY": "django-insecure-development-only-never-use-in-production",
     }
     result = run_python(DUMP_SETTINGS, env)
@@ -89,8 +96,12 @@ def test_a_malformed_boolean_is_a_clear_error(tmp_path):
 
 
 def test_production_settings_are_secure(tmp_path):
-    env = {"CG_DATA_DIR": str(tmp_path), "DJANGO_ENV": "production", "DJANGO_SECRET_KEY": PRODUCTION_SECRET,
-           "DJANGO_ALLOWED_HOSTS": "grants.example.org"}
+    env = {
+        "CG_DATA_DIR": str(tmp_path),
+        "DJANGO_ENV": "production",
+        "DJANGO_SECRET_KEY": PRODUCTION_SECRET,
+        "DJANGO_ALLOWED_HOSTS": "grants.example.org",
+    }
     values = json.loads(run_python(DUMP_SETTINGS, env).stdout.strip().splitlines()[-1])
     assert values["debug"] is False
     assert values["hosts"] == ["grants.example.org"]
@@ -100,8 +111,12 @@ def test_production_settings_are_secure(tmp_path):
 
 @pytest.mark.slow
 def test_check_deploy_with_production_settings_reports_no_warnings(tmp_path):
-    env = {"CG_DATA_DIR": str(tmp_path), "DJANGO_ENV": "production", "DJANGO_SECRET_KEY": PRODUCTION_SECRET,
-           "DJANGO_ALLOWED_HOSTS": "grants.example.org"}
+    env = {
+        "CG_DATA_DIR": str(tmp_path),
+        "DJANGO_ENV": "production",
+        "DJANGO_SECRET_KEY": PRODUCTION_SECRET,
+        "DJANGO_ALLOWED_HOSTS": "grants.example.org",
+    }
     result = run_python("", env, "manage.py", "check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout

@@ -48,10 +48,21 @@ def client_app(broker_url: str, result_backend: str, transport_options: dict | N
 def start_worker(env: dict[str, str], log_path: Path, *, concurrency: int = 4) -> WorkerProcess:
     """Start `celery -A config worker` with the given environment; wait until it answers a ping."""
     command = [
-        sys.executable, "-m", "celery", "-A", "config", "worker",
-        "--pool=threads", f"--concurrency={concurrency}", "-Q", QUEUES,
-        "--without-gossip", "--without-mingle", "--loglevel=INFO",
-        "-n", f"test-{uuid.uuid4().hex[:8]}@%h",
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "config",
+        "worker",
+        "--pool=threads",
+        f"--concurrency={concurrency}",
+        "-Q",
+        QUEUES,
+        "--without-gossip",
+        "--without-mingle",
+        "--loglevel=INFO",
+        "-n",
+        f"test-{uuid.uuid4().hex[:8]}@%h",
     ]
     log = open(log_path, "wb")  # noqa: SIM115 - closed by the child's exit
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
