@@ -31,7 +31,7 @@ def check_database() -> str:
     return "ok"
 
 
-def check_broker(timeout: float = 2.0) -> str:
+def check_broker(timeout: int = 2) -> str:
     url = settings.CELERY_BROKER_URL
     try:
         with Connection(url, transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS, connect_timeout=timeout) as conn:

@@ -24,7 +24,7 @@ def role_names(user: AbstractBaseUser | AnonymousUser) -> set[str]:
         cached = set(user.groups.filter(name__in=ROLES).values_list("name", flat=True))  # type: ignore[attr-defined]
         if user.is_superuser:  # type: ignore[attr-defined]
             cached.add(MAINTAINER)
-        user._role_names = cached  # type: ignore[union-attr]
+        user._role_names = cached  # type: ignore[union-attr,attr-defined]
     return cached
 
 
