@@ -80,7 +80,8 @@ def planned_epochs(args: Any) -> int | None:
 def progress_of(job: Any, scalars: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
     """Where the run is against its plan: epochs done of planned, runtime used of the maximum."""
     now = now or timezone.now()
-    train = scalars.get("runs", {}).get("train") or next(iter(scalars.get("runs", {}).values()), {})
+    all_runs: dict[str, dict[str, list[Any]]] = scalars.get("runs", {})
+    train = all_runs.get("train") or next(iter(all_runs.values()), {})
     epoch_steps = {point[1] for tag, points in train.items() if tag.startswith("epoch_") for point in points}
     last_steps = scalars.get("last_steps", {})
     epochs_done = (max(epoch_steps) + 1) if epoch_steps else None

@@ -41,7 +41,8 @@ def run_artifacts(job_id: int) -> RunArtifacts:
 
 
 def training_job_model() -> Any:
-    return apps.get_model("scheduler", "TrainingJob")
+    app_label, name = "scheduler", "TrainingJob"  # two strings: the model may not exist yet
+    return apps.get_model(app_label, name)
 
 
 def get_job(job_id: int) -> Any:

@@ -20,6 +20,7 @@ from django.http import (
     JsonResponse,
     StreamingHttpResponse,
 )
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
@@ -104,7 +105,7 @@ def compare(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def download(request: HttpRequest, job_id: int, kind: str) -> HttpResponse:
+def download(request: HttpRequest, job_id: int, kind: str) -> HttpResponseBase:
     job = _viewable_job(request, job_id)
     if kind not in DOWNLOADS:
         raise Http404("No such download.")
@@ -131,7 +132,7 @@ TENSORBOARD_METHODS = ("GET", "HEAD", "POST")
 # serves changes state, and the session cookie is SameSite=Lax, so exempting this mount is safe.
 @csrf_exempt
 @login_required
-def tensorboard(request: HttpRequest, job_id: int, subpath: str = "") -> HttpResponse:
+def tensorboard(request: HttpRequest, job_id: int, subpath: str = "") -> HttpResponseBase:
     if request.method not in TENSORBOARD_METHODS:
         return HttpResponseNotAllowed(TENSORBOARD_METHODS)
     job = _viewable_job(request, job_id)

@@ -1,0 +1,273 @@
+"""Run pages, the TensorBoard mount and downloads: what each kind of user may see, and bad input.
+
+Until scheduler.TrainingJob is committed (quota engineer), a run is a plain stand-in object with
+the agreed fields, attached to a real portal Project; the permission check itself is the real
+one (portal.permissions via has_perm), with real users in PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import tarfile
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from django.http import Http404
+from django.test import Client
+
+from scheduler.artifacts import cache, runs
+from scheduler.artifacts.tensorboard import forget_apps
+
+pytestmark = pytest.mark.django_db
+
+JOB_ID = 41
+OTHER_JOB_ID = 42
+
+
+@pytest.fixture
+def artifacts_root(settings, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
+    settings.CG_ARTIFACTS_ROOT = tmp_path / "artifacts"
+    forget_apps()
+    yield settings.CG_ARTIFACTS_ROOT
+    forget_apps()
+
+
+def _make_project(owner, slug: str):  # type: ignore[no-untyped-def]
+    from portal.models import Project
+
+    return Project.objects.create(
+        name=slug.title(), slug=slug, owner=owner, repository_url=f"https://github.com/x/{slug}"
+    )
+
+
+def _stand_in_job(job_id: int, project, state: str = "succeeded"):  # type: ignore[no-untyped-def]
+    return SimpleNamespace(
+        pk=job_id,
+        id=job_id,
+        state=state,
+        allocation=SimpleNamespace(project=project),
+        args=["--epochs", "40"],
+        started_at=None,
+        finished_at=None,
+        max_runtime_seconds=600,
+        scalar_cache={},
+        model_summary={},
+        progress={},
+    )
+
+
+def _refresh(job) -> None:  # type: ignore[no-untyped-def]
+    """cache.refresh_run_artifacts without the database save (the stand-in has no row)."""
+    paths = runs.run_artifacts(job.pk)
+    job.scalar_cache = cache.scalar_cache_of(paths.logs)
+    job.model_summary = cache.model_summary_of(paths.model)
+    job.progress = cache.progress_of(job, job.scalar_cache)
+
+
+@pytest.fixture
+def jobs(monkeypatch, artifacts_root: Path, applicant, make_user, training_logs: Path, saved_model_dir: Path):  # type: ignore[no-untyped-def]
+    """Job 41 of ada's project with real logs and model; job 42 of another applicant's project."""
+    table = {
+        JOB_ID: _stand_in_job(JOB_ID, _make_project(applicant, "digits")),
+        OTHER_JOB_ID: _stand_in_job(OTHER_JOB_ID, _make_project(make_user("bob"), "other")),
+    }
+    for job_id in table:
+        paths = runs.run_artifacts(job_id)
+        shutil.copytree(training_logs, paths.logs)
+        shutil.copytree(saved_model_dir, paths.model)
+        _refresh(table[job_id])
+
+    def get_job(job_id: int):  # type: ignore[no-untyped-def]
+        if job_id not in table:
+            raise Http404("No such run.")
+        return table[job_id]
+
+    monkeypatch.setattr(runs, "get_job", get_job)
+    return table
+
+
+PAGES = [
+    f"/runs/{JOB_ID}/",
+    f"/runs/{JOB_ID}/panel/",
+    f"/runs/{JOB_ID}/scalars.json",
+    f"/runs/{JOB_ID}/tensorboard/",
+    f"/runs/{JOB_ID}/tensorboard/data/runs",
+    f"/runs/{JOB_ID}/download/model.tar.gz",
+    f"/runs/{JOB_ID}/download/logs.tar.gz",
+]
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_anonymous_visitors_are_sent_to_sign_in(client: Client, jobs, url: str) -> None:  # type: ignore[no-untyped-def]
+    response = client.get(url)
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_an_unrelated_user_cannot_tell_the_run_exists(client: Client, jobs, make_user, url: str) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(make_user("eve"))
+
+    assert client.get(url).status_code == 404
+
+
+@pytest.mark.parametrize("url", PAGES)
+@pytest.mark.parametrize("who", ["owner", "maintainer"])
+def test_the_owner_and_maintainers_may_open_every_part_of_a_run(  # type: ignore[no-untyped-def]
+    client: Client, jobs, applicant, maintainer, url: str, who: str
+) -> None:
+    client.force_login(applicant if who == "owner" else maintainer)
+
+    response = client.get(url)
+
+    assert response.status_code == 200
+    if hasattr(response, "streaming_content"):
+        b"".join(response.streaming_content)
+
+
+def test_the_run_page_draws_train_and_validation_curves_together(client: Client, jobs, applicant) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(applicant)
+
+    page = client.get(f"/runs/{JOB_ID}/").content.decode()
+
+    assert 'data-testid="chart-epoch_loss"' in page
+    chart = page.split('data-testid="chart-epoch_loss"', 1)[1].split("</figure>", 1)[0]
+    assert chart.count("<polyline") == 2
+    assert "train" in chart and "validation" in chart
+    assert "Epoch 40 of 40." in page
+    assert "learning_rate" in page and "adam" in page
+
+
+def test_the_run_page_shows_the_model_signatures_and_risky_ops(client: Client, jobs, applicant) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(applicant)
+
+    page = client.get(f"/runs/{JOB_ID}/").content.decode()
+
+    assert "<code>serving_default</code>" in page
+    assert "<code>pixels</code>" in page and "(-1, 64)" in page
+    assert 'data-testid="risky-op"><code>ReadFile</code>' in page
+
+
+def test_tensorboard_under_the_portal_serves_the_same_curves_as_the_run_page(
+    client: Client, jobs, maintainer
+) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(maintainer)
+
+    response = client.get(
+        f"/runs/{JOB_ID}/tensorboard/data/plugin/scalars/scalars", {"run": "validation", "tag": "epoch_loss"}
+    )
+
+    served = json.loads(b"".join(response.streaming_content))
+    assert served == jobs[JOB_ID].scalar_cache["runs"]["validation"]["epoch_loss"]
+
+
+def test_tensorboard_frontend_is_served_under_the_run_prefix(client: Client, jobs, applicant) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(applicant)
+
+    assert client.get(f"/runs/{JOB_ID}/tensorboard")["Location"] == f"/runs/{JOB_ID}/tensorboard/"
+    page = b"".join(client.get(f"/runs/{JOB_ID}/tensorboard/").streaming_content)
+    assert b'src="index.js' in page
+
+
+def test_tensorboard_data_queries_posted_by_its_frontend_pass_without_a_csrf_token(jobs, applicant) -> None:  # type: ignore[no-untyped-def]
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(applicant)
+
+    response = client.post(
+        f"/runs/{JOB_ID}/tensorboard/data/plugin/scalars/scalars_multirun",
+        {"tag": "epoch_accuracy", "runs": ["train", "validation"]},
+    )
+
+    assert response.status_code == 200
+    assert set(json.loads(b"".join(response.streaming_content))) == {"train", "validation"}
+
+
+def test_tensorboard_refuses_other_methods(client: Client, jobs, applicant) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(applicant)
+
+    assert client.put(f"/runs/{JOB_ID}/tensorboard/data/runs").status_code == 405
+
+
+def test_the_model_download_is_a_streamed_archive_of_the_saved_model(
+    client: Client, jobs, applicant, saved_model_dir
+) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(applicant)
+
+    response = client.get(f"/runs/{JOB_ID}/download/model.tar.gz")
+
+    assert response["Content-Disposition"] == f'attachment; filename="job-{JOB_ID}-model.tar.gz"'
+    with tarfile.open(fileobj=io.BytesIO(b"".join(response.streaming_content)), mode="r:gz") as archive:
+        member = archive.extractfile(f"job-{JOB_ID}-model/saved_model.pb")
+        assert member is not None and member.read() == (saved_model_dir / "saved_model.pb").read_bytes()
+
+
+def test_an_unknown_download_kind_is_not_found(client: Client, jobs, applicant) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(applicant)
+
+    assert client.get(f"/runs/{JOB_ID}/download/checkpoints.tar.gz").status_code == 404
+
+
+def test_missing_artifacts_are_a_clear_message_not_a_server_error(client: Client, jobs, applicant) -> None:  # type: ignore[no-untyped-def]
+    paths = runs.run_artifacts(JOB_ID)
+    shutil.rmtree(paths.logs)
+    shutil.rmtree(paths.model)
+    _refresh(jobs[JOB_ID])
+    client.force_login(applicant)
+
+    page = client.get(f"/runs/{JOB_ID}/").content.decode()
+    assert "No TensorBoard logs yet" in page
+    assert "No exported model: the run has no model folder." in page
+    for url in (
+        f"/runs/{JOB_ID}/tensorboard/",
+        f"/runs/{JOB_ID}/download/logs.tar.gz",
+        f"/runs/{JOB_ID}/download/model.tar.gz",
+    ):
+        response = client.get(url)
+        assert response.status_code == 404
+        assert "This run has" in response.content.decode()
+
+
+def test_damaged_event_files_and_a_malformed_model_show_as_messages(client: Client, jobs, applicant) -> None:  # type: ignore[no-untyped-def]
+    paths = runs.run_artifacts(JOB_ID)
+    event_file = next((paths.logs / "validation").iterdir())
+    event_file.write_bytes(event_file.read_bytes()[:-5])
+    (paths.model / "saved_model.pb").write_bytes(b"\x0a\xff\xff\xff\xff\xff")
+    _refresh(jobs[JOB_ID])
+    client.force_login(applicant)
+
+    response = client.get(f"/runs/{JOB_ID}/")
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert 'data-testid="event-warning">validation/' in page and "truncated" in page
+    assert "saved_model.pb is not a valid SavedModel protobuf" in page
+    assert 'data-testid="chart-epoch_loss"' in page  # what could be read is still drawn
+
+
+def test_compare_draws_only_the_runs_the_user_may_see_on_one_chart(client: Client, jobs, applicant) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(applicant)
+
+    page = client.get("/runs/compare/", {"job": [str(JOB_ID), str(OTHER_JOB_ID)]}).content.decode()
+
+    chart = page.split('data-testid="chart-epoch_loss"', 1)[1].split("</figure>", 1)[0]
+    assert f"#{JOB_ID} train" in chart and f"#{JOB_ID} validation" in chart
+    assert f"#{OTHER_JOB_ID}" not in page
+
+
+def test_a_maintainer_compares_runs_of_several_projects(client: Client, jobs, maintainer) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(maintainer)
+
+    page = client.get("/runs/compare/", {"job": [str(JOB_ID), str(OTHER_JOB_ID)]}).content.decode()
+
+    chart = page.split('data-testid="chart-epoch_loss"', 1)[1].split("</figure>", 1)[0]
+    assert chart.count("<polyline") == 4
+
+
+def test_compare_refuses_ids_that_are_not_numbers(client: Client, jobs, applicant) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(applicant)
+
+    assert client.get("/runs/compare/", {"job": "1;drop"}).status_code == 400
