@@ -12,8 +12,13 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from django.http import Http404
+
+from scheduler.artifacts import cache, runs
+from scheduler.artifacts.tensorboard import forget_apps
 
 TRAIN_STEPS = 40
 
@@ -164,3 +169,72 @@ def tensorboard_server(training_logs: Path, tmp_path_factory) -> Iterator[Tensor
         process.terminate()
         process.wait(timeout=30)
         log.close()
+
+
+# Runs for the view tests. Until scheduler.TrainingJob is committed (quota engineer), a run is a
+# plain stand-in with the agreed fields, attached to a real portal Project; the permission check
+# itself is the real one (portal.permissions via has_perm), with real users in PostgreSQL.
+JOB_ID = 41
+OTHER_JOB_ID = 42
+
+
+@pytest.fixture
+def artifacts_root(settings, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
+    settings.CG_ARTIFACTS_ROOT = tmp_path / "artifacts"
+    forget_apps()
+    yield settings.CG_ARTIFACTS_ROOT
+    forget_apps()
+
+
+def _make_project(owner, slug: str):  # type: ignore[no-untyped-def]
+    from portal.models import Project
+
+    return Project.objects.create(
+        name=slug.title(), slug=slug, owner=owner, repository_url=f"https://github.com/x/{slug}"
+    )
+
+
+def _stand_in_job(job_id: int, project, state: str = "succeeded"):  # type: ignore[no-untyped-def]
+    return SimpleNamespace(
+        pk=job_id,
+        id=job_id,
+        state=state,
+        allocation=SimpleNamespace(project=project),
+        args=["--epochs", "40"],
+        started_at=None,
+        finished_at=None,
+        max_runtime_seconds=600,
+        scalar_cache={},
+        model_summary={},
+        progress={},
+    )
+
+
+def refresh_stand_in(job) -> None:  # type: ignore[no-untyped-def]
+    """cache.refresh_run_artifacts without the database save (the stand-in has no row)."""
+    paths = runs.run_artifacts(job.pk)
+    job.scalar_cache = cache.scalar_cache_of(paths.logs)
+    job.model_summary = cache.model_summary_of(paths.model)
+    job.progress = cache.progress_of(job, job.scalar_cache)
+
+
+@pytest.fixture
+def jobs(monkeypatch, artifacts_root: Path, applicant, make_user, training_logs: Path, saved_model_dir: Path):  # type: ignore[no-untyped-def]
+    """Job 41 of ada's project with real logs and model; job 42 of another applicant's project."""
+    table = {
+        JOB_ID: _stand_in_job(JOB_ID, _make_project(applicant, "digits")),
+        OTHER_JOB_ID: _stand_in_job(OTHER_JOB_ID, _make_project(make_user("bob"), "other")),
+    }
+    for job_id in table:
+        paths = runs.run_artifacts(job_id)
+        shutil.copytree(training_logs, paths.logs)
+        shutil.copytree(saved_model_dir, paths.model)
+        refresh_stand_in(table[job_id])
+
+    def get_job(job_id: int):  # type: ignore[no-untyped-def]
+        if job_id not in table:
+            raise Http404("No such run.")
+        return table[job_id]
+
+    monkeypatch.setattr(runs, "get_job", get_job)
+    return table
