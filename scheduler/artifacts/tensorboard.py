@@ -135,3 +135,12 @@ def call_wsgi(app: WSGIApp, environ: dict[str, Any], script_name: str, path_info
                 close()
 
     return WSGIResponse(captured["status"], captured["headers"], chunks())
+
+
+def relative_font_urls(html: bytes) -> bytes:
+    """Make the index page's web-font URLs page-relative.
+
+    TensorBoard's index.html asks for its fonts at the site root (`url(/font-roboto/...)`) even
+    under a path prefix; TensorBoard itself serves them under the prefix, so drop the slash.
+    """
+    return html.replace(b"url(/font-roboto/", b"url(font-roboto/")

@@ -28,7 +28,7 @@ from django.views.decorators.http import require_GET
 
 from scheduler.artifacts import archives, runs
 from scheduler.artifacts.charts import charts_for_runs, line_chart
-from scheduler.artifacts.tensorboard import call_wsgi, tensorboard_app
+from scheduler.artifacts.tensorboard import call_wsgi, relative_font_urls, tensorboard_app
 
 VIEW_PERMISSION = "scheduler.view_trainingjob"
 MAX_COMPARED_JOBS = 8
@@ -154,7 +154,13 @@ def tensorboard(request: HttpRequest, job_id: int, subpath: str = "") -> HttpRes
     environ["CONTENT_LENGTH"] = str(len(body))
     prefix = request.META.get("SCRIPT_NAME", "").rstrip("/") + mount
     result = call_wsgi(app, environ, prefix, subpath)
-    response = StreamingHttpResponse(result.body, status=result.status)
-    for header, value in result.headers:
+    headers = dict(result.headers)
+    response: HttpResponseBase
+    if not subpath and headers.get("Content-Type", "").startswith("text/html"):
+        headers.pop("Content-Length", None)
+        response = HttpResponse(relative_font_urls(b"".join(result.body)), status=result.status)
+    else:
+        response = StreamingHttpResponse(result.body, status=result.status)
+    for header, value in headers.items():
         response[header] = value
     return response

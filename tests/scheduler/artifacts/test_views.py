@@ -99,8 +99,9 @@ def test_tensorboard_frontend_is_served_under_the_run_prefix(client: Client, job
     client.force_login(applicant)
 
     assert client.get(f"/runs/{JOB_ID}/tensorboard")["Location"] == f"/runs/{JOB_ID}/tensorboard/"
-    page = b"".join(client.get(f"/runs/{JOB_ID}/tensorboard/").streaming_content)
+    page = client.get(f"/runs/{JOB_ID}/tensorboard/").content
     assert b'src="index.js' in page
+    assert b"url(/font-roboto/" not in page and b"url(font-roboto/" in page
 
 
 def test_tensorboard_data_queries_posted_by_its_frontend_pass_without_a_csrf_token(jobs, applicant) -> None:  # type: ignore[no-untyped-def]
