@@ -12,6 +12,7 @@ inside the first request, never at import.
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
@@ -51,6 +52,17 @@ def tensorboard_app(log_dir: Path | str, live: bool = False) -> WSGIApp:
         return app
 
 
+def links_in(folder: Path | str) -> list[str]:
+    """Symbolic links under `folder`. TensorBoard follows them, so a run's logs could lead it to
+    another run's files or elsewhere on the server: the portal refuses to serve such a folder."""
+    found = []
+    for current, dirs, files in os.walk(folder, followlinks=False):
+        for name in dirs + files:
+            if os.path.islink(os.path.join(current, name)):
+                found.append(os.path.relpath(os.path.join(current, name), folder))
+    return sorted(found)
+
+
 def forget_apps() -> None:
     """Drop every cached application (tests; a run's logs replaced)."""
     with _lock:
@@ -62,7 +74,10 @@ def _build_app(log_dir: str, live: bool) -> WSGIApp:
     from tensorboard.backend import application
     from tensorboard.backend.event_processing import data_ingester
 
-    board = program.TensorBoard(plugins=default.get_plugins())
+    # Bundled plugins only: the projector (a dynamic plugin) serves files named in the run's own
+    # projector_config.pbtxt, i.e. any file the applicant points at; unvetted third-party plugins
+    # are left out for the same reason.
+    board = program.TensorBoard(plugins=default.get_static_plugins())
     board.configure(
         logdir=log_dir,
         path_prefix="",  # the portal passes its mount point in SCRIPT_NAME instead

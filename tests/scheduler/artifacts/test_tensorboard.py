@@ -50,3 +50,13 @@ def test_the_frontend_page_is_served_under_the_prefix(training_logs: Path) -> No
     # The frontend loads everything relative to the page, so it works under the portal's prefix.
     assert b'name="tb-relative-root" content="./"' in html
     assert b'src="index.js' in html
+
+
+def test_the_projector_plugin_which_serves_files_named_by_the_run_is_not_loaded(training_logs: Path) -> None:
+    listing = call_wsgi(
+        tensorboard_app(training_logs), _environ(), "/runs/7/tensorboard", "/data/plugins_listing"
+    )
+
+    plugins = json.loads(b"".join(listing.body))
+    assert "scalars" in plugins
+    assert "projector" not in plugins

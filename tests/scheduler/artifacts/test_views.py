@@ -202,3 +202,15 @@ def test_compare_refuses_ids_that_are_not_numbers(client: Client, jobs, applican
     client.force_login(applicant)
 
     assert client.get("/runs/compare/", {"job": "1;drop"}).status_code == 400
+
+
+def test_tensorboard_is_refused_for_logs_that_link_outside_the_run(client: Client, jobs, applicant) -> None:  # type: ignore[no-untyped-def]
+    logs = runs.run_artifacts(JOB_ID).logs
+    (logs / "borrowed").symlink_to(runs.run_artifacts(OTHER_JOB_ID).logs, target_is_directory=True)
+    client.force_login(applicant)
+
+    response = client.get(f"/runs/{JOB_ID}/tensorboard/data/runs")
+
+    assert response.status_code == 403
+    assert "symbolic links (borrowed)" in response.content.decode()
+    assert client.get(f"/runs/{JOB_ID}/").status_code == 200  # the page's own reader skips links
