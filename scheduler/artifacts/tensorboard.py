@@ -23,6 +23,7 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 MAX_CACHED_APPS = 16
 LIVE_RELOAD_SECONDS = 30
+MAX_LOG_BYTES = 2 * 1024**3
 
 _apps: OrderedDict[tuple[str, bool], WSGIApp] = OrderedDict()
 _lock = threading.Lock()
@@ -52,15 +53,28 @@ def tensorboard_app(log_dir: Path | str, live: bool = False) -> WSGIApp:
         return app
 
 
-def links_in(folder: Path | str) -> list[str]:
-    """Symbolic links under `folder`. TensorBoard follows them, so a run's logs could lead it to
-    another run's files or elsewhere on the server: the portal refuses to serve such a folder."""
-    found = []
+def refusal_reason(folder: Path | str, max_bytes: int = MAX_LOG_BYTES) -> str | None:
+    """Why TensorBoard must not be served on `folder`, or None when it may.
+
+    TensorBoard follows symbolic links, so a run's logs could lead it to another run's files or
+    elsewhere on the server; and it reads every byte of every file, so a huge folder would tie up
+    a web process.
+    """
+    links: list[str] = []
+    total = 0
     for current, dirs, files in os.walk(folder, followlinks=False):
         for name in dirs + files:
-            if os.path.islink(os.path.join(current, name)):
-                found.append(os.path.relpath(os.path.join(current, name), folder))
-    return sorted(found)
+            path = os.path.join(current, name)
+            if os.path.islink(path):
+                links.append(os.path.relpath(path, folder))
+            elif name in files:
+                total += os.path.getsize(path)
+    if links:
+        shown = ", ".join(sorted(links)[:3])
+        return f"its logs contain symbolic links ({shown}), which could lead outside the run's own files."
+    if total > max_bytes:
+        return f"its logs are {total / 2**20:.0f} MiB, over the {max_bytes / 2**20:.0f} MiB limit."
+    return None
 
 
 def forget_apps() -> None:

@@ -28,7 +28,7 @@ from django.views.decorators.http import require_GET
 
 from scheduler.artifacts import archives, runs
 from scheduler.artifacts.charts import charts_for_runs, line_chart
-from scheduler.artifacts.tensorboard import call_wsgi, links_in, relative_font_urls, tensorboard_app
+from scheduler.artifacts.tensorboard import call_wsgi, refusal_reason, relative_font_urls, tensorboard_app
 
 VIEW_PERMISSION = "scheduler.view_trainingjob"
 MAX_COMPARED_JOBS = 8
@@ -147,16 +147,12 @@ def tensorboard(request: HttpRequest, job_id: int, subpath: str = "") -> HttpRes
             {"job": job, "message": "This run has written no TensorBoard logs yet."},
             status=404,
         )
-    links = links_in(logs)
-    if links:
+    refusal = refusal_reason(logs)
+    if refusal:
         return render(
             request,
             "scheduler/artifacts/missing.html",
-            {
-                "job": job,
-                "message": "TensorBoard is not served for this run: its logs contain symbolic links "
-                f"({', '.join(links[:3])}), which could lead outside the run's own files.",
-            },
+            {"job": job, "message": f"TensorBoard is not served for this run: {refusal}"},
             status=403,
         )
     app = tensorboard_app(logs, live=runs.is_live(job))

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from scheduler.artifacts import events
-from scheduler.artifacts.tensorboard import call_wsgi, tensorboard_app
+from scheduler.artifacts.tensorboard import call_wsgi, refusal_reason, tensorboard_app
 
 
 def _environ(query: str = "") -> dict:
@@ -60,3 +60,8 @@ def test_the_projector_plugin_which_serves_files_named_by_the_run_is_not_loaded(
     plugins = json.loads(b"".join(listing.body))
     assert "scalars" in plugins
     assert "projector" not in plugins
+
+
+def test_log_folders_over_the_size_limit_are_refused(training_logs: Path) -> None:
+    assert refusal_reason(training_logs) is None
+    assert "over the" in (refusal_reason(training_logs, max_bytes=100) or "")
