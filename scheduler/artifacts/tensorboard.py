@@ -26,6 +26,7 @@ LIVE_RELOAD_SECONDS = 30
 MAX_LOG_BYTES = 2 * 1024**3
 
 _apps: OrderedDict[tuple[str, bool], WSGIApp] = OrderedDict()
+_building: dict[tuple[str, bool], threading.Lock] = {}
 _lock = threading.Lock()
 
 
@@ -42,14 +43,19 @@ def tensorboard_app(log_dir: Path | str, live: bool = False) -> WSGIApp:
         if app is not None:
             _apps.move_to_end(key)
             return app
-        app = _build_app(key[0], live)
-        _apps[key] = app
-        if live:
-            _apps.pop((key[0], False), None)
-        else:
-            _apps.pop((key[0], True), None)
-        while len(_apps) > MAX_CACHED_APPS:
-            _apps.popitem(last=False)
+        building = _building.setdefault(key, threading.Lock())
+    # Loading a finished run's logs can take seconds: only requests for the same run wait for it.
+    with building:
+        with _lock:
+            app = _apps.get(key)
+        if app is None:
+            app = _build_app(key[0], live)
+            with _lock:
+                _apps[key] = app
+                _apps.pop((key[0], not live), None)  # a run that ended replaces its live app
+                while len(_apps) > MAX_CACHED_APPS:
+                    _apps.popitem(last=False)
+                _building.pop(key, None)
         return app
 
 

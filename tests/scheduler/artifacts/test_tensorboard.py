@@ -65,3 +65,12 @@ def test_the_projector_plugin_which_serves_files_named_by_the_run_is_not_loaded(
 def test_log_folders_over_the_size_limit_are_refused(training_logs: Path) -> None:
     assert refusal_reason(training_logs) is None
     assert "over the" in (refusal_reason(training_logs, max_bytes=100) or "")
+
+
+def test_concurrent_first_requests_share_one_app(logs_copy: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        apps = list(pool.map(lambda _: tensorboard_app(logs_copy), range(8)))
+
+    assert all(app is apps[0] for app in apps)
