@@ -4,6 +4,14 @@
 plain JSON on the job: downsampled curves (`scalar_cache`), the model inspection
 (`model_summary`) and progress against the plan (`progress`). Pages then draw from the database
 without touching the files. Bad input becomes an "error" or "warnings" entry, never an exception.
+
+Shapes (for other pages that want to show them):
+- scalar_cache: {"runs": {run: {tag: [[wall_time, step, value|null], ...]}}, "hparams": {run: {...}},
+  "warnings": [str], "error": str|null, "points_read": int, "last_steps": {run: int}, ...}
+- model_summary: {"error": str|null, "meta_graphs": [{"tags", "signatures", "risky_ops", ...}],
+  "total_bytes", "variables_bytes", "fingerprint", ...} (see savedmodel.SavedModelSummary)
+- progress: {"epochs_done", "epochs_planned", "epoch_fraction", "last_step", "elapsed_seconds",
+  "max_runtime_seconds", "runtime_fraction", "state", "updated_at"}
 """
 
 from __future__ import annotations
