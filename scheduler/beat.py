@@ -1,3 +1,6 @@
 """Periodic scheduler work for Celery beat. Plain data: config/celery.py reads it at start-up."""
 
-BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "admission-cycle": {"task": "scheduler.tasks.run_admission_cycle", "schedule": 10.0},
+    "expire-allocations": {"task": "scheduler.tasks.expire_allocations", "schedule": 300.0},
+}

@@ -99,7 +99,8 @@ class LedgerEntry(models.Model):
     """One change to an allocation's balances. Never updated or deleted.
 
     award, top_up, revoke and adjust move `awarded`; reserve (+) and release (-) move
-    `reserved`; charge (+) moves `used`.
+    `reserved`; charge (+) moves seconds from `reserved` to `used` (a run is charged out of
+    its own reservation, so it can never spend what was not held).
     """
 
     class Kind(models.TextChoices):

@@ -401,6 +401,7 @@ def ledger_balances(allocation: Allocation) -> dict[str, int]:
             totals["awarded"] += seconds
         elif kind in ("reserve", "release"):
             totals["reserved"] += seconds
-        elif kind == "charge":
+        elif kind == "charge":  # a charge turns held seconds into spent ones
             totals["used"] += seconds
+            totals["reserved"] -= seconds
     return totals
