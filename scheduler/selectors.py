@@ -1,0 +1,155 @@
+"""Read-side queries for the quota pages: summaries, pool usage, queues and burn-down series.
+
+Each function runs a fixed number of queries whatever the number of rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Count, F, Q, QuerySet, Sum
+from django.utils import timezone
+
+from portal import roles
+from scheduler import admission
+from scheduler.models import AcceleratorPool, Allocation, LedgerEntry, TrainingJob
+
+S = TrainingJob.State
+
+
+def visible_allocations(user: Any) -> QuerySet[Allocation]:
+    """Maintainers see every allocation; others those of projects they own or belong to."""
+    allocations = Allocation.objects.select_related("project", "pool")
+    if roles.is_maintainer(user):
+        return allocations
+    return allocations.filter(Q(project__owner=user) | Q(project__members=user)).distinct()
+
+
+def visible_jobs(user: Any) -> QuerySet[TrainingJob]:
+    jobs = TrainingJob.objects.select_related("allocation__project", "pool")
+    if roles.is_maintainer(user):
+        return jobs
+    return jobs.filter(Q(allocation__project__owner=user) | Q(allocation__project__members=user)).distinct()
+
+
+@dataclass
+class Bar:
+    """Percentages of an allocation's award: used, reserved, remaining."""
+
+    used: float
+    reserved: float
+    remaining: float
+
+
+def bar(allocation: Allocation) -> Bar:
+    awarded = max(allocation.awarded, 1)
+    used = 100 * allocation.used / awarded
+    reserved = 100 * allocation.reserved / awarded
+    return Bar(round(used, 1), round(reserved, 1), round(max(100 - used - reserved, 0), 1))
+
+
+@dataclass
+class PoolUsage:
+    pool: AcceleratorPool
+    in_use: int
+    queued_jobs: int
+    queued_accelerators: int
+
+    @property
+    def utilisation(self) -> float:
+        return round(100 * self.in_use / self.pool.capacity, 1)
+
+
+def pool_usage() -> list[PoolUsage]:
+    """Capacity, accelerators in use and queued demand of every pool: one query."""
+    active = Q(jobs__state__in=TrainingJob.ACTIVE_STATES)
+    queued = Q(jobs__state=S.QUEUED)
+    pools = AcceleratorPool.objects.annotate(
+        in_use=Sum(_accelerators_expr(), filter=active, default=0),
+        queued_jobs=Count("jobs", filter=queued),
+        queued_accelerators=Sum(_accelerators_expr(), filter=queued, default=0),
+    )
+    return [PoolUsage(p, p.in_use, p.queued_jobs, p.queued_accelerators) for p in pools]
+
+
+def _accelerators_expr() -> Any:
+    return F("jobs__workers") * F("jobs__accelerators_per_worker")
+
+
+@dataclass
+class QueueRow:
+    job: TrainingJob
+    position: int
+    estimated_start: datetime
+
+
+def queue(pool: AcceleratorPool, now: datetime | None = None) -> list[QueueRow]:
+    """A pool's queue in admission order with estimated starts."""
+    estimates = admission.queue_estimates(pool, now)
+    jobs = TrainingJob.objects.select_related("allocation__project").in_bulk([job_id for job_id, _, _ in estimates])
+    return [QueueRow(jobs[job_id], position, start) for job_id, position, start in estimates]
+
+
+def queue_position(job: TrainingJob) -> QueueRow | None:
+    if job.state != S.QUEUED:
+        return None
+    for job_id, position, start in admission.queue_estimates(job.pool):
+        if job_id == job.pk:
+            return QueueRow(job, position, start)
+    return None  # queued on a suspended allocation: not in line
+
+
+@dataclass
+class BurnDown:
+    """Remaining and used accelerator-hours after each ledger entry, as SVG polylines."""
+
+    remaining_points: str
+    used_points: str
+    max_hours: float
+    start: datetime | None
+    end: datetime | None
+    width: int = 640
+    height: int = 200
+
+    @property
+    def empty(self) -> bool:
+        return not self.remaining_points
+
+
+def burn_down(allocation: Allocation, width: int = 640, height: int = 200) -> BurnDown:
+    """The allocation's balances over time, replayed from its ledger (one query)."""
+    awarded = reserved = used = 0
+    series: list[tuple[datetime, float, float]] = []
+    for kind, seconds, created in allocation.ledger.order_by("created", "id").values_list("kind", "seconds", "created"):
+        if kind in (LedgerEntry.Kind.AWARD, LedgerEntry.Kind.TOP_UP, LedgerEntry.Kind.REVOKE, LedgerEntry.Kind.ADJUST):
+            awarded += seconds
+        elif kind in (LedgerEntry.Kind.RESERVE, LedgerEntry.Kind.RELEASE):
+            reserved += seconds
+        else:
+            used += seconds
+            reserved -= seconds
+        series.append((created, (awarded - used - reserved) / 3600, used / 3600))
+    if not series:
+        return BurnDown("", "", 0, None, None, width, height)
+    start = series[0][0]
+    end = max(timezone.now(), allocation.expires_at if allocation.state == Allocation.State.ACTIVE else series[-1][0])
+    span = max((end - start).total_seconds(), 1)
+    top = max(max(r for _, r, _ in series), max(u for _, _, u in series), 1e-9)
+    series.append((timezone.now(), series[-1][1], series[-1][2]))  # hold the last value until now
+
+    def point(at: datetime, value: float) -> str:
+        x = 40 + (width - 50) * (at - start).total_seconds() / span
+        y = height - 20 - (height - 30) * value / top
+        return f"{x:.1f},{y:.1f}"
+
+    return BurnDown(
+        remaining_points=" ".join(point(at, r) for at, r, _ in series),
+        used_points=" ".join(point(at, u) for at, _, u in series),
+        max_hours=round(top, 2),
+        start=start,
+        end=end,
+        width=width,
+        height=height,
+    )
