@@ -1,0 +1,47 @@
+import json
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from scheduler.models import AcceleratorPool
+
+
+class Command(BaseCommand):
+    help = "Create or update an accelerator pool."
+
+    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+        parser.add_argument("name", help="e.g. nvidia-v100")
+        parser.add_argument("--kind", choices=AcceleratorPool.Kind.values, required=True)
+        parser.add_argument("--capacity", type=int, required=True, help="accelerators in the pool")
+        parser.add_argument("--backend", choices=AcceleratorPool.Backend.values, default="local")
+        parser.add_argument("--resource-name", default="", help="e.g. nvidia.com/gpu")
+        parser.add_argument("--node-selector", action="append", default=[], metavar="KEY=VALUE")
+        parser.add_argument("--namespace", default="computegrant")
+        parser.add_argument("--image", default="", help="default container image")
+        parser.add_argument("--kueue-queue", default="")
+        parser.add_argument("--runtime-class", default="")
+        parser.add_argument("--max-runtime-hours", type=float, default=24)
+
+    def handle(self, *args, **options):  # type: ignore[no-untyped-def]
+        selectors = {}
+        for item in options["node_selector"]:
+            key, sep, value = item.partition("=")
+            if not sep or not key:
+                raise CommandError(f"--node-selector takes KEY=VALUE, got {item!r}.")
+            selectors[key] = value
+        values = {
+            "kind": options["kind"], "capacity": options["capacity"], "backend": options["backend"],
+            "resource_name": options["resource_name"], "node_selectors": selectors,
+            "namespace": options["namespace"], "default_image": options["image"],
+            "kueue_queue": options["kueue_queue"], "runtime_class": options["runtime_class"],
+            "max_runtime_seconds": int(options["max_runtime_hours"] * 3600),
+        }
+        pool = AcceleratorPool.objects.filter(name=options["name"]).first() or AcceleratorPool(name=options["name"])
+        for field, value in values.items():
+            setattr(pool, field, value)
+        try:
+            pool.full_clean()
+        except ValidationError as error:
+            raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in error.message_dict.items())) from error
+        pool.save()
+        self.stdout.write(json.dumps({"pool": pool.name, "id": pool.pk, "capacity": pool.capacity}))

@@ -1,0 +1,62 @@
+"""Operators' commands: create pools, award and top up from the command line; demo data."""
+
+import io
+import json
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from scheduler.models import AcceleratorPool, Allocation
+from tests.scheduler.factories import ProjectFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args):
+    out = io.StringIO()
+    call_command(*args, stdout=out)
+    return json.loads(out.getvalue().strip().splitlines()[-1])
+
+
+def test_create_pool_then_award_then_top_up():
+    result = run("create_pool", "tpu-v4-8", "--kind", "tpu", "--capacity", "4", "--backend", "kubernetes",
+                 "--resource-name", "google.com/tpu", "--node-selector", "cloud.google.com/gke-tpu-topology=2x2x1")
+    pool = AcceleratorPool.objects.get(pk=result["id"])
+    assert pool.node_selectors == {"cloud.google.com/gke-tpu-topology": "2x2x1"}
+    project = ProjectFactory(slug="digits")
+    awarded = run("award", "digits", "tpu-v4-8", "12.5", "--days", "30", "--memo", "pilot")
+    assert awarded["awarded_seconds"] == 45000
+    topped = run("top_up", str(awarded["allocation"]), "2")
+    assert topped["awarded_seconds"] == 45000 + 7200
+    allocation = Allocation.objects.get(project=project)
+    assert list(allocation.ledger.values_list("kind", flat=True)) == ["award", "top_up"]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("create_pool", "bad", "--kind", "gpu", "--capacity", "0"), "capacity"),
+    (("create_pool", "bad", "--kind", "gpu", "--capacity", "2", "--node-selector", "novalue"), "KEY=VALUE"),
+    (("award", "nope", "nvidia-v100", "10"), "does not exist"),
+    (("top_up", "999999", "1"), "does not exist"),
+])
+def test_bad_command_input_is_a_clear_error_and_changes_nothing(args, message):
+    with pytest.raises(CommandError, match=message):
+        call_command(*args, stdout=io.StringIO())
+    assert not AcceleratorPool.objects.filter(name="bad").exists()
+
+
+def test_award_refuses_zero_hours():
+    run("create_pool", "gpu-pool", "--kind", "gpu", "--capacity", "2")
+    ProjectFactory(slug="p")
+    with pytest.raises(CommandError, match="positive"):
+        call_command("award", "p", "gpu-pool", "0", stdout=io.StringIO())
+    assert not Allocation.objects.exists()
+
+
+def test_seed_demo_creates_the_pools_and_a_100_hour_allocation_once():
+    call_command("seed_demo", stdout=io.StringIO())
+    call_command("seed_demo", stdout=io.StringIO())
+    assert set(AcceleratorPool.objects.values_list("name", flat=True)) == {"nvidia-v100", "tpu-v4-8"}
+    allocation = Allocation.objects.get()
+    assert (allocation.pool.name, allocation.awarded, allocation.project.owner.username) == (
+        "nvidia-v100", 100 * 3600, "applicant")
