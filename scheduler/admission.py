@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from scheduler import jobs
 from scheduler.models import AcceleratorPool, Allocation, JobEvent, TrainingJob
-from scheduler.quota import decayed_usage
+from scheduler.quota import decay
 
 S = TrainingJob.State
 LAUNCH_TASK = "scheduler.runner_tasks.launch_job"
@@ -112,46 +112,36 @@ def estimated_starts(capacity: int, running: list[Running], pending: list[Pendin
     return estimates
 
 
-def _pool_state(pool: AcceleratorPool, now: datetime) -> tuple[list[Running], list[Pending], dict[int, TrainingJob]]:
-    """Running and pending jobs of a pool: two queries, whatever the queue's length."""
+def _pool_state(pool: AcceleratorPool, now: datetime) -> tuple[list[Running], list[Pending]]:
+    """Running and pending jobs of a pool: two queries of plain tuples, whatever the queue's length."""
     running = [
         Running(workers * per_worker, (started or admitted or now) + timedelta(seconds=runtime))
         for workers, per_worker, started, admitted, runtime in TrainingJob.objects.filter(
             pool=pool, state__in=TrainingJob.ACTIVE_STATES
         ).values_list("workers", "accelerators_per_worker", "started_at", "admitted_at", "max_runtime_seconds")
     ]
-    queued = list(
-        TrainingJob.objects.filter(pool=pool, state=S.QUEUED, allocation__state=Allocation.State.ACTIVE)
-        .select_related("allocation")
-        .only(
-            "id", "state", "workers", "accelerators_per_worker", "max_runtime_seconds", "priority",
-            "submitted_at", "admitted_at", "allocation__awarded", "allocation__decayed_usage",
-            "allocation__decayed_usage_at",
-        )
+    queued = TrainingJob.objects.filter(
+        pool=pool, state=S.QUEUED, allocation__state=Allocation.State.ACTIVE
+    ).values_list(
+        "id", "workers", "accelerators_per_worker", "max_runtime_seconds", "priority", "submitted_at",
+        "allocation_id", "allocation__awarded", "allocation__decayed_usage", "allocation__decayed_usage_at",
     )
     shares: dict[int, float] = {}
     pending = []
-    for job in queued:
-        allocation = job.allocation
-        if allocation.pk not in shares:
-            shares[allocation.pk] = decayed_usage(allocation, now) / max(allocation.awarded, 1)
+    for job_id, workers, per_worker, runtime, priority, submitted, alloc_id, awarded, usage, usage_at in queued:
+        share = shares.get(alloc_id)
+        if share is None:
+            share = shares[alloc_id] = decay(usage, usage_at, now) / max(awarded, 1)
         pending.append(
-            Pending(
-                job_id=job.pk,
-                accelerators=job.workers * job.accelerators_per_worker,
-                max_runtime=timedelta(seconds=job.max_runtime_seconds),
-                fair_share=shares[allocation.pk],
-                priority=job.priority,
-                submitted_at=job.submitted_at,
-            )
+            Pending(job_id, workers * per_worker, timedelta(seconds=runtime), share, priority, submitted)
         )
-    return running, pending, {job.pk: job for job in queued}
+    return running, pending
 
 
 def queue_estimates(pool: AcceleratorPool, now: datetime | None = None) -> list[tuple[int, int, datetime]]:
     """(job id, position, estimated start) for the pool's queue, first to last."""
     now = now or timezone.now()
-    running, pending, _ = _pool_state(pool, now)
+    running, pending = _pool_state(pool, now)
     estimates = estimated_starts(pool.capacity, running, pending, now)
     ordered = sorted(pending, key=Pending.order_key)
     return [(job.job_id, position, estimates[job.job_id]) for position, job in enumerate(ordered, start=1)
@@ -163,23 +153,20 @@ def admit_pool(pool_id: int, now: datetime | None = None) -> list[int]:
     now = now or timezone.now()
     with transaction.atomic():
         pool = AcceleratorPool.objects.select_for_update().get(pk=pool_id)
-        running, pending, queued = _pool_state(pool, now)
+        running, pending = _pool_state(pool, now)
         plan = plan_admission(pool.capacity, running, pending, now)
         if not plan.admit:
             return []
-        events: list[JobEvent] = []
-        admitted = []
-        for job_id in plan.admit:
-            job = queued[job_id]
-            events.append(jobs.transition(job, S.ADMITTED, at=now, message="admitted: all accelerators free"))
-            admitted.append(job)
         # The state guard makes a second, concurrent cycle a no-op for these jobs.
         updated = TrainingJob.objects.filter(pk__in=plan.admit, state=S.QUEUED).update(
             state=S.ADMITTED, admitted_at=now
         )
         if updated != len(plan.admit):
             raise RuntimeError("Queued jobs changed during admission despite the pool lock.")
-        JobEvent.objects.bulk_create(events)
+        JobEvent.objects.bulk_create(
+            jobs.event(job_id, S.QUEUED, S.ADMITTED, at=now, message="admitted: all accelerators free")
+            for job_id in plan.admit
+        )
         admitted_ids = list(plan.admit)
         transaction.on_commit(lambda: _hand_to_launchers(admitted_ids))
     return admitted_ids

@@ -242,7 +242,7 @@ def submit_job(allocation: Allocation, request: JobRequest, *, actor: Any = None
     return job
 
 
-def _decay(value: float, since: datetime | None, now: datetime) -> float:
+def decay(value: float, since: datetime | None, now: datetime) -> float:
     if since is None or value == 0:
         return value
     elapsed = max((now - since).total_seconds(), 0.0)
@@ -251,7 +251,7 @@ def _decay(value: float, since: datetime | None, now: datetime) -> float:
 
 def decayed_usage(allocation: Allocation, now: datetime) -> float:
     """Usage with a half-life: what fair share compares, relative to the award."""
-    return _decay(allocation.decayed_usage, allocation.decayed_usage_at, now)
+    return decay(allocation.decayed_usage, allocation.decayed_usage_at, now)
 
 
 def _release_and_end(
