@@ -20,16 +20,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/computegrant_bench")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-import dj_database_url  # noqa: E402
-import django  # noqa: E402
-import psycopg2  # noqa: E402
+import dj_database_url
+import django
+import psycopg2
 
 
 def ensure_database(url: str) -> None:
     """Create the benchmark's own database on first use."""
     config = dj_database_url.parse(url)
-    admin = psycopg2.connect(dbname="postgres", user=config["USER"], password=config["PASSWORD"] or None,
-                             host=config["HOST"], port=config["PORT"] or 5432)
+    admin = psycopg2.connect(
+        dbname="postgres",
+        user=config["USER"],
+        password=config["PASSWORD"] or None,
+        host=config["HOST"],
+        port=config["PORT"] or 5432,
+    )
     admin.autocommit = True
     with admin.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]])
@@ -56,9 +61,11 @@ POOLS, ALLOCATIONS = 20, 1000
 def reset() -> None:
     TrainingJob.objects.all().delete()
     with connection.cursor() as cursor:  # the ledger refuses DELETE; TRUNCATE is the reset
-        cursor.execute("TRUNCATE scheduler_ledgerentry, scheduler_jobevent, scheduler_trainingjob, "
-                       "scheduler_allocation, scheduler_acceleratorpool, portal_project_members, portal_project "
-                       "RESTART IDENTITY CASCADE")
+        cursor.execute(
+            "TRUNCATE scheduler_ledgerentry, scheduler_jobevent, scheduler_trainingjob, "
+            "scheduler_allocation, scheduler_acceleratorpool, portal_project_members, portal_project "
+            "RESTART IDENTITY CASCADE"
+        )
     User.objects.filter(username="bench-owner").delete()
 
 
@@ -69,19 +76,34 @@ def populate(jobs: int) -> None:
         AcceleratorPool(name=f"pool-{i}", kind="gpu", capacity=16) for i in range(POOLS)
     )
     projects = Project.objects.bulk_create(
-        Project(name=f"p{i}", slug=f"p{i}", owner=owner, repository_url="https://example.org/r") for i in range(ALLOCATIONS)
+        Project(name=f"p{i}", slug=f"p{i}", owner=owner, repository_url="https://example.org/r")
+        for i in range(ALLOCATIONS)
     )
     now = timezone.now()
     allocations = Allocation.objects.bulk_create(
-        Allocation(project=projects[i], pool=pools[i % POOLS], awarded=10**9, reserved=0,
-                   decayed_usage=float(i * 97 % 1000), decayed_usage_at=now,
-                   starts_at=now - timedelta(days=1), expires_at=now + timedelta(days=30))
+        Allocation(
+            project=projects[i],
+            pool=pools[i % POOLS],
+            awarded=10**9,
+            reserved=0,
+            decayed_usage=float(i * 97 % 1000),
+            decayed_usage_at=now,
+            starts_at=now - timedelta(days=1),
+            expires_at=now + timedelta(days=30),
+        )
         for i in range(ALLOCATIONS)
     )
     TrainingJob.objects.bulk_create(
-        TrainingJob(allocation=allocations[i % ALLOCATIONS], pool=allocations[i % ALLOCATIONS].pool,
-                    entrypoint="train.py", workers=1 + i % 4, accelerators_per_worker=1 + i % 2,
-                    max_runtime_seconds=600 + (i * 37) % 7200, priority=i % 3, reserved_seconds=1)
+        TrainingJob(
+            allocation=allocations[i % ALLOCATIONS],
+            pool=allocations[i % ALLOCATIONS].pool,
+            entrypoint="train.py",
+            workers=1 + i % 4,
+            accelerators_per_worker=1 + i % 2,
+            max_runtime_seconds=600 + (i * 37) % 7200,
+            priority=i % 3,
+            reserved_seconds=1,
+        )
         for i in range(jobs)
     )
 
@@ -106,15 +128,27 @@ def main() -> None:
         populate(jobs)
         cycle_ms, queries, admitted = measure_cycle()
         results[jobs] = (cycle_ms, queries)
-        print(f"{jobs:>6} queued jobs: one admission cycle {cycle_ms:7.1f} ms, {queries} queries, {admitted} admitted")
+        print(
+            f"{jobs:>6} queued jobs: one admission cycle {cycle_ms:7.1f} ms, "
+            f"{queries} queries, {admitted} admitted"
+        )
     reset()
     small, large = results[1_000], results[10_000]
     print(f"growth 1,000 -> 10,000 jobs: time x{large[0] / small[0]:.2f}, queries x{large[1] / small[1]:.2f}")
-    print(json.dumps({
-        "benchmark": "admission", "jobs": 10_000, "allocations": ALLOCATIONS, "pools": POOLS,
-        "cycle_ms": round(large[0], 1), "queries": large[1],
-        "cycle_ms_at_1000": round(small[0], 1), "queries_at_1000": small[1],
-    }))
+    print(
+        json.dumps(
+            {
+                "benchmark": "admission",
+                "jobs": 10_000,
+                "allocations": ALLOCATIONS,
+                "pools": POOLS,
+                "cycle_ms": round(large[0], 1),
+                "queries": large[1],
+                "cycle_ms_at_1000": round(small[0], 1),
+                "queries_at_1000": small[1],
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -10,4 +10,5 @@ class PortalConfig(AppConfig):
 
         from portal.roles import grant_role_permissions
 
-        post_migrate.connect(grant_role_permissions, sender=self)
+        # After every app: permissions of apps migrated after the portal exist only then.
+        post_migrate.connect(grant_role_permissions, dispatch_uid="portal.grant_role_permissions")

@@ -94,7 +94,9 @@ def plan_admission(capacity: int, running: list[Running], pending: list[Pending]
     return plan
 
 
-def estimated_starts(capacity: int, running: list[Running], pending: list[Pending], now: datetime) -> dict[int, datetime]:
+def estimated_starts(
+    capacity: int, running: list[Running], pending: list[Pending], now: datetime
+) -> dict[int, datetime]:
     """Queue position estimates: each job in order starts once its accelerators are free, assuming
     every job runs its full maximum runtime (so the estimate is late rather than early)."""
     free = capacity - sum(r.accelerators for r in running)
@@ -118,17 +120,38 @@ def _pool_state(pool: AcceleratorPool, now: datetime) -> tuple[list[Running], li
         Running(workers * per_worker, (started or admitted or now) + timedelta(seconds=runtime))
         for workers, per_worker, started, admitted, runtime in TrainingJob.objects.filter(
             pool=pool, state__in=TrainingJob.ACTIVE_STATES
-        ).values_list("workers", "accelerators_per_worker", "started_at", "admitted_at", "max_runtime_seconds")
+        ).values_list(
+            "workers", "accelerators_per_worker", "started_at", "admitted_at", "max_runtime_seconds"
+        )
     ]
     queued = TrainingJob.objects.filter(
         pool=pool, state=S.QUEUED, allocation__state=Allocation.State.ACTIVE
     ).values_list(
-        "id", "workers", "accelerators_per_worker", "max_runtime_seconds", "priority", "submitted_at",
-        "allocation_id", "allocation__awarded", "allocation__decayed_usage", "allocation__decayed_usage_at",
+        "id",
+        "workers",
+        "accelerators_per_worker",
+        "max_runtime_seconds",
+        "priority",
+        "submitted_at",
+        "allocation_id",
+        "allocation__awarded",
+        "allocation__decayed_usage",
+        "allocation__decayed_usage_at",
     )
     shares: dict[int, float] = {}
     pending = []
-    for job_id, workers, per_worker, runtime, priority, submitted, alloc_id, awarded, usage, usage_at in queued:
+    for (
+        job_id,
+        workers,
+        per_worker,
+        runtime,
+        priority,
+        submitted,
+        alloc_id,
+        awarded,
+        usage,
+        usage_at,
+    ) in queued:
         share = shares.get(alloc_id)
         if share is None:
             share = shares[alloc_id] = decay(usage, usage_at, now) / max(awarded, 1)
@@ -144,8 +167,11 @@ def queue_estimates(pool: AcceleratorPool, now: datetime | None = None) -> list[
     running, pending = _pool_state(pool, now)
     estimates = estimated_starts(pool.capacity, running, pending, now)
     ordered = sorted(pending, key=Pending.order_key)
-    return [(job.job_id, position, estimates[job.job_id]) for position, job in enumerate(ordered, start=1)
-            if job.job_id in estimates]
+    return [
+        (job.job_id, position, estimates[job.job_id])
+        for position, job in enumerate(ordered, start=1)
+        if job.job_id in estimates
+    ]
 
 
 def admit_pool(pool_id: int, now: datetime | None = None) -> list[int]:
@@ -182,7 +208,10 @@ def admit_pending_jobs(pool: AcceleratorPool | None = None, now: datetime | None
     if pool is not None:
         return admit_pool(pool.pk, now)
     pool_ids = (
-        TrainingJob.objects.filter(state=S.QUEUED).values_list("pool_id", flat=True).distinct().order_by("pool_id")
+        TrainingJob.objects.filter(state=S.QUEUED)
+        .values_list("pool_id", flat=True)
+        .distinct()
+        .order_by("pool_id")
     )
     admitted: list[int] = []
     for pool_id in list(pool_ids):

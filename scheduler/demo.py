@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from portal.models import Project, User
 from scheduler import quota
-from scheduler.models import AcceleratorPool
+from scheduler.models import AcceleratorPool, Allocation
 
 DEMO_POOLS = (
     {
@@ -42,7 +42,7 @@ DEMO_HOURS = 100
 def seed_pools() -> list[str]:
     for values in DEMO_POOLS:
         AcceleratorPool.objects.get_or_create(name=values["name"], defaults=values)
-    lines = [f"pools       {', '.join(p['name'] for p in DEMO_POOLS)}"]
+    lines = [f"pools       {', '.join(str(p['name']) for p in DEMO_POOLS)}"]
     applicant = User.objects.filter(username="applicant").first()
     if applicant is None:
         return lines
@@ -54,12 +54,21 @@ def seed_pools() -> list[str]:
             "organisation": applicant.affiliation,
             "repository_url": str(settings.BASE_DIR / "examples" / "digits"),
             "licence": "Apache-2.0",
-            "description": "The reference TensorFlow project: MultiWorkerMirroredStrategy on scikit-learn's digits.",
+            "description": (
+                "The reference TensorFlow project: MultiWorkerMirroredStrategy on scikit-learn's digits."
+            ),
         },
     )
     pool = AcceleratorPool.objects.get(name="nvidia-v100")
-    if not project.allocations.filter(pool=pool).exists():
-        quota.award(project, pool, DEMO_HOURS * 3600, expires_at=timezone.now() + timedelta(days=365),
-                    memo="demo award")
-    lines.append(f"allocation  {DEMO_HOURS} accelerator-hours of nvidia-v100 for the applicant's project 'Digits'")
+    if not Allocation.objects.filter(project=project, pool=pool).exists():
+        quota.award(
+            project,
+            pool,
+            DEMO_HOURS * 3600,
+            expires_at=timezone.now() + timedelta(days=365),
+            memo="demo award",
+        )
+    lines.append(
+        f"allocation  {DEMO_HOURS} accelerator-hours of nvidia-v100 for the applicant's project 'Digits'"
+    )
     return lines

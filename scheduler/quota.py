@@ -52,7 +52,9 @@ class JobRequest:
 
 
 def _entry(allocation: Allocation, kind: str, seconds: int, *, job=None, actor=None, memo: str = "") -> None:
-    LedgerEntry.objects.create(allocation=allocation, kind=kind, seconds=seconds, job=job, actor=actor, memo=memo)
+    LedgerEntry.objects.create(
+        allocation=allocation, kind=kind, seconds=seconds, job=job, actor=actor, memo=memo
+    )
 
 
 def _locked(allocation_id: int) -> Allocation:
@@ -171,7 +173,10 @@ def expire_allocations(now: datetime | None = None) -> list[int]:
     for pk in due:
         with transaction.atomic():
             locked = _locked(pk)
-            if locked.state in (Allocation.State.ACTIVE, Allocation.State.SUSPENDED) and locked.expires_at <= now:
+            if (
+                locked.state in (Allocation.State.ACTIVE, Allocation.State.SUSPENDED)
+                and locked.expires_at <= now
+            ):
                 _close(locked, Allocation.State.EXPIRED, actor=None, memo="allocation expired", now=now)
                 expired.append(pk)
     return expired
@@ -193,7 +198,8 @@ def validate_request(allocation: Allocation, request: JobRequest, now: datetime)
         )
     if not 0 < request.max_runtime_seconds <= pool.max_runtime_seconds:
         raise QuotaError(
-            f"Maximum runtime must be between 1 second and {hours(pool.max_runtime_seconds)} hours on {pool.name}."
+            f"Maximum runtime must be between 1 second and {hours(pool.max_runtime_seconds)} hours "
+            f"on {pool.name}."
         )
     if allocation.state != Allocation.State.ACTIVE:
         raise QuotaError(f"This allocation is {allocation.state}: no new jobs can be submitted.")
@@ -329,7 +335,14 @@ def finish_job(
     ended_at = ended_at or timezone.now()
     charge = actual_seconds(locked_job, worker_seconds, ended_at)
     _release_and_end(
-        locked, locked_job, outcome, charge=charge, at=ended_at, actor=actor, reason=reason, exit_code=exit_code
+        locked,
+        locked_job,
+        outcome,
+        charge=charge,
+        at=ended_at,
+        actor=actor,
+        reason=reason,
+        exit_code=exit_code,
     )
     return locked_job
 
@@ -348,7 +361,9 @@ def mark_launching(job: TrainingJob | int, *, handle: dict | None = None) -> Tra
 
 
 @transaction.atomic
-def mark_started(job: TrainingJob | int, *, at: datetime | None = None, handle: dict | None = None) -> TrainingJob:
+def mark_started(
+    job: TrainingJob | int, *, at: datetime | None = None, handle: dict | None = None
+) -> TrainingJob:
     """All workers are up: the run's clock starts. Idempotent."""
     job_id = job if isinstance(job, int) else job.pk
     locked = TrainingJob.objects.select_for_update().get(pk=job_id)
@@ -368,18 +383,25 @@ def cancel_job(job: TrainingJob | int, *, actor: Any = None, reason: str = "canc
     job_id = job if isinstance(job, int) else job.pk
     locked, locked_job = _lock_job(job_id)
     if locked_job.state in (S.QUEUED, S.ADMITTED):
-        _release_and_end(locked, locked_job, S.CANCELLED, charge=0, at=timezone.now(), actor=actor, reason=reason)
+        _release_and_end(
+            locked, locked_job, S.CANCELLED, charge=0, at=timezone.now(), actor=actor, reason=reason
+        )
     elif locked_job.state in (S.LAUNCHING, S.RUNNING) and not locked_job.cancel_requested:
         locked_job.cancel_requested = True
         locked_job.save(update_fields=["cancel_requested"])
         locked_job.events.create(
-            from_state=locked_job.state, to_state=locked_job.state, at=timezone.now(), actor=actor,
+            from_state=locked_job.state,
+            to_state=locked_job.state,
+            at=timezone.now(),
+            actor=actor,
             message="cancellation requested",
         )
     return locked_job
 
 
-def preempt_job(job: TrainingJob | int, *, worker_seconds: list[float] | None = None, reason: str = "preempted") -> TrainingJob:
+def preempt_job(
+    job: TrainingJob | int, *, worker_seconds: list[float] | None = None, reason: str = "preempted"
+) -> TrainingJob:
     return finish_job(job, S.PREEMPTED, worker_seconds=worker_seconds, reason=reason)
 
 

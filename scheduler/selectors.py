@@ -88,7 +88,9 @@ class QueueRow:
 def queue(pool: AcceleratorPool, now: datetime | None = None) -> list[QueueRow]:
     """A pool's queue in admission order with estimated starts."""
     estimates = admission.queue_estimates(pool, now)
-    jobs = TrainingJob.objects.select_related("allocation__project").in_bulk([job_id for job_id, _, _ in estimates])
+    jobs = TrainingJob.objects.select_related("allocation__project").in_bulk(
+        [job_id for job_id, _, _ in estimates]
+    )
     return [QueueRow(jobs[job_id], position, start) for job_id, position, start in estimates]
 
 
@@ -122,8 +124,15 @@ def burn_down(allocation: Allocation, width: int = 640, height: int = 200) -> Bu
     """The allocation's balances over time, replayed from its ledger (one query)."""
     awarded = reserved = used = 0
     series: list[tuple[datetime, float, float]] = []
-    for kind, seconds, created in allocation.ledger.order_by("created", "id").values_list("kind", "seconds", "created"):
-        if kind in (LedgerEntry.Kind.AWARD, LedgerEntry.Kind.TOP_UP, LedgerEntry.Kind.REVOKE, LedgerEntry.Kind.ADJUST):
+    for kind, seconds, created in allocation.ledger.order_by("created", "id").values_list(
+        "kind", "seconds", "created"
+    ):
+        if kind in (
+            LedgerEntry.Kind.AWARD,
+            LedgerEntry.Kind.TOP_UP,
+            LedgerEntry.Kind.REVOKE,
+            LedgerEntry.Kind.ADJUST,
+        ):
             awarded += seconds
         elif kind in (LedgerEntry.Kind.RESERVE, LedgerEntry.Kind.RELEASE):
             reserved += seconds
@@ -134,7 +143,10 @@ def burn_down(allocation: Allocation, width: int = 640, height: int = 200) -> Bu
     if not series:
         return BurnDown("", "", 0, None, None, width, height)
     start = series[0][0]
-    end = max(timezone.now(), allocation.expires_at if allocation.state == Allocation.State.ACTIVE else series[-1][0])
+    end = max(
+        timezone.now(),
+        allocation.expires_at if allocation.state == Allocation.State.ACTIVE else series[-1][0],
+    )
     span = max((end - start).total_seconds(), 1)
     top = max(max(r for _, r, _ in series), max(u for _, _, u in series), 1e-9)
     series.append((timezone.now(), series[-1][1], series[-1][2]))  # hold the last value until now

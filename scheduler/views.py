@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -40,8 +41,11 @@ def allocation_list(request: HttpRequest) -> HttpResponse:
         allocations = allocations.filter(state=state)
     page = Paginator(allocations, 50).get_page(request.GET.get("page"))
     rows = [(allocation, selectors.bar(allocation)) for allocation in page]
-    return render(request, "scheduler/allocation_list.html", {"page": page, "rows": rows, "state": state,
-                                                                "states": Allocation.State.choices})
+    return render(
+        request,
+        "scheduler/allocation_list.html",
+        {"page": page, "rows": rows, "state": state, "states": Allocation.State.choices},
+    )
 
 
 @login_required
@@ -56,7 +60,8 @@ def allocation_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if form.is_valid():
             try:
                 job = quota.submit_job(
-                    allocation, form.job_request(repository_url=allocation.project.repository_url),
+                    allocation,
+                    form.job_request(repository_url=allocation.project.repository_url),
                     actor=request.user,
                 )
             except quota.QuotaError as error:
@@ -75,7 +80,7 @@ def allocation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "scheduler/allocation_detail.html", context, status=400 if form.errors else 200)
 
 
-def _csv_response(filename: str, header: list[str], rows: Iterator[list[object]]) -> StreamingHttpResponse:
+def _csv_response(filename: str, header: list[str], rows: Iterator[list[Any]]) -> StreamingHttpResponse:
     class Echo:
         def write(self, value: str) -> str:
             return value
@@ -98,8 +103,15 @@ def allocation_ledger_csv(request: HttpRequest, pk: int) -> StreamingHttpRespons
     allocation = _allocation_for(request, pk)
     entries = allocation.ledger.select_related("actor").order_by("created", "id")
     rows = (
-        [e.created.isoformat(), e.kind, e.seconds, round(e.seconds / 3600, 4), e.job_id or "",
-         e.actor.get_username() if e.actor else "", e.memo]
+        [
+            e.created.isoformat(),
+            e.kind,
+            e.seconds,
+            round(e.seconds / 3600, 4),
+            e.job_id or "",
+            e.actor.get_username() if e.actor else "",
+            e.memo,
+        ]
         for e in entries.iterator()
     )
     header = ["time", "kind", "accelerator_seconds", "accelerator_hours", "job", "actor", "memo"]
@@ -111,11 +123,32 @@ def allocation_ledger_csv(request: HttpRequest, pk: int) -> StreamingHttpRespons
 def allocations_csv(request: HttpRequest) -> StreamingHttpResponse:
     allocations = selectors.visible_allocations(request.user).order_by("pk")
     rows = (
-        [a.pk, a.project.name, a.pool.name, a.state, a.awarded, a.reserved, a.used, a.remaining,
-         a.starts_at.isoformat(), a.expires_at.isoformat()]
+        [
+            a.pk,
+            a.project.name,
+            a.pool.name,
+            a.state,
+            a.awarded,
+            a.reserved,
+            a.used,
+            a.remaining,
+            a.starts_at.isoformat(),
+            a.expires_at.isoformat(),
+        ]
         for a in allocations.iterator()
     )
-    header = ["id", "project", "pool", "state", "awarded_s", "reserved_s", "used_s", "remaining_s", "starts", "expires"]
+    header = [
+        "id",
+        "project",
+        "pool",
+        "state",
+        "awarded_s",
+        "reserved_s",
+        "used_s",
+        "remaining_s",
+        "starts",
+        "expires",
+    ]
     return _csv_response("allocations.csv", header, rows)
 
 
@@ -142,8 +175,11 @@ def job_list(request: HttpRequest) -> HttpResponse:
     if state in TrainingJob.State.values:
         jobs = jobs.filter(state=state)
     page = Paginator(jobs, 50).get_page(request.GET.get("page"))
-    return render(request, "scheduler/job_list.html", {"page": page, "state": state,
-                                                         "states": TrainingJob.State.choices})
+    return render(
+        request,
+        "scheduler/job_list.html",
+        {"page": page, "state": state, "states": TrainingJob.State.choices},
+    )
 
 
 def _job_for(request: HttpRequest, pk: int) -> TrainingJob:
@@ -177,7 +213,9 @@ def job_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     if job.state == TrainingJob.State.CANCELLED:
         messages.success(request, "The run is cancelled and its reservation released.")
     elif job.cancel_requested:
-        messages.info(request, "Cancellation requested: the run stops shortly and is charged for the time used.")
+        messages.info(
+            request, "Cancellation requested: the run stops shortly and is charged for the time used."
+        )
     else:
         messages.info(request, f"The run already ended ({job.state}).")
     return redirect("scheduler:job_detail", pk=job.pk)

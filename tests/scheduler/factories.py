@@ -56,6 +56,9 @@ def make_allocation(pool=None, project=None, hours: float = 100, days: int = 30,
 
 def job_request(workers: int = 1, per_worker: int = 1, runtime: int = HOUR, **kwargs) -> quota.JobRequest:
     return quota.JobRequest(
-        entrypoint="train.py", workers=workers, accelerators_per_worker=per_worker,
-        max_runtime_seconds=runtime, **kwargs,
+        entrypoint="train.py",
+        workers=workers,
+        accelerators_per_worker=per_worker,
+        max_runtime_seconds=runtime,
+        **kwargs,
     )

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -19,11 +18,13 @@ from scheduler.models import JobEvent, TrainingJob
 from tests.scheduler.factories import HOUR, PoolFactory, ProjectFactory, job_request, make_allocation
 
 S = TrainingJob.State
-NOW = datetime(2026, 1, 1, tzinfo=dt_timezone.utc)
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def pending(job_id, accelerators, hours=1.0, share=0.0, priority=0, age=0):
-    return Pending(job_id, accelerators, timedelta(hours=hours), share, priority, NOW - timedelta(minutes=age))
+    return Pending(
+        job_id, accelerators, timedelta(hours=hours), share, priority, NOW - timedelta(minutes=age)
+    )
 
 
 # --- the pure planner ---------------------------------------------------------------------
@@ -60,7 +61,9 @@ def test_a_long_job_may_not_backfill_onto_accelerators_the_head_needs():
 
 def test_a_long_job_may_backfill_onto_accelerators_the_head_will_not_need():
     running = [Running(4, NOW + timedelta(hours=2))]
-    plan = plan_admission(8, running, [pending(1, 6, age=10), pending(2, 2, hours=5), pending(3, 2, hours=5)], NOW)
+    plan = plan_admission(
+        8, running, [pending(1, 6, age=10), pending(2, 2, hours=5), pending(3, 2, hours=5)], NOW
+    )
     # At the head's start 8 are free and it needs 6: 2 spare, so one long job may take them.
     assert plan.admit == [2]
 

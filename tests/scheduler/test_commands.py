@@ -20,8 +20,20 @@ def run(*args):
 
 
 def test_create_pool_then_award_then_top_up():
-    result = run("create_pool", "tpu-v4-8", "--kind", "tpu", "--capacity", "4", "--backend", "kubernetes",
-                 "--resource-name", "google.com/tpu", "--node-selector", "cloud.google.com/gke-tpu-topology=2x2x1")
+    result = run(
+        "create_pool",
+        "tpu-v4-8",
+        "--kind",
+        "tpu",
+        "--capacity",
+        "4",
+        "--backend",
+        "kubernetes",
+        "--resource-name",
+        "google.com/tpu",
+        "--node-selector",
+        "cloud.google.com/gke-tpu-topology=2x2x1",
+    )
     pool = AcceleratorPool.objects.get(pk=result["id"])
     assert pool.node_selectors == {"cloud.google.com/gke-tpu-topology": "2x2x1"}
     project = ProjectFactory(slug="digits")
@@ -33,12 +45,18 @@ def test_create_pool_then_award_then_top_up():
     assert list(allocation.ledger.values_list("kind", flat=True)) == ["award", "top_up"]
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (("create_pool", "bad", "--kind", "gpu", "--capacity", "0"), "capacity"),
-    (("create_pool", "bad", "--kind", "gpu", "--capacity", "2", "--node-selector", "novalue"), "KEY=VALUE"),
-    (("award", "nope", "nvidia-v100", "10"), "does not exist"),
-    (("top_up", "999999", "1"), "does not exist"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("create_pool", "bad", "--kind", "gpu", "--capacity", "0"), "capacity"),
+        (
+            ("create_pool", "bad", "--kind", "gpu", "--capacity", "2", "--node-selector", "novalue"),
+            "KEY=VALUE",
+        ),
+        (("award", "nope", "nvidia-v100", "10"), "does not exist"),
+        (("top_up", "999999", "1"), "does not exist"),
+    ],
+)
 def test_bad_command_input_is_a_clear_error_and_changes_nothing(args, message):
     with pytest.raises(CommandError, match=message):
         call_command(*args, stdout=io.StringIO())
@@ -59,4 +77,7 @@ def test_seed_demo_creates_the_pools_and_a_100_hour_allocation_once():
     assert set(AcceleratorPool.objects.values_list("name", flat=True)) == {"nvidia-v100", "tpu-v4-8"}
     allocation = Allocation.objects.get()
     assert (allocation.pool.name, allocation.awarded, allocation.project.owner.username) == (
-        "nvidia-v100", 100 * 3600, "applicant")
+        "nvidia-v100",
+        100 * 3600,
+        "applicant",
+    )

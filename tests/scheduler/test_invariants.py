@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from datetime import timedelta
 
@@ -25,7 +26,9 @@ class QuotaMachine(RuleBasedStateMachine):
     @initialize()
     def setup(self):
         self.pool = PoolFactory(capacity=4)
-        self.allocations = [make_allocation(pool=self.pool, hours=h, project=ProjectFactory()) for h in (3, 5)]
+        self.allocations = [
+            make_allocation(pool=self.pool, hours=h, project=ProjectFactory()) for h in (3, 5)
+        ]
         self.head_starts: dict[int, object] = {}
 
     def jobs(self, *states):
@@ -33,17 +36,13 @@ class QuotaMachine(RuleBasedStateMachine):
 
     @rule(which=st.integers(0, 1), workers=st.integers(1, 4), minutes=st.integers(1, 120))
     def submit(self, which, workers, minutes):
-        try:
+        with contextlib.suppress(quota.QuotaError):  # refusals are part of the game
             quota.submit_job(self.allocations[which], job_request(workers=workers, runtime=minutes * 60))
-        except quota.QuotaError:
-            pass
 
     @rule(which=st.integers(0, 1), hours=st.integers(1, 3))
     def top_up(self, which, hours):
-        try:
+        with contextlib.suppress(quota.QuotaError):
             quota.top_up(self.allocations[which], hours * HOUR)
-        except quota.QuotaError:
-            pass
 
     @rule()
     def admit(self):
@@ -55,8 +54,11 @@ class QuotaMachine(RuleBasedStateMachine):
         if ready:
             quota.mark_started(data.draw(st.sampled_from(ready)))
 
-    @rule(data=st.data(), outcome=st.sampled_from([S.SUCCEEDED, S.FAILED, S.PREEMPTED, S.LOST]),
-          fraction=st.floats(0, 1.5))
+    @rule(
+        data=st.data(),
+        outcome=st.sampled_from([S.SUCCEEDED, S.FAILED, S.PREEMPTED, S.LOST]),
+        fraction=st.floats(0, 1.5),
+    )
     def finish(self, data, outcome, fraction):
         running = self.jobs(S.RUNNING)
         if running:
@@ -86,10 +88,12 @@ class QuotaMachine(RuleBasedStateMachine):
     def balances_equal_the_ledger_and_are_never_overspent(self):
         for allocation in self.allocations:
             allocation.refresh_from_db()
-            assert 0 <= allocation.used and 0 <= allocation.reserved
+            assert allocation.used >= 0 and allocation.reserved >= 0
             assert allocation.used + allocation.reserved <= allocation.awarded
             assert quota.ledger_balances(allocation) == {
-                "awarded": allocation.awarded, "reserved": allocation.reserved, "used": allocation.used
+                "awarded": allocation.awarded,
+                "reserved": allocation.reserved,
+                "used": allocation.used,
             }
             held = sum(j.reserved_seconds for j in allocation.jobs.all())
             assert held == allocation.reserved
@@ -112,8 +116,12 @@ class QuotaMachine(RuleBasedStateMachine):
 def test_random_operation_sequences_keep_every_invariant():
     run_state_machine_as_test(
         QuotaMachine,
-        settings=settings(max_examples=40, stateful_step_count=25, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow]),
+        settings=settings(
+            max_examples=40,
+            stateful_step_count=25,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow],
+        ),
     )
 
 

@@ -17,7 +17,9 @@ S = TrainingJob.State
 def assert_ledger_matches(allocation):
     allocation.refresh_from_db()
     assert quota.ledger_balances(allocation) == {
-        "awarded": allocation.awarded, "reserved": allocation.reserved, "used": allocation.used,
+        "awarded": allocation.awarded,
+        "reserved": allocation.reserved,
+        "used": allocation.used,
     }
 
 

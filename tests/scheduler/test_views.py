@@ -24,8 +24,14 @@ def world(make_user):
     project = ProjectFactory(owner=owner)
     allocation = make_allocation(pool=PoolFactory(name="nvidia-v100", capacity=8), project=project, hours=10)
     job = quota.submit_job(allocation, job_request(workers=2, runtime=HOUR), actor=owner)
-    return {"owner": owner, "other": other, "maintainer": maintainer, "reviewer": reviewer,
-            "allocation": allocation, "job": job}
+    return {
+        "owner": owner,
+        "other": other,
+        "maintainer": maintainer,
+        "reviewer": reviewer,
+        "allocation": allocation,
+        "job": job,
+    }
 
 
 def urls(world):
@@ -70,16 +76,39 @@ def test_every_scheduler_url_is_in_the_permission_table(world):
 
     names = {pattern.name for pattern in scheduler_urls.urlpatterns} - {"job_cancel"}
     assert names == {
-        "allocation_detail", "allocation_ledger_csv", "job_detail", "pool_list", "queue",
-        "allocation_list", "job_list", "allocations_csv",
+        "allocation_detail",
+        "allocation_ledger_csv",
+        "job_detail",
+        "pool_list",
+        "queue",
+        "allocation_list",
+        "job_list",
+        "allocations_csv",
     }
 
 
 def test_lists_show_only_the_users_own_allocations_and_runs(client, world):
     client.force_login(world["other"])
     assert "nvidia-v100" not in client.get(reverse("scheduler:allocation_list")).content.decode()
-    rows = list(csv.reader(io.StringIO(b"".join(client.get(reverse("scheduler:allocations_csv")).streaming_content).decode())))
-    assert rows == [["id", "project", "pool", "state", "awarded_s", "reserved_s", "used_s", "remaining_s", "starts", "expires"]]
+    rows = list(
+        csv.reader(
+            io.StringIO(b"".join(client.get(reverse("scheduler:allocations_csv")).streaming_content).decode())
+        )
+    )
+    assert rows == [
+        [
+            "id",
+            "project",
+            "pool",
+            "state",
+            "awarded_s",
+            "reserved_s",
+            "used_s",
+            "remaining_s",
+            "starts",
+            "expires",
+        ]
+    ]
     client.force_login(world["owner"])
     page = client.get(reverse("scheduler:allocation_list")).content.decode()
     assert "nvidia-v100" in page and "10.00" in page
@@ -88,10 +117,21 @@ def test_lists_show_only_the_users_own_allocations_and_runs(client, world):
 def test_the_owner_launches_a_run_from_the_allocation_page(client, world):
     client.force_login(world["owner"])
     url = reverse("scheduler:allocation_detail", args=[world["allocation"].pk])
-    response = client.post(url, {"entrypoint": "train.py", "args": "--epochs 3", "workers": 2,
-                                 "accelerators_per_worker": 1, "max_runtime_minutes": 30, "seed": 7})
+    response = client.post(
+        url,
+        {
+            "entrypoint": "train.py",
+            "args": "--epochs 3",
+            "workers": 2,
+            "accelerators_per_worker": 1,
+            "max_runtime_minutes": 30,
+            "seed": 7,
+        },
+    )
     job = TrainingJob.objects.latest("pk")
-    assert response.status_code == 302 and response["Location"] == reverse("scheduler:job_detail", args=[job.pk])
+    assert response.status_code == 302 and response["Location"] == reverse(
+        "scheduler:job_detail", args=[job.pk]
+    )
     assert (job.args, job.workers, job.max_runtime_seconds, job.seed) == (["--epochs", "3"], 2, 1800, 7)
     assert job.submitted_by == world["owner"]
 
@@ -99,21 +139,38 @@ def test_the_owner_launches_a_run_from_the_allocation_page(client, world):
 def test_a_run_that_does_not_fit_is_refused_on_the_page_with_nothing_reserved(client, world):
     client.force_login(world["owner"])
     url = reverse("scheduler:allocation_detail", args=[world["allocation"].pk])
-    response = client.post(url, {"entrypoint": "train.py", "workers": 4, "accelerators_per_worker": 2,
-                                 "max_runtime_minutes": 90, "seed": 1})
+    response = client.post(
+        url,
+        {
+            "entrypoint": "train.py",
+            "workers": 4,
+            "accelerators_per_worker": 2,
+            "max_runtime_minutes": 90,
+            "seed": 1,
+        },
+    )
     assert response.status_code == 400
     assert "Not enough quota" in response.content.decode()
     assert TrainingJob.objects.count() == 1
 
 
-@pytest.mark.parametrize(("field", "value", "message"), [
-    ("entrypoint", "../../etc/passwd", "path inside the repository"),
-    ("args", "--name 'unclosed", "could not be read"),
-    ("workers", "0", "greater than or equal to 1"),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("entrypoint", "../../etc/passwd", "path inside the repository"),
+        ("args", "--name 'unclosed", "could not be read"),
+        ("workers", "0", "greater than or equal to 1"),
+    ],
+)
 def test_bad_run_forms_are_refused_with_a_clear_message(client, world, field, value, message):
     client.force_login(world["owner"])
-    data = {"entrypoint": "train.py", "workers": 1, "accelerators_per_worker": 1, "max_runtime_minutes": 5, "seed": 1}
+    data = {
+        "entrypoint": "train.py",
+        "workers": 1,
+        "accelerators_per_worker": 1,
+        "max_runtime_minutes": 5,
+        "seed": 1,
+    }
     data[field] = value
     response = client.post(reverse("scheduler:allocation_detail", args=[world["allocation"].pk]), data)
     assert response.status_code == 400 and message in response.content.decode()
@@ -157,10 +214,17 @@ def test_the_ledger_csv_and_the_burn_down_replay_the_ledger(client, world):
     quota.mark_started(admission.admit_pending_jobs(world["allocation"].pool)[0])
     quota.finish_job(job, S.SUCCEEDED, worker_seconds=[900, 900])
     client.force_login(world["maintainer"])
-    body = b"".join(client.get(reverse("scheduler:allocation_ledger_csv", args=[world["allocation"].pk])).streaming_content)
+    body = b"".join(
+        client.get(
+            reverse("scheduler:allocation_ledger_csv", args=[world["allocation"].pk])
+        ).streaming_content
+    )
     rows = list(csv.DictReader(io.StringIO(body.decode())))
     assert [(r["kind"], r["accelerator_seconds"]) for r in rows] == [
-        ("award", str(10 * HOUR)), ("reserve", str(2 * HOUR)), ("charge", "1800"), ("release", str(-(2 * HOUR - 1800))),
+        ("award", str(10 * HOUR)),
+        ("reserve", str(2 * HOUR)),
+        ("charge", "1800"),
+        ("release", str(-(2 * HOUR - 1800))),
     ]
     page = client.get(reverse("scheduler:allocation_detail", args=[world["allocation"].pk])).content.decode()
     assert 'class="series-remaining"' in page and 'data-testid="used">0.50 h' in page
@@ -174,3 +238,14 @@ def test_pools_page_shows_capacity_in_use_and_queued_demand(client, world):
     row = response.context["usage"][0]
     assert (row.pool.capacity, row.in_use, row.queued_jobs, row.queued_accelerators) == (8, 2, 1, 8)
     assert row.utilisation == 25.0
+
+
+def test_maintainers_read_allocations_in_the_admin_but_cannot_edit_balances(client, world):
+    client.force_login(world["maintainer"])
+    url = reverse("admin:scheduler_allocation_change", args=[world["allocation"].pk])
+    page = client.get(url)
+    assert page.status_code == 200 and "award" in page.content.decode()
+    client.post(url, {"awarded": 1})
+    world["allocation"].refresh_from_db()
+    assert world["allocation"].awarded == 10 * HOUR
+    assert client.get(reverse("admin:scheduler_acceleratorpool_changelist")).status_code == 200

@@ -31,7 +31,11 @@ class Command(BaseCommand):
             raise CommandError("--days must be positive.")
         try:
             allocation = quota.award(
-                project, pool, round(options["hours"] * 3600), actor=actor, memo=options["memo"],
+                project,
+                pool,
+                round(options["hours"] * 3600),
+                actor=actor,
+                memo=options["memo"],
                 expires_at=timezone.now() + timedelta(days=options["days"]),
             )
         except quota.QuotaError as error:

@@ -1,0 +1,73 @@
+"""Admin: pools are edited here; allocations and the ledger are read-only (use the services)."""
+
+from django.contrib import admin
+
+from scheduler.models import AcceleratorPool, Allocation, JobEvent, LedgerEntry, TrainingJob
+
+
+@admin.register(AcceleratorPool)
+class AcceleratorPoolAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "capacity", "backend", "namespace", "kueue_queue")
+    list_filter = ("kind", "backend")
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Balances and history change only through scheduler.quota, which writes the ledger."""
+
+    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+
+class LedgerInline(admin.TabularInline):
+    model = LedgerEntry
+    extra = 0
+    can_delete = False
+    readonly_fields = ("created", "kind", "seconds", "job", "actor", "memo")
+
+    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(Allocation)
+class AllocationAdmin(ReadOnlyAdmin):
+    list_display = ("project", "pool", "state", "awarded", "reserved", "used", "expires_at")
+    list_filter = ("state", "pool")
+    search_fields = ("project__name",)
+    inlines = [LedgerInline]
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(ReadOnlyAdmin):
+    list_display = ("created", "allocation", "kind", "seconds", "job", "actor", "memo")
+    list_filter = ("kind",)
+
+
+class JobEventInline(admin.TabularInline):
+    model = JobEvent
+    extra = 0
+    can_delete = False
+    readonly_fields = ("at", "from_state", "to_state", "actor", "message")
+
+    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(TrainingJob)
+class TrainingJobAdmin(ReadOnlyAdmin):
+    list_display = (
+        "pk",
+        "allocation",
+        "state",
+        "workers",
+        "accelerators_per_worker",
+        "submitted_at",
+        "charged_seconds",
+    )
+    list_filter = ("state", "pool")
+    inlines = [JobEventInline]
