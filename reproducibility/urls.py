@@ -1,5 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from reproducibility import views
 
 app_name = "reproducibility"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("snapshots/<int:pk>/", views.report, name="report"),
+    path("snapshots/<int:pk>/badge.svg", views.badge, name="badge"),
+]

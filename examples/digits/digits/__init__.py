@@ -1,0 +1,1 @@
+"""Digits: the reference distributed TensorFlow project of ComputeGrant."""
