@@ -128,10 +128,7 @@ def main() -> None:
         populate(jobs)
         cycle_ms, queries, admitted = measure_cycle()
         results[jobs] = (cycle_ms, queries)
-        print(
-            f"{jobs:>6} queued jobs: one admission cycle {cycle_ms:7.1f} ms, "
-            f"{queries} queries, {admitted} admitted"
-        )
+        print(f"{jobs:>6} queued jobs: one admission cycle {cycle_ms:7.1f} ms, {queries} queries, {admitted} admitted")
     reset()
     small, large = results[1_000], results[10_000]
     print(f"growth 1,000 -> 10,000 jobs: time x{large[0] / small[0]:.2f}, queries x{large[1] / small[1]:.2f}")

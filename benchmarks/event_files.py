@@ -155,9 +155,7 @@ def page_time_ms(scalars: dict, rounds: int) -> float:
     request.user = AnonymousUser()
 
     def render() -> None:
-        html = render_to_string(
-            "scheduler/artifacts/run_detail.html", views.run_context(job), request=request
-        )
+        html = render_to_string("scheduler/artifacts/run_detail.html", views.run_context(job), request=request)
         assert "<polyline" in html
 
     render()

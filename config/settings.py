@@ -64,9 +64,7 @@ CG_ARTIFACTS_ROOT = Path(os.environ.get("CG_ARTIFACTS_ROOT", DATA_DIR / "artifac
 CG_SNAPSHOTS_ROOT = Path(os.environ.get("CG_SNAPSHOTS_ROOT", DATA_DIR / "snapshots")).resolve()
 # Local repository paths as a project source: for a single trusted operator (demo, tests).
 CG_ALLOW_LOCAL_REPOSITORIES = env_bool("CG_ALLOW_LOCAL_REPOSITORIES", not PRODUCTION)
-CG_GIT_ALLOWED_HOSTS = env_list(
-    "CG_GIT_ALLOWED_HOSTS", ["github.com", "gitlab.com", "bitbucket.org", "codeberg.org"]
-)
+CG_GIT_ALLOWED_HOSTS = env_list("CG_GIT_ALLOWED_HOSTS", ["github.com", "gitlab.com", "bitbucket.org", "codeberg.org"])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -198,9 +196,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = (
 )
 CELERY_RESULT_BACKEND = os.environ.get(
     "CELERY_RESULT_BACKEND",
-    CELERY_BROKER_URL
-    if CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
-    else f"file://{DATA_DIR / 'results'}",
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else f"file://{DATA_DIR / 'results'}",
 )
 if CELERY_RESULT_BACKEND.startswith("file://"):
     Path(CELERY_RESULT_BACKEND.removeprefix("file://")).mkdir(parents=True, exist_ok=True)

@@ -34,7 +34,9 @@ def check_database() -> str:
 def check_broker(timeout: int = 2) -> str:
     url = settings.CELERY_BROKER_URL
     try:
-        with Connection(url, transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS, connect_timeout=timeout) as conn:
+        with Connection(
+            url, transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS, connect_timeout=timeout
+        ) as conn:
             conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=timeout)
     except Exception as exc:
         return f"broker unreachable at {conn_display(url)}: {exc.__class__.__name__}: {exc}"

@@ -83,7 +83,9 @@ def _read(view: RepoView) -> Manifests:
         data = view.toml(entry.path) or {}
         project = data.get("project", {}) if isinstance(data.get("project"), dict) else {}
         for spec in project.get("dependencies", []) or []:
-            if isinstance(spec, str) and (d := _requirement(spec, Location(entry.path, _line_of(view, entry.path, spec)), False)):
+            if isinstance(spec, str) and (
+                d := _requirement(spec, Location(entry.path, _line_of(view, entry.path, spec)), False)
+            ):
                 declared.append(d)
         if project.get("requires-python"):
             python_version = Location(entry.path, _line_of(view, entry.path, "requires-python"), "requires-python")
@@ -94,14 +96,25 @@ def _read(view: RepoView) -> Manifests:
                 continue
             version = spec if isinstance(spec, str) else (spec.get("version", "") if isinstance(spec, dict) else "")
             pinned = bool(re.fullmatch(r"=?=?\d[\w.]*", version.strip()))
-            declared.append(Declared(canonicalize_name(name), pinned, False, Location(entry.path, _line_of(view, entry.path, name))))
+            declared.append(
+                Declared(
+                    canonicalize_name(name),
+                    pinned,
+                    False,
+                    Location(entry.path, _line_of(view, entry.path, name)),
+                )
+            )
         if project or poetry:
             sources.append(entry.path)
     for entry in view.named("setup.cfg"):
         parser = view.ini(entry.path)
         if parser and parser.has_option("options", "install_requires"):
             for spec in parser.get("options", "install_requires").splitlines():
-                if spec.strip() and (d := _requirement(spec.strip(), Location(entry.path, _line_of(view, entry.path, spec.strip())), False)):
+                if spec.strip() and (
+                    d := _requirement(
+                        spec.strip(), Location(entry.path, _line_of(view, entry.path, spec.strip())), False
+                    )
+                ):
                     declared.append(d)
             sources.append(entry.path)
         if parser and parser.has_option("options", "python_requires"):
@@ -116,7 +129,14 @@ def _read(view: RepoView) -> Manifests:
         data = view.toml(entry.path) or {}
         for name, spec in (data.get("packages") or {}).items():
             version = spec if isinstance(spec, str) else ""
-            declared.append(Declared(canonicalize_name(name), version.startswith("=="), False, Location(entry.path, _line_of(view, entry.path, name))))
+            declared.append(
+                Declared(
+                    canonicalize_name(name),
+                    version.startswith("=="),
+                    False,
+                    Location(entry.path, _line_of(view, entry.path, name)),
+                )
+            )
         if (data.get("requires") or {}).get("python_version"):
             python_version = Location(entry.path, _line_of(view, entry.path, "python_version"), "python_version")
         sources.append(entry.path)
@@ -130,10 +150,19 @@ def _read(view: RepoView) -> Manifests:
                         python_version = Location(entry.path, _line_of(view, entry.path, dep), dep)
                         continue
                     pinned = bool(re.search(r"=\d", dep))
-                    declared.append(Declared(canonicalize_name(name), pinned, False, Location(entry.path, _line_of(view, entry.path, dep), dep)))
+                    declared.append(
+                        Declared(
+                            canonicalize_name(name),
+                            pinned,
+                            False,
+                            Location(entry.path, _line_of(view, entry.path, dep), dep),
+                        )
+                    )
                 elif isinstance(dep, dict):
                     for spec in dep.get("pip") or []:
-                        if isinstance(spec, str) and (d := _requirement(spec, Location(entry.path, _line_of(view, entry.path, spec)), False)):
+                        if isinstance(spec, str) and (
+                            d := _requirement(spec, Location(entry.path, _line_of(view, entry.path, spec)), False)
+                        ):
                             declared.append(d)
             sources.append(entry.path)
     for name in (".python-version", "runtime.txt"):
@@ -146,10 +175,22 @@ def _read(view: RepoView) -> Manifests:
 
 # Import names whose distribution is named differently.
 IMPORT_TO_DISTRIBUTION = {
-    "sklearn": "scikit-learn", "yaml": "pyyaml", "cv2": "opencv-python", "PIL": "pillow",
-    "tf_keras": "tf-keras", "google.protobuf": "protobuf", "absl": "absl-py", "bs4": "beautifulsoup4",
-    "skimage": "scikit-image", "tensorflow_datasets": "tensorflow-datasets", "tensorflow_hub": "tensorflow-hub",
-    "dateutil": "python-dateutil", "attr": "attrs", "jwt": "pyjwt", "gin": "gin-config", "hydra": "hydra-core",
+    "sklearn": "scikit-learn",
+    "yaml": "pyyaml",
+    "cv2": "opencv-python",
+    "PIL": "pillow",
+    "tf_keras": "tf-keras",
+    "google.protobuf": "protobuf",
+    "absl": "absl-py",
+    "bs4": "beautifulsoup4",
+    "skimage": "scikit-image",
+    "tensorflow_datasets": "tensorflow-datasets",
+    "tensorflow_hub": "tensorflow-hub",
+    "dateutil": "python-dateutil",
+    "attr": "attrs",
+    "jwt": "pyjwt",
+    "gin": "gin-config",
+    "hydra": "hydra-core",
 }
 # Distributions that provide other names too (tensorflow brings keras with it, etc.).
 PROVIDES = {

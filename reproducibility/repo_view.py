@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import ast
 import configparser
+import fnmatch
 import json
 import os
+import re
 import sys
 import tomllib
 from dataclasses import dataclass, field
@@ -67,91 +69,113 @@ class PythonFacts:
         return Location(self.path, best[0], self.snippet(best[0])) if best else None
 
 
-class _FactCollector(ast.NodeVisitor):
-    def __init__(self, facts: PythonFacts) -> None:
-        self.facts = facts
-        self.aliases: dict[str, str] = {}
+def _is_main_guard(node: ast.If) -> bool:
+    test = node.test
+    return (
+        isinstance(test, ast.Compare)
+        and isinstance(test.left, ast.Name)
+        and test.left.id == "__name__"
+        and any(isinstance(c, ast.Constant) and c.value == "__main__" for c in test.comparators)
+    )
 
-    def visit_Import(self, node: ast.Import) -> None:
-        for alias in node.names:
-            self.facts.imports.setdefault(alias.name, node.lineno)
-            if alias.asname:
-                self.aliases[alias.asname] = alias.name
-            else:
+
+_SKIPPED_FIELDS = frozenset({"ctx", "type_comment", "type_ignores"})
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _all_nodes(tree: ast.AST) -> list[ast.AST]:
+    """Every node of the tree: ast.walk without its generators and without Load/Store contexts,
+    which are half of all nodes and never interesting (profiling showed the walk dominating)."""
+    nodes: list[ast.AST] = []
+    stack = [tree]
+    AST = ast.AST
+    while stack:
+        node = stack.pop()
+        nodes.append(node)
+        kind = type(node)
+        fields = _CHILD_FIELDS.get(kind)
+        if fields is None:
+            fields = _CHILD_FIELDS[kind] = tuple(f for f in kind._fields if f not in _SKIPPED_FIELDS)
+        for name in fields:
+            value = getattr(node, name, None)
+            if value.__class__ is list:
+                stack.extend(item for item in value if isinstance(item, AST))
+            elif isinstance(value, AST):
+                stack.append(value)
+    return nodes
+
+
+def _collect(tree: ast.AST, facts: PythonFacts) -> None:
+    """One walk over the tree: imports (with aliases), uses, calls with literal keywords, strings.
+
+    Aliases are collected first so a name used before a late import still resolves.
+    """
+    aliases: dict[str, str] = {}
+    nodes = _all_nodes(tree)
+    for node in nodes:
+        kind = type(node)
+        if kind is ast.Import:
+            for alias in node.names:  # type: ignore[attr-defined]
+                facts.imports.setdefault(alias.name, node.lineno)  # type: ignore[attr-defined]
                 root = alias.name.split(".")[0]
-                self.aliases[root] = root
+                aliases[alias.asname or root] = alias.name if alias.asname else root
+        elif kind is ast.ImportFrom and not node.level and node.module:  # type: ignore[attr-defined]
+            facts.imports.setdefault(node.module, node.lineno)  # type: ignore[attr-defined]
+            for alias in node.names:  # type: ignore[attr-defined]
+                qualified = f"{node.module}.{alias.name}"  # type: ignore[attr-defined]
+                aliases[alias.asname or alias.name] = qualified
+                facts.uses.setdefault(canonical(qualified), node.lineno)  # type: ignore[attr-defined]
 
-    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
-        if node.level or not node.module:
-            return  # relative imports are the project's own code
-        self.facts.imports.setdefault(node.module, node.lineno)
-        for alias in node.names:
-            qualified = f"{node.module}.{alias.name}"
-            self.aliases[alias.asname or alias.name] = qualified
-            self._use(qualified, node.lineno)
-
-    def _dotted(self, node: ast.expr) -> str | None:
+    def dotted(expr: ast.expr) -> str | None:
         parts: list[str] = []
-        while isinstance(node, ast.Attribute):
-            parts.append(node.attr)
-            node = node.value
-        if isinstance(node, ast.Name) and node.id in self.aliases:
-            parts.append(self.aliases[node.id])
+        while type(expr) is ast.Attribute:
+            parts.append(expr.attr)  # type: ignore[attr-defined]
+            expr = expr.value  # type: ignore[attr-defined]
+        if type(expr) is ast.Name and expr.id in aliases:  # type: ignore[attr-defined]
+            parts.append(aliases[expr.id])  # type: ignore[attr-defined]
             return ".".join(reversed(parts))
         return None
 
-    def _use(self, name: str, line: int) -> None:
-        name = canonical(name)
-        if name not in self.facts.uses:
-            self.facts.uses[name] = line
-
-    def visit_Attribute(self, node: ast.Attribute) -> None:
-        name = self._dotted(node)
-        if name is not None:
-            self._use(name, node.lineno)
-        else:
-            self.generic_visit(node)
-
-    def visit_Name(self, node: ast.Name) -> None:
-        if node.id in self.aliases:
-            self._use(self.aliases[node.id], node.lineno)
-
-    def visit_Call(self, node: ast.Call) -> None:
-        name = self._dotted(node.func) if isinstance(node.func, ast.Attribute | ast.Name) else None
-        if name is None and isinstance(node.func, ast.Attribute):
-            name = "." + node.func.attr  # a method on something we cannot name, e.g. model.fit
-        if name is not None:
-            name = canonical(name) if not name.startswith(".") else name
-            self.facts.calls.setdefault(name, []).append(node.lineno)
-            literal = {}
-            for keyword in node.keywords:
-                if keyword.arg and isinstance(keyword.value, ast.Constant):
-                    literal[keyword.arg] = keyword.value.value
-            if literal:
-                self.facts.keywords[f"{name}:{node.lineno}"] = literal
-        self.generic_visit(node)
-
-    def visit_Constant(self, node: ast.Constant) -> None:
-        if isinstance(node.value, str) and 1 < len(node.value) < 300:
-            self.facts.strings.append((node.value, node.lineno))
-
-    def visit_If(self, node: ast.If) -> None:
-        test = node.test
-        if (
-            isinstance(test, ast.Compare)
-            and isinstance(test.left, ast.Name)
-            and test.left.id == "__name__"
-            and any(isinstance(c, ast.Constant) and c.value == "__main__" for c in test.comparators)
-        ):
-            self.facts.has_main_guard = True
-        self.generic_visit(node)
+    uses, calls, keywords, strings = facts.uses, facts.calls, facts.keywords, facts.strings
+    for node in nodes:
+        kind = type(node)
+        if kind is ast.Attribute:
+            name = dotted(node)  # type: ignore[arg-type]
+            if name is not None:
+                uses.setdefault(canonical(name), node.lineno)  # type: ignore[attr-defined]
+        elif kind is ast.Name:
+            target = aliases.get(node.id)  # type: ignore[attr-defined]
+            if target is not None:
+                uses.setdefault(canonical(target), node.lineno)  # type: ignore[attr-defined]
+        elif kind is ast.Call:
+            func = node.func  # type: ignore[attr-defined]
+            name = dotted(func)
+            if name is not None:
+                name = canonical(name)
+            elif type(func) is ast.Attribute:
+                name = "." + func.attr  # a method on something we cannot name, e.g. model.fit
+            if name is not None:
+                calls.setdefault(name, []).append(node.lineno)  # type: ignore[attr-defined]
+                literal = {
+                    k.arg: k.value.value
+                    for k in node.keywords  # type: ignore[attr-defined]
+                    if k.arg and type(k.value) is ast.Constant
+                }
+                if literal:
+                    keywords[f"{name}:{node.lineno}"] = literal  # type: ignore[attr-defined]
+        elif kind is ast.Constant:
+            value = node.value  # type: ignore[attr-defined]
+            if type(value) is str and 1 < len(value) < 300:
+                strings.append((value, node.lineno))  # type: ignore[attr-defined]
+        elif kind is ast.If and not facts.has_main_guard and _is_main_guard(node):  # type: ignore[arg-type]
+            facts.has_main_guard = True
 
 
 def python_facts(path: str, source: str) -> PythonFacts:
     """Parse source (raises SyntaxError) and collect its facts."""
     tree = ast.parse(source, filename=path)
     facts = PythonFacts(path=path, lines=source.splitlines())
-    _FactCollector(facts).visit(tree)
+    _collect(tree, facts)
     return facts
 
 
@@ -169,14 +193,13 @@ class FileEntry:
     path: str  # POSIX, relative to the root
     size: int
     is_symlink: bool = False
+    name: str = field(init=False, compare=False)
+    suffix: str = field(init=False, compare=False)
 
-    @property
-    def name(self) -> str:
-        return PurePosixPath(self.path).name
-
-    @property
-    def suffix(self) -> str:
-        return PurePosixPath(self.path).suffix.lower()
+    def __post_init__(self) -> None:
+        name = self.path.rsplit("/", 1)[-1]
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "suffix", ("." + name.rsplit(".", 1)[1].lower()) if "." in name[1:] else "")
 
 
 class RepoView:
@@ -218,7 +241,9 @@ class RepoView:
         return names
 
     def glob(self, *patterns: str) -> list[FileEntry]:
-        return [e for e in self.files if any(PurePosixPath(e.path).match(p) for p in patterns)]
+        """Files matching any pattern, matched from the right like PurePosixPath.match."""
+        regexes = [re.compile(r"(^|.*/)" + fnmatch.translate(p)) for p in patterns]
+        return [e for e in self.files if any(r.match(e.path) for r in regexes)]
 
     def named(self, *names: str) -> list[FileEntry]:
         lowered = {n.lower() for n in names}
@@ -346,28 +371,43 @@ class RepoView:
             self._parsed[key] = compute()
         return self._parsed[key]
 
-    def find_use(self, *names: str) -> Location | None:
-        """The first place any Python file uses one of the qualified names."""
-        for facts in self.python_files:
-            location = facts.find(*names)
-            if location:
-                return location
-        return None
+    @cached_property
+    def _use_index(self) -> dict[str, list[tuple[int, PythonFacts, int]]]:
+        """Every dotted prefix of every use -> (file order, facts, first line), in file order."""
+        index: dict[str, list[tuple[int, PythonFacts, int]]] = {}
+        for order, facts in enumerate(self.python_files):
+            seen: dict[str, int] = {}
+            for name, line in facts.uses.items():
+                parts = name.split(".")
+                for end in range(1, len(parts) + 1):
+                    prefix = ".".join(parts[:end])
+                    if prefix not in seen or line < seen[prefix]:
+                        seen[prefix] = line
+            for prefix, line in seen.items():
+                index.setdefault(prefix, []).append((order, facts, line))
+        return index
 
     def find_all(self, *names: str) -> list[Location]:
-        return [loc for facts in self.python_files if (loc := facts.find(*names))]
+        """The first use of any of the names (or anything under them) in each file that has one."""
+        best: dict[int, tuple[int, PythonFacts]] = {}
+        for name in names:
+            for order, facts, line in self._use_index.get(name, []):
+                if order not in best or line < best[order][0]:
+                    best[order] = (line, facts)
+        return [Location(f.path, line, f.snippet(line)) for _, (line, f) in sorted(best.items())]
+
+    def find_use(self, *names: str) -> Location | None:
+        """The first place (in file order) any Python file uses one of the qualified names."""
+        found = self.find_all(*names)
+        return found[0] if found else None
 
     def calls(self, name: str) -> list[Location]:
         """Every call of a qualified name (or of a method, written '.fit')."""
-        return [
-            Location(f.path, line, f.snippet(line)) for f in self.python_files for line in f.calls.get(name, [])
-        ]
+        return [Location(f.path, line, f.snippet(line)) for f in self.python_files for line in f.calls.get(name, [])]
 
     @cached_property
     def uses_tensorflow(self) -> bool:
-        return any(
-            m.split(".")[0] in {"tensorflow", "keras", "tf_keras"} for f in self.python_files for m in f.imports
-        )
+        return any(m.split(".")[0] in {"tensorflow", "keras", "tf_keras"} for f in self.python_files for m in f.imports)
 
     @cached_property
     def stdlib(self) -> frozenset[str]:

@@ -17,11 +17,14 @@ SCHEMA: dict[str, Any] = {
     "properties": {
         "date": {"type": "string", "format": "date-time"},
         "repo": {
-            "type": "object", "required": ["name", "commit"],
+            "type": "object",
+            "required": ["name", "commit"],
             "properties": {"name": {"type": "string"}, "commit": {"type": "string"}},
         },
         "scorecard": {
-            "type": "object", "required": ["version"], "properties": {"version": {"type": "string"}},
+            "type": "object",
+            "required": ["version"],
+            "properties": {"version": {"type": "string"}},
         },
         "score": {"type": "number", "minimum": 0, "maximum": 100},
         "level": {"enum": ["none", "bronze", "silver", "gold"]},
@@ -29,8 +32,18 @@ SCHEMA: dict[str, Any] = {
             "type": "array",
             "items": {
                 "type": "object",
-                "required": ["id", "name", "category", "weight", "score", "status", "reason", "details",
-                             "remediation", "documentation"],
+                "required": [
+                    "id",
+                    "name",
+                    "category",
+                    "weight",
+                    "score",
+                    "status",
+                    "reason",
+                    "details",
+                    "remediation",
+                    "documentation",
+                ],
                 "properties": {
                     "id": {"type": "string"},
                     "name": {"type": "string"},
@@ -42,14 +55,19 @@ SCHEMA: dict[str, Any] = {
                     "details": {
                         "type": "array",
                         "items": {
-                            "type": "object", "required": ["path", "line", "snippet"],
-                            "properties": {"path": {"type": "string"}, "line": {"type": "integer"},
-                                           "snippet": {"type": "string"}},
+                            "type": "object",
+                            "required": ["path", "line", "snippet"],
+                            "properties": {
+                                "path": {"type": "string"},
+                                "line": {"type": "integer"},
+                                "snippet": {"type": "string"},
+                            },
                         },
                     },
                     "remediation": {"type": "string"},
                     "documentation": {
-                        "type": "object", "required": ["short", "url"],
+                        "type": "object",
+                        "required": ["short", "url"],
                         "properties": {"short": {"type": "string"}, "url": {"type": "string"}},
                     },
                 },

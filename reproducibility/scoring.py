@@ -19,12 +19,38 @@ CHECKER_VERSION = "1.0.0"
 # (and everything the lower levels require). A container pinned by tag is enough for gold; the
 # digest earns the check's remaining points.
 LEVELS: tuple[tuple[str, float, tuple[tuple[str, Status], ...]], ...] = (
-    ("bronze", 40, (("dependency-manifest", Status.PASS), ("licence", Status.PASS), ("readme", Status.PARTIAL),
-                    ("python-parses", Status.PASS))),
-    ("silver", 65, (("dependency-pinning", Status.PARTIAL), ("global-seed", Status.PASS),
-                    ("training-entrypoint", Status.PASS), ("checkpoints", Status.PASS))),
-    ("gold", 85, (("container", Status.PARTIAL), ("tests-and-ci", Status.PASS), ("savedmodel-export", Status.PASS),
-                  ("op-determinism", Status.PASS), ("versions-declared", Status.PASS), ("readme", Status.PASS))),
+    (
+        "bronze",
+        40,
+        (
+            ("dependency-manifest", Status.PASS),
+            ("licence", Status.PASS),
+            ("readme", Status.PARTIAL),
+            ("python-parses", Status.PASS),
+        ),
+    ),
+    (
+        "silver",
+        65,
+        (
+            ("dependency-pinning", Status.PARTIAL),
+            ("global-seed", Status.PASS),
+            ("training-entrypoint", Status.PASS),
+            ("checkpoints", Status.PASS),
+        ),
+    ),
+    (
+        "gold",
+        85,
+        (
+            ("container", Status.PARTIAL),
+            ("tests-and-ci", Status.PASS),
+            ("savedmodel-export", Status.PASS),
+            ("op-determinism", Status.PASS),
+            ("versions-declared", Status.PASS),
+            ("readme", Status.PASS),
+        ),
+    ),
 )
 RANK = {Status.PASS: 2, Status.PARTIAL: 1}
 

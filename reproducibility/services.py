@@ -81,16 +81,33 @@ def score_snapshot(snapshot_id: int, progress: Any = None) -> Snapshot:
         acquired = _acquire(snapshot, dest)
     except SnapshotError as error:
         shutil.rmtree(dest, ignore_errors=True)
-        _set(snapshot, status=Snapshot.Status.FAILED, error=str(error), fetch_seconds=time.monotonic() - started)
+        _set(
+            snapshot,
+            status=Snapshot.Status.FAILED,
+            error=str(error),
+            fetch_seconds=time.monotonic() - started,
+        )
         say(f"failed: {error}")
         return snapshot
-    _set(snapshot, status=Snapshot.Status.SCORING, commit=acquired.commit, path=str(dest),
-         size_bytes=acquired.size_bytes, file_count=acquired.file_count, fetch_seconds=time.monotonic() - started)
+    _set(
+        snapshot,
+        status=Snapshot.Status.SCORING,
+        commit=acquired.commit,
+        path=str(dest),
+        size_bytes=acquired.size_bytes,
+        file_count=acquired.file_count,
+        fetch_seconds=time.monotonic() - started,
+    )
     say(f"fetched {acquired.file_count} files ({acquired.size_bytes / 1024:.0f} KB) at {acquired.commit[:19]}")
     previous = (
-        Report.objects.filter(snapshot__kind=snapshot.kind, snapshot__source=snapshot.source,
-                              snapshot__commit=acquired.commit, checker_version=CHECKER_VERSION)
-        .exclude(snapshot=snapshot).first()
+        Report.objects.filter(
+            snapshot__kind=snapshot.kind,
+            snapshot__source=snapshot.source,
+            snapshot__commit=acquired.commit,
+            checker_version=CHECKER_VERSION,
+        )
+        .exclude(snapshot=snapshot)
+        .first()
     )
     if previous:  # the same commit and checker give the same report: reuse it
         results, score, level = previous.results, previous.score, previous.level
@@ -101,7 +118,9 @@ def score_snapshot(snapshot_id: int, progress: Any = None) -> Snapshot:
         results = to_scorecard(scored, repo=snapshot.source, commit=acquired.commit, date=timezone.now())
         score, level = scored.score, scored.level
     Report.objects.update_or_create(
-        snapshot=snapshot, checker_version=CHECKER_VERSION, defaults={"score": score, "level": level, "results": results}
+        snapshot=snapshot,
+        checker_version=CHECKER_VERSION,
+        defaults={"score": score, "level": level, "results": results},
     )
     _set(snapshot, status=Snapshot.Status.DONE)
     say(f"score {score} ({level})")

@@ -46,6 +46,7 @@ def badge(request: HttpRequest, pk: int) -> HttpResponse:
         label, colour = snapshot.status, "#9e9e9e"
     else:
         label, colour = f"{latest.level} {latest.score:.0f}", LEVEL_COLOURS.get(latest.level, "#9e9e9e")
-    svg = render(request, "reproducibility/badge.svg", {"value": label, "colour": colour,
-                                                        "width": 96 + 7 * len(label)}).content
+    svg = render(
+        request, "reproducibility/badge.svg", {"value": label, "colour": colour, "width": 96 + 7 * len(label)}
+    ).content
     return HttpResponse(svg, content_type="image/svg+xml")

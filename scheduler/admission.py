@@ -120,9 +120,7 @@ def _pool_state(pool: AcceleratorPool, now: datetime) -> tuple[list[Running], li
         Running(workers * per_worker, (started or admitted or now) + timedelta(seconds=runtime))
         for workers, per_worker, started, admitted, runtime in TrainingJob.objects.filter(
             pool=pool, state__in=TrainingJob.ACTIVE_STATES
-        ).values_list(
-            "workers", "accelerators_per_worker", "started_at", "admitted_at", "max_runtime_seconds"
-        )
+        ).values_list("workers", "accelerators_per_worker", "started_at", "admitted_at", "max_runtime_seconds")
     ]
     queued = TrainingJob.objects.filter(
         pool=pool, state=S.QUEUED, allocation__state=Allocation.State.ACTIVE
@@ -155,9 +153,7 @@ def _pool_state(pool: AcceleratorPool, now: datetime) -> tuple[list[Running], li
         share = shares.get(alloc_id)
         if share is None:
             share = shares[alloc_id] = decay(usage, usage_at, now) / max(awarded, 1)
-        pending.append(
-            Pending(job_id, workers * per_worker, timedelta(seconds=runtime), share, priority, submitted)
-        )
+        pending.append(Pending(job_id, workers * per_worker, timedelta(seconds=runtime), share, priority, submitted))
     return running, pending
 
 
@@ -208,10 +204,7 @@ def admit_pending_jobs(pool: AcceleratorPool | None = None, now: datetime | None
     if pool is not None:
         return admit_pool(pool.pk, now)
     pool_ids = (
-        TrainingJob.objects.filter(state=S.QUEUED)
-        .values_list("pool_id", flat=True)
-        .distinct()
-        .order_by("pool_id")
+        TrainingJob.objects.filter(state=S.QUEUED).values_list("pool_id", flat=True).distinct().order_by("pool_id")
     )
     admitted: list[int] = []
     for pool_id in list(pool_ids):

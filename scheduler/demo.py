@@ -54,9 +54,7 @@ def seed_pools() -> list[str]:
             "organisation": applicant.affiliation,
             "repository_url": str(settings.BASE_DIR / "examples" / "digits"),
             "licence": "Apache-2.0",
-            "description": (
-                "The reference TensorFlow project: MultiWorkerMirroredStrategy on scikit-learn's digits."
-            ),
+            "description": ("The reference TensorFlow project: MultiWorkerMirroredStrategy on scikit-learn's digits."),
         },
     )
     pool = AcceleratorPool.objects.get(name="nvidia-v100")
@@ -68,7 +66,5 @@ def seed_pools() -> list[str]:
             expires_at=timezone.now() + timedelta(days=365),
             memo="demo award",
         )
-    lines.append(
-        f"allocation  {DEMO_HOURS} accelerator-hours of nvidia-v100 for the applicant's project 'Digits'"
-    )
+    lines.append(f"allocation  {DEMO_HOURS} accelerator-hours of nvidia-v100 for the applicant's project 'Digits'")
     return lines

@@ -35,15 +35,11 @@ def can_transition(job: TrainingJob, to_state: str) -> bool:
     return to_state in TRANSITIONS[job.state]
 
 
-def event(
-    job_id: int, from_state: str, to_state: str, *, at: datetime, actor=None, message: str = ""
-) -> JobEvent:
+def event(job_id: int, from_state: str, to_state: str, *, at: datetime, actor=None, message: str = "") -> JobEvent:
     """The event of a transition applied in bulk (by an UPDATE guarded on `from_state`)."""
     if to_state not in TRANSITIONS[from_state]:
         raise InvalidTransition(f"A {from_state} job cannot become {to_state}.")
-    return JobEvent(
-        job_id=job_id, from_state=from_state, to_state=to_state, at=at, actor=actor, message=message
-    )
+    return JobEvent(job_id=job_id, from_state=from_state, to_state=to_state, at=at, actor=actor, message=message)
 
 
 def transition(

@@ -86,9 +86,7 @@ class Allocation(models.Model):
             models.CheckConstraint(
                 condition=Q(used__lte=F("awarded") - F("reserved")), name="allocation_never_overspent"
             ),
-            models.CheckConstraint(
-                condition=Q(expires_at__gt=F("starts_at")), name="allocation_period_valid"
-            ),
+            models.CheckConstraint(condition=Q(expires_at__gt=F("starts_at")), name="allocation_period_valid"),
         ]
 
     def __str__(self) -> str:
@@ -119,9 +117,7 @@ class LedgerEntry(models.Model):
     allocation = models.ForeignKey(Allocation, on_delete=models.PROTECT, related_name="ledger")
     kind = models.CharField(max_length=16, choices=Kind.choices)
     seconds = models.BigIntegerField(help_text="Signed accelerator-seconds.")
-    job = models.ForeignKey(
-        "TrainingJob", null=True, blank=True, on_delete=models.PROTECT, related_name="ledger"
-    )
+    job = models.ForeignKey("TrainingJob", null=True, blank=True, on_delete=models.PROTECT, related_name="ledger")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     memo = models.CharField(max_length=500, blank=True)
     created = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -171,9 +167,7 @@ class TrainingJob(models.Model):
 
     allocation = models.ForeignKey(Allocation, on_delete=models.PROTECT, related_name="jobs")
     pool = models.ForeignKey(AcceleratorPool, on_delete=models.PROTECT, related_name="jobs")
-    submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
-    )
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     name = models.CharField(max_length=200, blank=True)
     # The spec.
     entrypoint = models.CharField(max_length=300, help_text="e.g. train.py")
@@ -210,9 +204,7 @@ class TrainingJob(models.Model):
         indexes = [models.Index(fields=["pool", "state"]), models.Index(fields=["state"])]
         constraints = [
             models.CheckConstraint(condition=Q(workers__gte=1), name="job_workers_positive"),
-            models.CheckConstraint(
-                condition=Q(accelerators_per_worker__gte=1), name="job_accelerators_positive"
-            ),
+            models.CheckConstraint(condition=Q(accelerators_per_worker__gte=1), name="job_accelerators_positive"),
             models.CheckConstraint(condition=Q(max_runtime_seconds__gt=0), name="job_runtime_positive"),
             models.CheckConstraint(condition=Q(reserved_seconds__gte=0), name="job_reserved_not_negative"),
             models.CheckConstraint(condition=Q(charged_seconds__gte=0), name="job_charged_not_negative"),

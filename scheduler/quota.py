@@ -52,9 +52,7 @@ class JobRequest:
 
 
 def _entry(allocation: Allocation, kind: str, seconds: int, *, job=None, actor=None, memo: str = "") -> None:
-    LedgerEntry.objects.create(
-        allocation=allocation, kind=kind, seconds=seconds, job=job, actor=actor, memo=memo
-    )
+    LedgerEntry.objects.create(allocation=allocation, kind=kind, seconds=seconds, job=job, actor=actor, memo=memo)
 
 
 def _locked(allocation_id: int) -> Allocation:
@@ -173,10 +171,7 @@ def expire_allocations(now: datetime | None = None) -> list[int]:
     for pk in due:
         with transaction.atomic():
             locked = _locked(pk)
-            if (
-                locked.state in (Allocation.State.ACTIVE, Allocation.State.SUSPENDED)
-                and locked.expires_at <= now
-            ):
+            if locked.state in (Allocation.State.ACTIVE, Allocation.State.SUSPENDED) and locked.expires_at <= now:
                 _close(locked, Allocation.State.EXPIRED, actor=None, memo="allocation expired", now=now)
                 expired.append(pk)
     return expired
@@ -198,8 +193,7 @@ def validate_request(allocation: Allocation, request: JobRequest, now: datetime)
         )
     if not 0 < request.max_runtime_seconds <= pool.max_runtime_seconds:
         raise QuotaError(
-            f"Maximum runtime must be between 1 second and {hours(pool.max_runtime_seconds)} hours "
-            f"on {pool.name}."
+            f"Maximum runtime must be between 1 second and {hours(pool.max_runtime_seconds)} hours on {pool.name}."
         )
     if allocation.state != Allocation.State.ACTIVE:
         raise QuotaError(f"This allocation is {allocation.state}: no new jobs can be submitted.")
@@ -361,9 +355,7 @@ def mark_launching(job: TrainingJob | int, *, handle: dict | None = None) -> Tra
 
 
 @transaction.atomic
-def mark_started(
-    job: TrainingJob | int, *, at: datetime | None = None, handle: dict | None = None
-) -> TrainingJob:
+def mark_started(job: TrainingJob | int, *, at: datetime | None = None, handle: dict | None = None) -> TrainingJob:
     """All workers are up: the run's clock starts. Idempotent."""
     job_id = job if isinstance(job, int) else job.pk
     locked = TrainingJob.objects.select_for_update().get(pk=job_id)
@@ -383,9 +375,7 @@ def cancel_job(job: TrainingJob | int, *, actor: Any = None, reason: str = "canc
     job_id = job if isinstance(job, int) else job.pk
     locked, locked_job = _lock_job(job_id)
     if locked_job.state in (S.QUEUED, S.ADMITTED):
-        _release_and_end(
-            locked, locked_job, S.CANCELLED, charge=0, at=timezone.now(), actor=actor, reason=reason
-        )
+        _release_and_end(locked, locked_job, S.CANCELLED, charge=0, at=timezone.now(), actor=actor, reason=reason)
     elif locked_job.state in (S.LAUNCHING, S.RUNNING) and not locked_job.cancel_requested:
         locked_job.cancel_requested = True
         locked_job.save(update_fields=["cancel_requested"])
@@ -407,9 +397,7 @@ def preempt_job(
 
 def mark_lost(job: TrainingJob | int, *, last_seen: datetime | None = None, reason: str = "") -> TrainingJob:
     """The job's processes or pods vanished: charged up to when it was last seen alive."""
-    return finish_job(
-        job, S.LOST, ended_at=last_seen, reason=reason or "The job's workers vanished (host restarted?)."
-    )
+    return finish_job(job, S.LOST, ended_at=last_seen, reason=reason or "The job's workers vanished (host restarted?).")
 
 
 # --- reading ------------------------------------------------------------------------------

@@ -88,9 +88,7 @@ class QueueRow:
 def queue(pool: AcceleratorPool, now: datetime | None = None) -> list[QueueRow]:
     """A pool's queue in admission order with estimated starts."""
     estimates = admission.queue_estimates(pool, now)
-    jobs = TrainingJob.objects.select_related("allocation__project").in_bulk(
-        [job_id for job_id, _, _ in estimates]
-    )
+    jobs = TrainingJob.objects.select_related("allocation__project").in_bulk([job_id for job_id, _, _ in estimates])
     return [QueueRow(jobs[job_id], position, start) for job_id, position, start in estimates]
 
 
@@ -124,9 +122,7 @@ def burn_down(allocation: Allocation, width: int = 640, height: int = 200) -> Bu
     """The allocation's balances over time, replayed from its ledger (one query)."""
     awarded = reserved = used = 0
     series: list[tuple[datetime, float, float]] = []
-    for kind, seconds, created in allocation.ledger.order_by("created", "id").values_list(
-        "kind", "seconds", "created"
-    ):
+    for kind, seconds, created in allocation.ledger.order_by("created", "id").values_list("kind", "seconds", "created"):
         if kind in (
             LedgerEntry.Kind.AWARD,
             LedgerEntry.Kind.TOP_UP,

@@ -213,9 +213,7 @@ def job_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     if job.state == TrainingJob.State.CANCELLED:
         messages.success(request, "The run is cancelled and its reservation released.")
     elif job.cancel_requested:
-        messages.info(
-            request, "Cancellation requested: the run stops shortly and is charged for the time used."
-        )
+        messages.info(request, "Cancellation requested: the run stops shortly and is charged for the time used.")
     else:
         messages.info(request, f"The run already ended ({job.state}).")
     return redirect("scheduler:job_detail", pk=job.pk)

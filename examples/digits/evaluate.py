@@ -9,9 +9,8 @@ import sys
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
-import tf_keras as keras  # noqa: E402
-
-from digits.data import load_arrays, make_dataset  # noqa: E402
+import tf_keras as keras
+from digits.data import load_arrays, make_dataset
 
 
 def main(argv: list[str]) -> int:

@@ -20,11 +20,10 @@ import time
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # tf_keras under MWMS (see digits/model.py)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import tensorflow as tf  # noqa: E402
-import tf_keras as keras  # noqa: E402
-
-from digits.data import load_arrays, make_dataset  # noqa: E402
-from digits.model import build_model  # noqa: E402
+import tensorflow as tf
+import tf_keras as keras
+from digits.data import load_arrays, make_dataset
+from digits.model import build_model
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -94,8 +93,12 @@ def main(argv: list[str]) -> int:
         ProgressLines(index),
     ]
     history = model.fit(
-        train, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, validation_data=test,
-        callbacks=callbacks, verbose=0,
+        train,
+        epochs=args.epochs,
+        steps_per_epoch=args.steps_per_epoch,
+        validation_data=test,
+        callbacks=callbacks,
+        verbose=0,
     )
     model.save(args.model_dir if is_chief else os.path.join(scratch, "model"))
     final = {k: round(float(v[-1]), 5) for k, v in history.history.items()}

@@ -15,7 +15,7 @@ from reproducibility.repo_view import Location, RepoView
 
 
 class Status(StrEnum):
-    PASS = "pass"
+    PASS = "pass"  # noqa: S105 - a status, not a password
     PARTIAL = "partial"
     FAIL = "fail"
     NOT_APPLICABLE = "not_applicable"
@@ -56,12 +56,19 @@ class Check:
 
 REGISTRY: dict[str, Check] = {}
 CATEGORIES = (
-    "Dependencies", "Environment", "Entry points", "Documentation", "Determinism", "TensorFlow",
-    "Data", "Quality", "Security",
+    "Dependencies",
+    "Environment",
+    "Entry points",
+    "Documentation",
+    "Determinism",
+    "TensorFlow",
+    "Data",
+    "Quality",
+    "Security",
 )
 
 
-def check(id: str, title: str, category: str, weight: int, remedy: str, documentation: str = ""):  # noqa: A002
+def check(id: str, title: str, category: str, weight: int, remedy: str, documentation: str = ""):
     """Register a check function under an id."""
     if category not in CATEGORIES:
         raise ValueError(f"Unknown category {category!r}")
@@ -95,8 +102,17 @@ def _ev(item: Location | Evidence) -> Evidence:
     return item if isinstance(item, Evidence) else Evidence.at(item)
 
 
-MODULES = ("dependencies", "environment", "entrypoints", "documentation", "determinism", "tensorflow", "data",
-           "quality", "security")
+MODULES = (
+    "dependencies",
+    "environment",
+    "entrypoints",
+    "documentation",
+    "determinism",
+    "tensorflow",
+    "data",
+    "quality",
+    "security",
+)
 
 
 def all_checks() -> list[Check]:

@@ -12,7 +12,10 @@ BUNDLED = ("sklearn.datasets.load_", "keras.datasets", "tensorflow.keras.dataset
 
 
 @check(
-    "data-provenance", "Data provenance: versioned, downloadable, checksummed", "Data", 2,
+    "data-provenance",
+    "Data provenance: versioned, downloadable, checksummed",
+    "Data",
+    2,
     """Load data reproducibly: a versioned TFDS name (tfds.load("mnist:3.0.1")), a download script with
 checksums, or a data set bundled with a package (sklearn.datasets.load_digits).""",
 )
@@ -38,7 +41,10 @@ def provenance(view: RepoView):
 
 
 @check(
-    "no-absolute-paths", "No absolute paths to the author's machine", "Data", 2,
+    "no-absolute-paths",
+    "No absolute paths to the author's machine",
+    "Data",
+    2,
     """Replace paths like "/home/me/data" with flags or environment variables:
 parser.add_argument("--data-dir", default=os.environ.get("DATA_DIR", "data"))""",
 )

@@ -8,7 +8,10 @@ from reproducibility.repo_view import Location, RepoView
 
 
 @check(
-    "dependency-manifest", "Dependencies are declared in a manifest", "Dependencies", 3,
+    "dependency-manifest",
+    "Dependencies are declared in a manifest",
+    "Dependencies",
+    3,
     """Declare every dependency in a manifest, e.g. requirements.txt:
 
     tensorflow==2.21.0
@@ -22,7 +25,10 @@ def manifest(view: RepoView):
 
 
 @check(
-    "dependency-pinning", "Dependency versions are pinned (lock file or hashes)", "Dependencies", 3,
+    "dependency-pinning",
+    "Dependency versions are pinned (lock file or hashes)",
+    "Dependencies",
+    3,
     """Pin exact versions, ideally with hashes in a lock file:
 
     pip-compile --generate-hashes -o requirements.lock requirements.in
@@ -36,22 +42,29 @@ def pinning(view: RepoView):
         return passed(f"Lock file {', '.join(found.lock_files)} pins every version.", Evidence(found.lock_files[0], 1))
     unpinned = [d for d in found.declared if not d.pinned]
     if unpinned:
-        return failed(f"{len(unpinned)} of {len(found.declared)} dependencies have no exact version.",
-                      *[d.location for d in unpinned[:10]])
+        return failed(
+            f"{len(unpinned)} of {len(found.declared)} dependencies have no exact version.",
+            *[d.location for d in unpinned[:10]],
+        )
     if all(d.hashed for d in found.declared):
         return passed("Every dependency is pinned with hashes.", found.declared[0].location)
     return partial("Every dependency is pinned with ==, but without hashes or a lock file.", found.declared[0].location)
 
 
 @check(
-    "versions-declared", "TensorFlow and Python versions are declared", "Dependencies", 2,
+    "versions-declared",
+    "TensorFlow and Python versions are declared",
+    "Dependencies",
+    2,
     """Declare the TensorFlow version in your dependencies and the Python version, e.g. in pyproject.toml:
 
     requires-python = ">=3.11,<3.12"  # or a .python-version file""",
 )
 def versions(view: RepoView):
     found = read_manifests(view)
-    tensorflow = [d for d in found.declared if d.name in {"tensorflow", "tensorflow-cpu", "tf-nightly", "keras", "tf-keras"}]
+    tensorflow = [
+        d for d in found.declared if d.name in {"tensorflow", "tensorflow-cpu", "tf-nightly", "keras", "tf-keras"}
+    ]
     if not view.uses_tensorflow and not tensorflow:
         return not_applicable("The code does not use TensorFlow.")
     evidence: list[Location | Evidence] = [d.location for d in tensorflow[:1]]
@@ -70,7 +83,10 @@ def versions(view: RepoView):
 
 
 @check(
-    "imports-declared", "Every third-party import is a declared dependency", "Dependencies", 2,
+    "imports-declared",
+    "Every third-party import is a declared dependency",
+    "Dependencies",
+    2,
     """Add each imported package to your manifest, e.g. `import sklearn` needs `scikit-learn==1.9.1`.""",
 )
 def imports_declared(view: RepoView):

@@ -7,7 +7,10 @@ from reproducibility.repo_view import Location, RepoView
 
 
 @check(
-    "global-seed", "A global random seed", "Determinism", 3,
+    "global-seed",
+    "A global random seed",
+    "Determinism",
+    3,
     """Seed every generator once at start-up:
 
     tf.keras.utils.set_random_seed(seed)  # Python, NumPy and TensorFlow at once""",
@@ -33,7 +36,10 @@ def global_seed(view: RepoView):
 
 
 @check(
-    "op-determinism", "Deterministic TensorFlow ops", "Determinism", 2,
+    "op-determinism",
+    "Deterministic TensorFlow ops",
+    "Determinism",
+    2,
     """Make TensorFlow's ops deterministic (GPU kernels included):
 
     tf.config.experimental.enable_op_determinism()""",

@@ -34,7 +34,10 @@ def readme(view: RepoView) -> tuple[str, str] | None:
 
 
 @check(
-    "readme", "README with install, usage, results and exact commands", "Documentation", 3,
+    "readme",
+    "README with install, usage, results and exact commands",
+    "Documentation",
+    3,
     """Write a README with sections `## Install` and `## Usage`, the exact commands in a code block
 (```sh\\npython train.py --epochs 10\\n```), and a results table (| metric | value |).""",
 )
@@ -52,7 +55,10 @@ def readme_check(view: RepoView):
 
 
 @check(
-    "licence", "An open-source licence (SPDX)", "Documentation", 2,
+    "licence",
+    "An open-source licence (SPDX)",
+    "Documentation",
+    2,
     """Add a LICENSE file with the full text of an OSI licence (e.g. Apache-2.0) and name it in pyproject.toml:
 license = "Apache-2.0" """,
 )
@@ -71,7 +77,10 @@ def licence(view: RepoView):
 
 
 @check(
-    "citation", "How to cite the work", "Documentation", 1,
+    "citation",
+    "How to cite the work",
+    "Documentation",
+    1,
     """Add a CITATION.cff (https://citation-file-format.github.io/) or a BibTeX entry in the README.""",
 )
 def citation(view: RepoView):

@@ -15,7 +15,10 @@ def _scripts(view: RepoView, pattern: str):
 
 
 @check(
-    "training-entrypoint", "A training entry point", "Entry points", 3,
+    "training-entrypoint",
+    "A training entry point",
+    "Entry points",
+    3,
     """Provide a script that trains, e.g. train.py with `if __name__ == "__main__": main()` calling model.fit.""",
 )
 def training(view: RepoView):
@@ -38,8 +41,12 @@ def view_location(facts, line: int) -> Location:
 
 
 @check(
-    "evaluation-entrypoint", "An evaluation entry point", "Entry points", 2,
-    """Provide a script that evaluates a trained model, e.g. evaluate.py calling model.evaluate and printing metrics.""",
+    "evaluation-entrypoint",
+    "An evaluation entry point",
+    "Entry points",
+    2,
+    """Provide a script that evaluates a trained model, e.g. evaluate.py calling model.evaluate
+and printing its metrics.""",
 )
 def evaluation(view: RepoView):
     if not view.python_files:
@@ -57,7 +64,10 @@ WEIGHTS_LINK = re.compile(r"(weights|checkpoint|pretrained|model zoo|saved ?mode
 
 
 @check(
-    "weights-or-export", "Trained weights are published or the model is exported", "Entry points", 2,
+    "weights-or-export",
+    "Trained weights are published or the model is exported",
+    "Entry points",
+    2,
     """Link pretrained weights in the README (with a checksum), or export the trained model:
 
     model.save(os.environ["AIP_MODEL_DIR"])  # a SavedModel reviewers can inspect""",
@@ -67,7 +77,10 @@ def weights(view: RepoView):
         text = view.text(entry.path) or ""
         match = WEIGHTS_LINK.search(text)
         if match:
-            return passed("The README links trained weights.", Location(entry.path, text[: match.start()].count("\n") + 1))
+            return passed(
+                "The README links trained weights.",
+                Location(entry.path, text[: match.start()].count("\n") + 1),
+            )
     export = view.find_use("tensorflow.saved_model.save", "keras.Model.save", "keras.Model.export") or next(
         iter(view.calls(".save") + view.calls(".export")), None
     )

@@ -11,7 +11,10 @@ FROM = re.compile(r"^\s*FROM\s+(?:--platform=\S+\s+)?(\S+)", re.IGNORECASE | re.
 
 
 @check(
-    "container", "A container definition with a base image pinned by digest", "Environment", 2,
+    "container",
+    "A container definition with a base image pinned by digest",
+    "Environment",
+    2,
     """Add a Dockerfile whose base image is pinned by digest, e.g.
 
     FROM tensorflow/tensorflow:2.21.0@sha256:<digest>""",
@@ -36,6 +39,8 @@ def container(view: RepoView):
     loose = [(i, line) for i, line in external if "@sha256:" not in i]
     tagged = [(i, line) for i, line in loose if ":" in i.split("/")[-1] and not i.endswith(":latest")]
     if len(tagged) == len(loose):
-        return partial("Base images are pinned by tag, not by digest (tags can move).",
-                       *[Evidence(path, line, i) for i, line in tagged])
+        return partial(
+            "Base images are pinned by tag, not by digest (tags can move).",
+            *[Evidence(path, line, i) for i, line in tagged],
+        )
     return failed("A base image is unpinned or :latest.", *[Evidence(path, line, i) for i, line in loose])

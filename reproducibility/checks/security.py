@@ -14,24 +14,47 @@ SECRETS = {
     "Slack token": re.compile(r"\bxox[baprs]-[A-Za-z0-9-]{10,}\b"),
     "Google API key": re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"),
 }
-TEXT_SUFFIXES = (".py", ".ipynb", ".txt", ".md", ".yml", ".yaml", ".json", ".toml", ".cfg", ".ini", ".sh", ".env", "")
+TEXT_SUFFIXES = (
+    ".py",
+    ".ipynb",
+    ".txt",
+    ".md",
+    ".yml",
+    ".yaml",
+    ".json",
+    ".toml",
+    ".cfg",
+    ".ini",
+    ".sh",
+    ".env",
+    "",
+)
 
 
 @check(
-    "unsafe-deserialisation", "No unsafe deserialisation", "Security", 2,
+    "unsafe-deserialisation",
+    "No unsafe deserialisation",
+    "Security",
+    2,
     """Load data safely: yaml.safe_load, json, np.load(..., allow_pickle=False), keras load_model with the default
 safe_mode=True; never pickle.load files from others.""",
 )
 def deserialisation(view: RepoView):
     found: list[Location] = []
-    for name in ("pickle.load", "pickle.loads", "cloudpickle.load", "dill.load", "joblib.load", "marshal.loads"):
+    for name in (
+        "pickle.load",
+        "pickle.loads",
+        "cloudpickle.load",
+        "dill.load",
+        "joblib.load",
+        "marshal.loads",
+    ):
         found += view.calls(name)
     for facts in view.python_files:
         for key, literal in facts.keywords.items():
-            call, _, line = key.rpartition(":")
-            location = Location(facts.path, int(line), facts.snippet(int(line)))
             if literal.get("safe_mode") is False or literal.get("allow_pickle") is True:
-                found.append(location)
+                number = int(key.rpartition(":")[2])
+                found.append(Location(facts.path, number, facts.snippet(number)))
         for line in facts.calls.get("yaml.load", []):
             if "SafeLoader" not in facts.snippet(line) and "CSafeLoader" not in facts.snippet(line):
                 found.append(Location(facts.path, line, facts.snippet(line)))
@@ -43,7 +66,10 @@ def deserialisation(view: RepoView):
 
 
 @check(
-    "no-secrets", "No secrets committed", "Security", 2,
+    "no-secrets",
+    "No secrets committed",
+    "Security",
+    2,
     """Revoke the credential now, remove it from history (git filter-repo) and read it from the environment.""",
 )
 def secrets(view: RepoView):

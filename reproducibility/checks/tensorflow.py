@@ -18,7 +18,8 @@ def _literal(view: RepoView, name: str, keyword: str) -> list[tuple[Location, ob
 
 def _calls_with_keyword(view: RepoView, method: str, keyword: str) -> tuple[list[Location], list[Location]]:
     """Calls of `.method(...)`, split by whether they pass `keyword=`."""
-    with_kw, without = [], []
+    with_kw: list[Location] = []
+    without: list[Location] = []
     for facts in view.python_files:
         for line in facts.calls.get(method, []):
             location = Location(facts.path, line, facts.snippet(line))
@@ -31,7 +32,10 @@ def _calls_with_keyword(view: RepoView, method: str, keyword: str) -> tuple[list
 
 
 @check(
-    "tf-data-pipeline", "A tf.data input pipeline with prefetch and seeded shuffles", "TensorFlow", 2,
+    "tf-data-pipeline",
+    "A tf.data input pipeline with prefetch and seeded shuffles",
+    "TensorFlow",
+    2,
     """Feed training through tf.data, shuffle with a seed and prefetch:
 
     ds = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(10_000, seed=seed).batch(64).prefetch(tf.data.AUTOTUNE)""",
@@ -55,8 +59,12 @@ def tf_data(view: RepoView):
 
 
 @check(
-    "tensorboard-logging", "Training logs to TensorBoard", "TensorFlow", 2,
-    """Log metrics for reviewers: callbacks=[tf.keras.callbacks.TensorBoard(log_dir=os.environ["AIP_TENSORBOARD_LOG_DIR"])]""",
+    "tensorboard-logging",
+    "Training logs to TensorBoard",
+    "TensorFlow",
+    2,
+    """Log metrics for reviewers:
+callbacks=[tf.keras.callbacks.TensorBoard(log_dir=os.environ["AIP_TENSORBOARD_LOG_DIR"])]""",
 )
 def tensorboard(view: RepoView):
     if not view.uses_tensorflow:
@@ -68,7 +76,10 @@ def tensorboard(view: RepoView):
 
 
 @check(
-    "checkpoints", "Checkpoints during training", "TensorFlow", 2,
+    "checkpoints",
+    "Checkpoints during training",
+    "TensorFlow",
+    2,
     """Save progress so a preempted run resumes:
 
     callbacks=[tf.keras.callbacks.BackupAndRestore(backup_dir=os.environ["AIP_CHECKPOINT_DIR"])]""",
@@ -77,8 +88,10 @@ def checkpoints(view: RepoView):
     if not view.uses_tensorflow:
         return not_applicable("The code does not use TensorFlow.")
     found = view.find_use(
-        "keras.callbacks.ModelCheckpoint", "keras.callbacks.BackupAndRestore",
-        "tensorflow.train.Checkpoint", "tensorflow.train.CheckpointManager",
+        "keras.callbacks.ModelCheckpoint",
+        "keras.callbacks.BackupAndRestore",
+        "tensorflow.train.Checkpoint",
+        "tensorflow.train.CheckpointManager",
     )
     if found:
         return passed("Training writes checkpoints.", found)
@@ -86,7 +99,10 @@ def checkpoints(view: RepoView):
 
 
 @check(
-    "savedmodel-export", "The trained model is exported as a SavedModel", "TensorFlow", 2,
+    "savedmodel-export",
+    "The trained model is exported as a SavedModel",
+    "TensorFlow",
+    2,
     """Export for serving and inspection: model.export(path) or tf.saved_model.save(model, path).""",
 )
 def savedmodel(view: RepoView):
@@ -108,7 +124,10 @@ def savedmodel(view: RepoView):
 
 
 @check(
-    "distribution-strategy", "Ready for distributed training", "TensorFlow", 2,
+    "distribution-strategy",
+    "Ready for distributed training",
+    "TensorFlow",
+    2,
     """Build the model under a strategy so it runs on many workers:
 
     strategy = tf.distribute.MultiWorkerMirroredStrategy()
@@ -128,7 +147,10 @@ def distribution(view: RepoView):
 
 
 @check(
-    "tf2-idioms", "TensorFlow 2 idioms (no tf.compat.v1, Session, placeholder)", "TensorFlow", 2,
+    "tf2-idioms",
+    "TensorFlow 2 idioms (no tf.compat.v1, Session, placeholder)",
+    "TensorFlow",
+    2,
     """Port TF1 code to TF2: eager execution and tf.function instead of Session and placeholder
 (https://www.tensorflow.org/guide/migrate).""",
 )
@@ -136,8 +158,11 @@ def tf2(view: RepoView):
     if not view.uses_tensorflow:
         return not_applicable("The code does not use TensorFlow.")
     legacy = view.find_all(
-        "tensorflow.compat.v1", "tensorflow.Session", "tensorflow.placeholder",
-        "tensorflow.contrib", "tensorflow.global_variables_initializer",
+        "tensorflow.compat.v1",
+        "tensorflow.Session",
+        "tensorflow.placeholder",
+        "tensorflow.contrib",
+        "tensorflow.global_variables_initializer",
     )
     if legacy:
         return failed("TF1-style code: " + ", ".join(sorted({loc.snippet[:60] for loc in legacy})[:3]), *legacy[:10])
@@ -145,7 +170,10 @@ def tf2(view: RepoView):
 
 
 @check(
-    "tflite-export", "TFLite export or quantisation", "TensorFlow", 1,
+    "tflite-export",
+    "TFLite export or quantisation",
+    "TensorFlow",
+    1,
     """Offer an on-device model: converter = tf.lite.TFLiteConverter.from_saved_model(path);
 converter.optimizations = [tf.lite.Optimize.DEFAULT]""",
 )

@@ -58,7 +58,7 @@ def _extract_zip(archive: Path, dest: Path, caps: Caps) -> None:
 
 def _extract_tar(archive: Path, dest: Path, caps: Caps) -> None:
     try:
-        bundle = tarfile.open(archive, mode="r:*")
+        bundle = tarfile.open(archive, mode="r:*")  # noqa: SIM115 - closed by the `with` below
     except (tarfile.TarError, OSError) as error:
         raise SnapshotError(f"Not a valid tar archive: {error}.") from error
     with bundle:

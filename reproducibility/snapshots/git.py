@@ -20,7 +20,7 @@ COMMIT = re.compile(r"^[0-9a-f]{40}$")
 
 def system_resolver(host: str, port: int) -> list[str]:
     try:
-        return sorted({info[4][0] for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)})
+        return sorted({str(info[4][0]) for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)})
     except socket.gaierror as error:
         raise SnapshotError(f"The host {host} could not be resolved: {error.strerror}.") from error
 
@@ -62,15 +62,34 @@ def hardened_git(*args: str, cwd: Path | None = None, timeout: int, extra_config
             "GIT_ASKPASS": "/bin/false",
         }
         config = [
-            "-c", "protocol.allow=never", "-c", "protocol.https.allow=always",
-            "-c", f"core.hooksPath={os.devnull}", "-c", "core.fsmonitor=false",
-            "-c", "submodule.recurse=false", "-c", "http.followRedirects=false",
-            "-c", "filter.lfs.smudge=", "-c", "filter.lfs.process=", "-c", "filter.lfs.required=false",
+            "-c",
+            "protocol.allow=never",
+            "-c",
+            "protocol.https.allow=always",
+            "-c",
+            f"core.hooksPath={os.devnull}",
+            "-c",
+            "core.fsmonitor=false",
+            "-c",
+            "submodule.recurse=false",
+            "-c",
+            "http.followRedirects=false",
+            "-c",
+            "filter.lfs.smudge=",
+            "-c",
+            "filter.lfs.process=",
+            "-c",
+            "filter.lfs.required=false",
             *[item for setting in extra_config for item in ("-c", setting)],
         ]
         try:
             result = subprocess.run(
-                ["git", *config, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
+                ["git", *config, *args],
+                cwd=cwd,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
                 stdin=subprocess.DEVNULL,
             )
         except subprocess.TimeoutExpired as error:
@@ -98,8 +117,16 @@ def clone(
     hardened_git("init", "--quiet", str(dest), timeout=30)
     hardened_git("remote", "add", "origin", url, cwd=dest, timeout=30)
     hardened_git(
-        "fetch", "--depth", "1", "--no-tags", "--no-recurse-submodules", "origin", ref or "HEAD",
-        cwd=dest, timeout=caps.timeout_seconds, extra_config=pin,
+        "fetch",
+        "--depth",
+        "1",
+        "--no-tags",
+        "--no-recurse-submodules",
+        "origin",
+        ref or "HEAD",
+        cwd=dest,
+        timeout=caps.timeout_seconds,
+        extra_config=pin,
     )
     hardened_git("checkout", "--quiet", "--detach", "FETCH_HEAD", cwd=dest, timeout=60)
     commit = hardened_git("rev-parse", "HEAD", cwd=dest, timeout=30).strip()

@@ -103,9 +103,7 @@ def line_chart(title: str, series: list[tuple[str, list[Any]]]) -> Chart:
     return chart
 
 
-def charts_for_runs(
-    runs: dict[str, dict[str, list[Any]]], prefix: str = ""
-) -> dict[str, list[tuple[str, list[Any]]]]:
+def charts_for_runs(runs: dict[str, dict[str, list[Any]]], prefix: str = "") -> dict[str, list[tuple[str, list[Any]]]]:
     """Series grouped by tag: each tag's chart gets one line per run (train, validation...)."""
     by_tag: dict[str, list[tuple[str, list[Any]]]] = {}
     for run in sorted(runs, key=lambda name: (name != "train", name)):

@@ -74,9 +74,7 @@ def find_runs(log_dir: Path, max_files: int = MAX_EVENT_FILES) -> dict[str, list
     count = 0
     for folder, dirs, files in os.walk(log_dir, followlinks=False):
         dirs.sort()
-        names = sorted(
-            name for name in files if is_event_file(name) and not os.path.islink(os.path.join(folder, name))
-        )
+        names = sorted(name for name in files if is_event_file(name) and not os.path.islink(os.path.join(folder, name)))
         if not names:
             continue
         count += len(names)
@@ -137,8 +135,7 @@ def _read_file(path: Path, state: _RunState, warnings: list[str], max_bytes: int
         return
     if size > max_bytes:
         warnings.append(
-            f"{name}: {size / 2**20:.1f} MiB is over the {max_bytes / 2**20:.0f} MiB limit for an "
-            "event file; not read."
+            f"{name}: {size / 2**20:.1f} MiB is over the {max_bytes / 2**20:.0f} MiB limit for an event file; not read."
         )
         return
     consumed = 0

@@ -145,9 +145,7 @@ def call_wsgi(app: WSGIApp, environ: dict[str, Any], script_name: str, path_info
     environ["PATH_INFO"] = "/" + path_info.lstrip("/")
     captured: dict[str, Any] = {}
 
-    def start_response(
-        status: str, headers: list[tuple[str, str]], exc_info: Any = None
-    ) -> Callable[[bytes], None]:
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
         captured["status"] = int(status.split(" ", 1)[0])
         captured["headers"] = [(key, value) for key, value in headers if key.lower() not in _HOP_BY_HOP]
         return lambda data: None  # the legacy write() callable; TensorBoard never uses it

@@ -28,9 +28,7 @@ print(json.dumps({
 
 
 def run_python(code: str, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    base = {
-        k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CELERY_", "CG_", "DATABASE_"))
-    }
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CELERY_", "CG_", "DATABASE_"))}
     base.update(env)
     base["DJANGO_SETTINGS_MODULE"] = "config.settings"
     return subprocess.run(

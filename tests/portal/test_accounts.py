@@ -11,8 +11,13 @@ from portal.models import User
 pytestmark = pytest.mark.django_db
 
 SIGNUP = {
-    "username": "newcomer", "email": "newcomer@example.org", "first_name": "New", "last_name": "Comer",
-    "affiliation": "Tiny Models Co", "password1": "long-enough-pass-42", "password2": "long-enough-pass-42",
+    "username": "newcomer",
+    "email": "newcomer@example.org",
+    "first_name": "New",
+    "last_name": "Comer",
+    "affiliation": "Tiny Models Co",
+    "password1": "long-enough-pass-42",
+    "password2": "long-enough-pass-42",
 }
 
 
@@ -59,8 +64,9 @@ def test_password_reset_sends_a_working_link(client, applicant):
     link = re.search(r"http://testserver(/accounts/reset/\S+/)", mail.outbox[0].body).group(1)
     form_page = client.get(link, follow=True)
     assert form_page.context["validlink"] is True
-    done = client.post(form_page.redirect_chain[-1][0],
-                       {"new_password1": "brand-new-pass-77", "new_password2": "brand-new-pass-77"})
+    done = client.post(
+        form_page.redirect_chain[-1][0], {"new_password1": "brand-new-pass-77", "new_password2": "brand-new-pass-77"}
+    )
     assert done.status_code == 302
     applicant.refresh_from_db()
     assert applicant.check_password("brand-new-pass-77")

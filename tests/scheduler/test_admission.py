@@ -22,9 +22,7 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def pending(job_id, accelerators, hours=1.0, share=0.0, priority=0, age=0):
-    return Pending(
-        job_id, accelerators, timedelta(hours=hours), share, priority, NOW - timedelta(minutes=age)
-    )
+    return Pending(job_id, accelerators, timedelta(hours=hours), share, priority, NOW - timedelta(minutes=age))
 
 
 # --- the pure planner ---------------------------------------------------------------------
@@ -61,9 +59,7 @@ def test_a_long_job_may_not_backfill_onto_accelerators_the_head_needs():
 
 def test_a_long_job_may_backfill_onto_accelerators_the_head_will_not_need():
     running = [Running(4, NOW + timedelta(hours=2))]
-    plan = plan_admission(
-        8, running, [pending(1, 6, age=10), pending(2, 2, hours=5), pending(3, 2, hours=5)], NOW
-    )
+    plan = plan_admission(8, running, [pending(1, 6, age=10), pending(2, 2, hours=5), pending(3, 2, hours=5)], NOW)
     # At the head's start 8 are free and it needs 6: 2 spare, so one long job may take them.
     assert plan.admit == [2]
 

@@ -26,9 +26,7 @@ class QuotaMachine(RuleBasedStateMachine):
     @initialize()
     def setup(self):
         self.pool = PoolFactory(capacity=4)
-        self.allocations = [
-            make_allocation(pool=self.pool, hours=h, project=ProjectFactory()) for h in (3, 5)
-        ]
+        self.allocations = [make_allocation(pool=self.pool, hours=h, project=ProjectFactory()) for h in (3, 5)]
         self.head_starts: dict[int, object] = {}
 
     def jobs(self, *states):

@@ -91,9 +91,7 @@ def test_lists_show_only_the_users_own_allocations_and_runs(client, world):
     client.force_login(world["other"])
     assert "nvidia-v100" not in client.get(reverse("scheduler:allocation_list")).content.decode()
     rows = list(
-        csv.reader(
-            io.StringIO(b"".join(client.get(reverse("scheduler:allocations_csv")).streaming_content).decode())
-        )
+        csv.reader(io.StringIO(b"".join(client.get(reverse("scheduler:allocations_csv")).streaming_content).decode()))
     )
     assert rows == [
         [
@@ -129,9 +127,7 @@ def test_the_owner_launches_a_run_from_the_allocation_page(client, world):
         },
     )
     job = TrainingJob.objects.latest("pk")
-    assert response.status_code == 302 and response["Location"] == reverse(
-        "scheduler:job_detail", args=[job.pk]
-    )
+    assert response.status_code == 302 and response["Location"] == reverse("scheduler:job_detail", args=[job.pk])
     assert (job.args, job.workers, job.max_runtime_seconds, job.seed) == (["--epochs", "3"], 2, 1800, 7)
     assert job.submitted_by == world["owner"]
 
@@ -215,9 +211,7 @@ def test_the_ledger_csv_and_the_burn_down_replay_the_ledger(client, world):
     quota.finish_job(job, S.SUCCEEDED, worker_seconds=[900, 900])
     client.force_login(world["maintainer"])
     body = b"".join(
-        client.get(
-            reverse("scheduler:allocation_ledger_csv", args=[world["allocation"].pk])
-        ).streaming_content
+        client.get(reverse("scheduler:allocation_ledger_csv", args=[world["allocation"].pk])).streaming_content
     )
     rows = list(csv.DictReader(io.StringIO(body.decode())))
     assert [(r["kind"], r["accelerator_seconds"]) for r in rows] == [

@@ -5,7 +5,7 @@ from digits.data import load_arrays, make_dataset
 
 def test_the_split_depends_only_on_the_seed():
     first, second = load_arrays(7), load_arrays(7)
-    assert all((a == b).all() for a, b in zip(first, second))
+    assert all((a == b).all() for a, b in zip(first, second, strict=True))
     assert len(first[0]) == 1437 and len(first[1]) == 360
 
 

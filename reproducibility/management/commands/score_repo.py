@@ -16,7 +16,7 @@ from reproducibility.snapshots.archives import extract_archive
 from reproducibility.snapshots.git import clone
 from reproducibility.snapshots.local import copy_local
 
-ICONS = {"pass": "✔", "partial": "◐", "fail": "✘", "not_applicable": "–", "error": "!"}
+ICONS = {"pass": "✔", "partial": "◐", "fail": "✘", "not_applicable": "-", "error": "!"}
 
 
 class Command(BaseCommand):
@@ -40,8 +40,13 @@ class Command(BaseCommand):
             self.progress(f"fetching {source} ({kind})")
             try:
                 if kind == "git":
-                    acquired = clone(source, dest, ref=options["ref"], allowed_hosts=settings.CG_GIT_ALLOWED_HOSTS,
-                                     caps=caps)
+                    acquired = clone(
+                        source,
+                        dest,
+                        ref=options["ref"],
+                        allowed_hosts=settings.CG_GIT_ALLOWED_HOSTS,
+                        caps=caps,
+                    )
                 elif kind == "archive":
                     acquired = extract_archive(Path(source).resolve(), dest, caps)
                 else:

@@ -41,16 +41,12 @@ class Command(BaseCommand):
             "runtime_class": options["runtime_class"],
             "max_runtime_seconds": int(options["max_runtime_hours"] * 3600),
         }
-        pool = AcceleratorPool.objects.filter(name=options["name"]).first() or AcceleratorPool(
-            name=options["name"]
-        )
+        pool = AcceleratorPool.objects.filter(name=options["name"]).first() or AcceleratorPool(name=options["name"])
         for field, value in values.items():
             setattr(pool, field, value)
         try:
             pool.full_clean()
         except ValidationError as error:
-            raise CommandError(
-                "; ".join(f"{k}: {' '.join(v)}" for k, v in error.message_dict.items())
-            ) from error
+            raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in error.message_dict.items())) from error
         pool.save()
         self.stdout.write(json.dumps({"pool": pool.name, "id": pool.pk, "capacity": pool.capacity}))

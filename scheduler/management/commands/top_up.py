@@ -20,9 +20,7 @@ class Command(BaseCommand):
         try:
             allocation = Allocation.objects.get(pk=options["allocation"])
             actor = User.objects.get(username=options["actor"]) if options["actor"] else None
-            allocation = quota.top_up(
-                allocation, round(options["hours"] * 3600), actor=actor, memo=options["memo"]
-            )
+            allocation = quota.top_up(allocation, round(options["hours"] * 3600), actor=actor, memo=options["memo"])
         except (Allocation.DoesNotExist, User.DoesNotExist, quota.QuotaError) as error:
             raise CommandError(str(error)) from error
         self.stdout.write(json.dumps({"allocation": allocation.pk, "awarded_seconds": allocation.awarded}))

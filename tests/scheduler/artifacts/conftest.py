@@ -53,9 +53,7 @@ def write_legacy_logs(run_dir: Path, steps: int = 12) -> None:
 
     writer = EventFileWriter(str(run_dir))
     for step in range(steps):
-        summary = summary_pb2.Summary(
-            value=[summary_pb2.Summary.Value(tag="loss", simple_value=1.0 / (step + 1))]
-        )
+        summary = summary_pb2.Summary(value=[summary_pb2.Summary.Value(tag="loss", simple_value=1.0 / (step + 1))])
         writer.add_event(event_pb2.Event(wall_time=1_700_000_000.0 + step, step=step, summary=summary))
     writer.close()
 

@@ -19,9 +19,7 @@ def test_the_scalar_cache_keeps_every_point_of_short_curves(training_logs: Path)
     cached = cache.scalar_cache_of(training_logs)
 
     reading = events.read_scalars(training_logs)
-    assert cached["runs"]["train"]["epoch_loss"] == [
-        list(point) for point in reading.runs["train"]["epoch_loss"]
-    ]
+    assert cached["runs"]["train"]["epoch_loss"] == [list(point) for point in reading.runs["train"]["epoch_loss"]]
     assert cached["last_steps"] == {"train": TRAIN_STEPS - 1, "validation": TRAIN_STEPS - 2, "legacy": 11}
     assert cached["error"] is None
     json.dumps(cached, allow_nan=False)  # storable in PostgreSQL jsonb
@@ -95,9 +93,7 @@ def test_progress_compares_epochs_and_runtime_with_the_plan(training_logs: Path)
         max_runtime_seconds=600,
     )
 
-    progress = cache.progress_of(
-        job, cache.scalar_cache_of(training_logs), now=started + timedelta(seconds=150)
-    )
+    progress = cache.progress_of(job, cache.scalar_cache_of(training_logs), now=started + timedelta(seconds=150))
 
     assert progress["epochs_done"] == TRAIN_STEPS
     assert progress["epochs_planned"] == 80

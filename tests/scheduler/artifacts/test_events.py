@@ -30,9 +30,7 @@ def test_reads_train_and_validation_runs_with_their_tags(training_logs: Path) ->
     assert reading.warnings == []
 
 
-def test_curves_equal_point_for_point_what_tensorboard_serves(
-    training_logs: Path, tensorboard_server
-) -> None:  # type: ignore[no-untyped-def]
+def test_curves_equal_point_for_point_what_tensorboard_serves(training_logs: Path, tensorboard_server) -> None:  # type: ignore[no-untyped-def]
     reading = events.read_scalars(training_logs)
 
     served_tags = tensorboard_server.get_json("/data/plugin/scalars/tags")
@@ -164,9 +162,7 @@ def test_a_restarted_run_drops_the_orphaned_steps_as_tensorboard_does(tmp_path: 
 
     points = events.read_scalars(tmp_path / "logs").runs["."]["loss"]
 
-    accumulator = plugin_event_accumulator.EventAccumulator(
-        str(tmp_path / "logs"), size_guidance={"tensors": 0}
-    )
+    accumulator = plugin_event_accumulator.EventAccumulator(str(tmp_path / "logs"), size_guidance={"tensors": 0})
     accumulator.Reload()
     expected = [(event.step, float(event.tensor_proto.float_val[0])) for event in accumulator.Tensors("loss")]
     assert [(step, value) for _, step, value in points] == expected

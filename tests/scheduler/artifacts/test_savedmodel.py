@@ -21,9 +21,7 @@ def test_signatures_list_input_and_output_names_dtypes_and_shapes(saved_model_di
     assert set(signatures) == {"serving_default", "read"}
     predict = signatures["serving_default"]
     assert predict.method == "tensorflow/serving/predict"
-    assert [(spec.name, spec.dtype, spec.shape) for spec in predict.inputs] == [
-        ("pixels", "float32", [-1, 64])
-    ]
+    assert [(spec.name, spec.dtype, spec.shape) for spec in predict.inputs] == [("pixels", "float32", [-1, 64])]
     assert [(spec.name, spec.dtype, spec.shape) for spec in predict.outputs] == [
         ("label", "int64", [-1]),
         ("logits", "float32", [-1, 10]),

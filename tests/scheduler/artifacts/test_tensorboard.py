@@ -34,9 +34,7 @@ def test_the_mounted_app_serves_the_runs_and_the_same_scalars_as_the_reader(trai
     assert runs.status == 200
     assert set(json.loads(b"".join(runs.body))) == {"train", "validation", "legacy"}
 
-    served = call_wsgi(
-        app, _environ("run=train&tag=epoch_loss"), "/runs/7/tensorboard", "/data/plugin/scalars/scalars"
-    )
+    served = call_wsgi(app, _environ("run=train&tag=epoch_loss"), "/runs/7/tensorboard", "/data/plugin/scalars/scalars")
     expected = events.read_scalars(training_logs).runs["train"]["epoch_loss"]
     assert json.loads(b"".join(served.body)) == [list(point) for point in expected]
 
@@ -53,9 +51,7 @@ def test_the_frontend_page_is_served_under_the_prefix(training_logs: Path) -> No
 
 
 def test_the_projector_plugin_which_serves_files_named_by_the_run_is_not_loaded(training_logs: Path) -> None:
-    listing = call_wsgi(
-        tensorboard_app(training_logs), _environ(), "/runs/7/tensorboard", "/data/plugins_listing"
-    )
+    listing = call_wsgi(tensorboard_app(training_logs), _environ(), "/runs/7/tensorboard", "/data/plugins_listing")
 
     plugins = json.loads(b"".join(listing.body))
     assert "scalars" in plugins

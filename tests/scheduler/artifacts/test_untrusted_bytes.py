@@ -17,24 +17,15 @@ def _record(payload: bytes) -> bytes:
     from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c
 
     header = struct.pack("<Q", len(payload))
-    return (
-        header
-        + struct.pack("<I", masked_crc32c(header))
-        + payload
-        + struct.pack("<I", masked_crc32c(payload))
-    )
+    return header + struct.pack("<I", masked_crc32c(header)) + payload + struct.pack("<I", masked_crc32c(payload))
 
 
 def _event(step: int, tag: str, kind: int, raw: bytes) -> bytes:
     """A real Event whose summary value is built from fuzzed parts (any dtype, shape, bytes)."""
     from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2, tensor_shape_pb2
 
-    tensor = tensor_pb2.TensorProto(
-        dtype=kind, tensor_content=raw, tensor_shape=tensor_shape_pb2.TensorShapeProto()
-    )
-    metadata = summary_pb2.SummaryMetadata(
-        plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars")
-    )
+    tensor = tensor_pb2.TensorProto(dtype=kind, tensor_content=raw, tensor_shape=tensor_shape_pb2.TensorShapeProto())
+    metadata = summary_pb2.SummaryMetadata(plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars"))
     value = summary_pb2.Summary.Value(tag=tag, tensor=tensor, metadata=metadata)
     return event_pb2.Event(step=step, summary=summary_pb2.Summary(value=[value])).SerializeToString()
 
@@ -43,9 +34,7 @@ def _event(step: int, tag: str, kind: int, raw: bytes) -> bytes:
 @given(
     data=st.one_of(
         st.binary(max_size=2048),
-        st.lists(st.binary(max_size=64), max_size=8).map(
-            lambda payloads: b"".join(_record(p) for p in payloads)
-        ),
+        st.lists(st.binary(max_size=64), max_size=8).map(lambda payloads: b"".join(_record(p) for p in payloads)),
     )
 )
 def test_arbitrary_event_file_bytes_never_raise(data: bytes) -> None:

@@ -82,9 +82,7 @@ def test_the_run_page_shows_the_model_signatures_and_risky_ops(client: Client, j
     assert 'data-testid="risky-op"><code>ReadFile</code>' in page
 
 
-def test_tensorboard_under_the_portal_serves_the_same_curves_as_the_run_page(
-    client: Client, jobs, maintainer
-) -> None:  # type: ignore[no-untyped-def]
+def test_tensorboard_under_the_portal_serves_the_same_curves_as_the_run_page(client: Client, jobs, maintainer) -> None:  # type: ignore[no-untyped-def]
     client.force_login(maintainer)
 
     response = client.get(

@@ -1,0 +1,69 @@
+"""The repository view: each file read once, and hostile files become problems, not crashes."""
+
+from __future__ import annotations
+
+import os
+
+from reproducibility.checks import Status
+from reproducibility.repo_view import MAX_PARSE_BYTES, RepoView
+from reproducibility.scoring import score_tree
+
+
+def test_binary_huge_non_utf8_and_broken_files_are_problems_not_crashes(make_repo):
+    root = make_repo(
+        {
+            "ok.py": "import os\n",
+            "binary.py": b"\x00\x01\x02import os",
+            "latin1.py": "x = 'café'\n".encode("latin-1"),
+            "broken.py": "def f(:\n",
+            "huge.py": "x = 1\n" * (MAX_PARSE_BYTES // 6 + 10),
+            "bad.ipynb": "{not json",
+            "pyproject.toml": "[project\nname=",
+            "environment.yml": "dependencies: [unclosed",
+        }
+    )
+    scored = score_tree(root)
+    problems = {p["path"]: p["reason"] for p in scored.problems}
+    assert problems["binary.py"] == "binary file"
+    assert problems["latin1.py"].startswith("not UTF-8")
+    assert problems["broken.py"].startswith("syntax error")
+    assert "not parsed" in problems["huge.py"]
+    assert problems["bad.ipynb"].startswith("not a notebook")
+    assert problems["pyproject.toml"].startswith("invalid TOML")
+    assert problems["environment.yml"].startswith("invalid YAML")
+    statuses = {o.check.id: o.result.status for o in scored.outcomes}
+    assert statuses["python-parses"] == Status.FAIL
+    assert Status.ERROR not in statuses.values()
+
+
+def test_symlinks_are_listed_but_never_followed(make_repo, tmp_path):
+    outside = tmp_path / "secret.py"
+    outside.write_text("import tensorflow as tf\ntf.keras.utils.set_random_seed(1)\n")
+    root = make_repo({"inside.py": "x = 1\n"})
+    os.symlink(outside, root / "escape.py")
+    os.symlink(root / "inside.py", root / "alias.py")
+    os.symlink("/etc", root / "etc")
+    view = RepoView(root)
+    assert {"escape.py", "alias.py", "etc", "inside.py"} <= view.paths
+    assert view.python("escape.py") is None and "not followed" in view.problems["escape.py"].reason
+    scored = score_tree(root)
+    statuses = {o.check.id: o.result for o in scored.outcomes}
+    assert statuses["global-seed"].status == Status.FAIL  # the seed lives outside the repository
+    hygiene = statuses["repository-hygiene"]
+    assert hygiene.status == Status.FAIL and {e.path for e in hygiene.evidence} == {"escape.py", "etc"}
+
+
+def test_each_file_is_read_once_whatever_the_number_of_checks(make_repo, monkeypatch):
+    from pathlib import Path
+
+    root = make_repo({"train.py": "import tensorflow as tf\nmodel.fit(x)\n", "README.md": "# x\n"})
+    reads: list[str] = []
+    original = Path.read_bytes
+
+    def counting(self):
+        reads.append(self.name)
+        return original(self)
+
+    monkeypatch.setattr(Path, "read_bytes", counting)
+    score_tree(root)
+    assert reads.count("train.py") == 1 and reads.count("README.md") == 1
