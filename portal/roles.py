@@ -48,7 +48,8 @@ def assign_role(user: Any, role: str) -> None:
     """Put a user in a role; maintainers also get the admin site (is_staff)."""
     if role not in ROLES:
         raise ValueError(f"Unknown role {role!r}; expected one of {', '.join(ROLES)}.")
-    user.groups.add(Group.objects.get(name=role))
+    # get_or_create: a flushed database (transactional tests) has lost the migration's groups.
+    user.groups.add(Group.objects.get_or_create(name=role)[0])
     if role == MAINTAINER and not user.is_staff:
         user.is_staff = True
         user.save(update_fields=["is_staff"])
@@ -61,8 +62,8 @@ def grant_role_permissions(**kwargs: Any) -> None:
     Runs after each migrate because permissions of new models only exist once their migration
     has run; the groups themselves come from a data migration.
     """
-    maintainer = Group.objects.filter(name=MAINTAINER).first()
-    if maintainer is None:
-        return
+    for role in ROLES:  # also after `flush`, which empties the groups the data migration made
+        Group.objects.get_or_create(name=role)
+    maintainer = Group.objects.get(name=MAINTAINER)
     perms = Permission.objects.filter(content_type__app_label__in=MAINTAINED_APPS)
     maintainer.permissions.add(*perms)
