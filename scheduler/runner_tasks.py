@@ -1,0 +1,33 @@
+"""Celery tasks of the runner: launch on "launching", sync on "syncing". Idempotent."""
+
+from celery import shared_task
+
+from scheduler import runner
+
+SYNC_EVERY_SECONDS = 2
+
+
+@shared_task(name="scheduler.runner_tasks.launch_job", acks_late=True, time_limit=300, soft_time_limit=280)
+def launch_job(job_id: int) -> str:
+    result = runner.launch_job(job_id)
+    if result == "launched":
+        sync_job.apply_async(kwargs={"job_id": job_id}, countdown=1)
+    return result
+
+
+@shared_task(name="scheduler.runner_tasks.sync_job", acks_late=True, time_limit=120, soft_time_limit=100)
+def sync_job(job_id: int) -> str:
+    """Sync one job, and look again shortly while it is live (the beat sweep is the safety net)."""
+    phase = runner.sync_job(job_id)
+    if phase in ("pending", "running"):
+        sync_job.apply_async(kwargs={"job_id": job_id}, countdown=SYNC_EVERY_SECONDS)
+    return phase
+
+
+@shared_task(name="scheduler.runner_tasks.sync_running_jobs", acks_late=True, time_limit=300, soft_time_limit=280)
+def sync_running_jobs() -> int:
+    """Periodic sweep: every live job, e.g. after a worker restart lost the per-job chain."""
+    job_ids = runner.live_job_ids()
+    for job_id in job_ids:
+        runner.sync_job(job_id)
+    return len(job_ids)
