@@ -77,9 +77,15 @@ class JobSpec:
             repository_url=job.repository_url,
             commit=job.commit,
             pool=PoolSpec(
-                name=pool.name, kind=pool.kind, backend=pool.backend, resource_name=pool.resource_name,
-                node_selectors=dict(pool.node_selectors), namespace=pool.namespace, kueue_queue=pool.kueue_queue,
-                runtime_class=pool.runtime_class, default_image=pool.default_image,
+                name=pool.name,
+                kind=pool.kind,
+                backend=pool.backend,
+                resource_name=pool.resource_name,
+                node_selectors=dict(pool.node_selectors),
+                namespace=pool.namespace,
+                kueue_queue=pool.kueue_queue,
+                runtime_class=pool.runtime_class,
+                default_image=pool.default_image,
             ),
             artifacts=job_artifact_paths(job.pk),
         )

@@ -62,8 +62,12 @@ def sync_job(job_id: int) -> str:
     if job.state == S.LAUNCHING and status.started_at:
         quota.mark_started(job, at=status.started_at)  # it ran, however briefly: charge its time
     quota.finish_job(
-        job, OUTCOMES[status.phase], worker_seconds=status.worker_seconds, ended_at=status.ended_at,
-        reason=status.reason, exit_code=status.exit_code,
+        job,
+        OUTCOMES[status.phase],
+        worker_seconds=status.worker_seconds,
+        ended_at=status.ended_at,
+        reason=status.reason,
+        exit_code=status.exit_code,
     )
     _refresh_run_cache(job.pk)
     return status.phase

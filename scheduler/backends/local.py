@@ -88,8 +88,12 @@ class LocalBackend:
         entrypoint = (source / spec.entrypoint).resolve()
         if source.resolve() not in entrypoint.parents or not entrypoint.is_file():
             raise ValueError(f"The entrypoint {spec.entrypoint} is not a file inside the repository.")
-        for folder in (spec.artifacts.model.parent, spec.artifacts.logs, spec.artifacts.checkpoints,
-                       spec.artifacts.workers):
+        for folder in (
+            spec.artifacts.model.parent,
+            spec.artifacts.logs,
+            spec.artifacts.checkpoints,
+            spec.artifacts.workers,
+        ):
             folder.mkdir(parents=True, exist_ok=True)
         addresses = [f"127.0.0.1:{port}" for port in free_ports(spec.workers)]
         base_env = {key: os.environ[key] for key in INHERITED if key in os.environ}
@@ -107,13 +111,21 @@ class LocalBackend:
                 env["CUDA_VISIBLE_DEVICES"] = ""
             log = open(spec.artifacts.workers / f"worker-{index}.log", "ab")  # noqa: SIM115 - owned by the child
             command = [
-                sys.executable, str(SUPERVISOR),
-                str(spec.artifacts.workers / f"worker-{index}.exit"), "--",
-                sys.executable, str(entrypoint), *spec.args,
+                sys.executable,
+                str(SUPERVISOR),
+                str(spec.artifacts.workers / f"worker-{index}.exit"),
+                "--",
+                sys.executable,
+                str(entrypoint),
+                *spec.args,
             ]
             process = subprocess.Popen(
-                command, cwd=source, env=env,
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                command,
+                cwd=source,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
                 process_group=0 if index == 0 else group,
             )
             log.close()
@@ -121,9 +133,15 @@ class LocalBackend:
                 group = process.pid
             pids.append(process.pid)
         state = {
-            "job_id": spec.job_id, "pgid": group, "pids": pids, "addresses": addresses,
-            "started": time.time(), "deadline": time.time() + spec.max_runtime_seconds,
-            "workers_dir": str(spec.artifacts.workers), "cancelled": False, "stopped_reason": "",
+            "job_id": spec.job_id,
+            "pgid": group,
+            "pids": pids,
+            "addresses": addresses,
+            "started": time.time(),
+            "deadline": time.time() + spec.max_runtime_seconds,
+            "workers_dir": str(spec.artifacts.workers),
+            "cancelled": False,
+            "stopped_reason": "",
         }
         self._save(state_path, state)
         return {"backend": self.name, "state_file": str(state_path)}
@@ -135,11 +153,14 @@ class LocalBackend:
             exits.append(json.loads(path.read_text()) if path.exists() else None)
         return exits
 
-    def _stop(self, handle: dict[str, Any], reason: str, *, cancelled: bool = False) -> None:
+    def _stop(
+        self, handle: dict[str, Any], reason: str, *, cancelled: bool = False, culprit: int | None = None
+    ) -> None:
         state = self._load(handle)
         if not state["stopped_reason"]:
             state["stopped_reason"] = reason
             state["cancelled"] = cancelled
+            state["culprit"] = culprit
             self._save(self._state_path(handle), state)
         try:
             os.killpg(state["pgid"], signal.SIGTERM)
@@ -159,13 +180,26 @@ class LocalBackend:
         vanished = [i for i, pid in enumerate(state["pids"]) if exits[i] is None and not _alive(pid)]
         failed = [i for i, e in enumerate(exits) if e is not None and e["exit_code"] != 0]
         if running and now > state["deadline"] and not state["stopped_reason"]:
-            self._stop(handle, f"Deadline exceeded: the run passed its maximum runtime of "
-                               f"{int(state['deadline'] - state['started'])} s and was stopped.")
+            self._stop(
+                handle,
+                f"Deadline exceeded: the run passed its maximum runtime of "
+                f"{int(state['deadline'] - state['started'])} s and was stopped.",
+            )
             return self.status(handle)
         if running and failed and not state["stopped_reason"]:
             first = failed[0]
-            self._stop(handle, f"Worker {first} exited with code {exits[first]['exit_code']}; "
-                               f"the other workers were stopped.")
+            self._stop(
+                handle,
+                f"Worker {first} exited with code {exits[first]['exit_code']}; the other workers were stopped.",
+                culprit=first,
+            )
+            return self.status(handle)
+        if running and vanished and not state["stopped_reason"]:
+            self._stop(
+                handle,
+                f"Worker {vanished[0]} died without an exit status (killed?); the other workers were stopped.",
+                culprit=vanished[0],
+            )
             return self.status(handle)
         started = _when(state["started"])
         if running:
@@ -174,22 +208,37 @@ class LocalBackend:
         seconds = [max(end - state["started"], 0.0) for end in ends]
         ended = _when(max(ends))
         if vanished and not state["stopped_reason"]:
-            return RunStatus("lost", started, ended, seconds,
-                             reason=f"Worker(s) {', '.join(map(str, vanished))} vanished without an exit status "
-                                    f"(was the host restarted?).")
+            if all(exit is None for exit in exits):  # nothing recorded an end: the host went away
+                return RunStatus(
+                    "lost",
+                    started,
+                    ended,
+                    seconds,
+                    reason="The job's workers vanished without an exit status (was the host restarted?).",
+                )
+            return RunStatus(
+                "failed", started, ended, seconds, reason=f"Worker {vanished[0]} died without an exit status (killed?)."
+            )
         if state["cancelled"]:
             return RunStatus("cancelled", started, ended, seconds, reason=state["stopped_reason"])
         if state["stopped_reason"]:
-            code = next((exits[i]["exit_code"] for i in failed), None) if failed else None
+            culprit = state.get("culprit")
+            code = exits[culprit]["exit_code"] if culprit is not None and exits[culprit] else None
             reason = state["stopped_reason"]
-            if failed:
-                reason += "\n" + self.log_tails(handle, 10).get(failed[0], "")
+            if culprit is not None:
+                reason += "\n" + self.log_tails(handle, 10).get(culprit, "")
             return RunStatus("failed", started, ended, seconds, exit_code=code, reason=reason.strip())
         if failed:
             first = failed[0]
             tail = self.log_tails(handle, 10).get(first, "")
-            return RunStatus("failed", started, ended, seconds, exit_code=exits[first]["exit_code"],
-                             reason=f"Worker {first} exited with code {exits[first]['exit_code']}.\n{tail}".strip())
+            return RunStatus(
+                "failed",
+                started,
+                ended,
+                seconds,
+                exit_code=exits[first]["exit_code"],
+                reason=f"Worker {first} exited with code {exits[first]['exit_code']}.\n{tail}".strip(),
+            )
         return RunStatus("succeeded", started, ended, seconds, exit_code=0)
 
     def cancel(self, handle: dict[str, Any]) -> None:
