@@ -54,6 +54,8 @@ class JobSpec:
     pool: PoolSpec
     artifacts: ArtifactPaths
     image: str = ""
+    # Identifies this run among any that ever used the same job id (e.g. before a database reset).
+    token: str = ""
     source_path: str = ""
     repository_url: str = ""
     commit: str = ""
@@ -73,6 +75,7 @@ class JobSpec:
             entrypoint=job.entrypoint,
             args=tuple(job.args),
             image=job.image or pool.default_image,
+            token=f"{job.pk}@{job.submitted_at.isoformat()}",
             source_path=source,
             repository_url=job.repository_url,
             commit=job.commit,

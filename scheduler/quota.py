@@ -360,7 +360,10 @@ def mark_started(job: TrainingJob | int, *, at: datetime | None = None, handle: 
     job_id = job if isinstance(job, int) else job.pk
     locked = TrainingJob.objects.select_for_update().get(pk=job_id)
     if locked.state in (S.ADMITTED, S.LAUNCHING):
-        event = jobs.transition(locked, S.RUNNING, at=at)
+        # The event is when we learnt it; started_at is when the backend says the workers started.
+        event = jobs.transition(locked, S.RUNNING)
+        if at is not None:
+            locked.started_at = at
         if handle:
             locked.backend_handle = handle
         locked.save()

@@ -61,6 +61,7 @@ def sync_job(job_id: int) -> str:
         return status.phase
     if job.state == S.LAUNCHING and status.started_at:
         quota.mark_started(job, at=status.started_at)  # it ran, however briefly: charge its time
+    _refresh_run_cache(job.pk)  # before the run is seen as ended, so its page has its curves
     quota.finish_job(
         job,
         OUTCOMES[status.phase],
@@ -69,7 +70,6 @@ def sync_job(job_id: int) -> str:
         reason=status.reason,
         exit_code=status.exit_code,
     )
-    _refresh_run_cache(job.pk)
     return status.phase
 
 

@@ -80,8 +80,11 @@ class LocalBackend:
 
     def submit(self, spec: JobSpec) -> dict[str, Any]:
         state_path = self._state_path(spec)
-        if state_path.exists():  # a retried launch: the job is already running
-            return {"backend": self.name, "state_file": str(state_path)}
+        if state_path.exists():
+            if json.loads(state_path.read_text()).get("token") == spec.token:
+                return {"backend": self.name, "state_file": str(state_path)}  # a retried launch
+            # Left by another run with the same id (a reset database): keep it aside, start afresh.
+            spec.artifacts.root.rename(spec.artifacts.root.with_name(f"{spec.job_id}.stale-{time.time():.0f}"))
         source = Path(spec.source_path)
         if not spec.source_path or not source.is_dir():
             raise ValueError(f"The job's source folder {spec.source_path or '(none)'} does not exist.")
@@ -134,6 +137,7 @@ class LocalBackend:
             pids.append(process.pid)
         state = {
             "job_id": spec.job_id,
+            "token": spec.token,
             "pgid": group,
             "pids": pids,
             "addresses": addresses,
