@@ -182,7 +182,8 @@ class LocalBackend:
         now = time.time()
         running = [i for i, pid in enumerate(state["pids"]) if exits[i] is None and _alive(pid)]
         vanished = [i for i, pid in enumerate(state["pids"]) if exits[i] is None and not _alive(pid)]
-        failed = [i for i, e in enumerate(exits) if e is not None and e["exit_code"] != 0]
+        codes = {i: e["exit_code"] for i, e in enumerate(exits) if e is not None}
+        failed = [i for i, code in codes.items() if code != 0]
         if running and now > state["deadline"] and not state["stopped_reason"]:
             self._stop(
                 handle,
@@ -194,7 +195,7 @@ class LocalBackend:
             first = failed[0]
             self._stop(
                 handle,
-                f"Worker {first} exited with code {exits[first]['exit_code']}; the other workers were stopped.",
+                f"Worker {first} exited with code {codes[first]}; the other workers were stopped.",
                 culprit=first,
             )
             return self.status(handle)
@@ -240,8 +241,8 @@ class LocalBackend:
                 started,
                 ended,
                 seconds,
-                exit_code=exits[first]["exit_code"],
-                reason=f"Worker {first} exited with code {exits[first]['exit_code']}.\n{tail}".strip(),
+                exit_code=codes[first],
+                reason=f"Worker {first} exited with code {codes[first]}.\n{tail}".strip(),
             )
         return RunStatus("succeeded", started, ended, seconds, exit_code=0)
 
