@@ -3,7 +3,9 @@
 import os
 
 from celery import Celery
+from celery.signals import worker_init
 
+from scheduler.artifacts import use_tensorboard_without_tensorflow
 from scheduler.beat import BEAT_SCHEDULE
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -15,3 +17,9 @@ app.autodiscover_tasks()
 app.autodiscover_tasks(["scheduler"], related_name="runner_tasks")
 app.autodiscover_tasks(["scheduler.artifacts"], related_name="tasks")
 app.conf.beat_schedule = BEAT_SCHEDULE
+
+
+@worker_init.connect
+def _keep_tensorflow_out_of_workers(**kwargs: object) -> None:
+    """Workers read event files; training itself runs in subprocesses with their own imports."""
+    use_tensorboard_without_tensorflow()

@@ -116,7 +116,7 @@ TEMPLATES = [
 
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{DATA_DIR / 'computegrant.sqlite3'}"),
+        os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'computegrant.sqlite3'}",
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
         conn_health_checks=True,
     )
@@ -178,7 +178,7 @@ DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "ComputeGrant <
 
 # Celery. The default broker is kombu's filesystem transport in DATA_DIR: a real queue that a
 # separate worker process consumes, with no server to install. Production and CI use Redis.
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "filesystem://"
 _broker_folder = DATA_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem"):
     # kombu's filesystem transport expects its folders to exist.

@@ -1,0 +1,86 @@
+import json
+import sys
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from scheduler import admission, quota, runner
+from scheduler.demo import DEMO_PROJECT_SLUG
+from scheduler.models import Allocation, TrainingJob
+
+S = TrainingJob.State
+
+
+class Command(BaseCommand):
+    help = "Train examples/digits as a job on the demo allocation and print a JSON summary when it ends."
+
+    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+        parser.add_argument("--workers", type=int, default=2)
+        parser.add_argument("--epochs", type=int, default=3)
+        parser.add_argument("--max-runtime", type=int, default=600, help="seconds")
+        parser.add_argument("--timeout", type=int, default=900, help="give up waiting after this many seconds")
+
+    def handle(self, *args, **options):  # type: ignore[no-untyped-def]
+        allocation = Allocation.objects.filter(project__slug=DEMO_PROJECT_SLUG, state="active").first()
+        if allocation is None:
+            call_command("seed_demo", stdout=self.stderr)
+            allocation = Allocation.objects.filter(project__slug=DEMO_PROJECT_SLUG, state="active").first()
+        if allocation is None:
+            raise CommandError("No demo allocation: run `manage.py seed_demo` first.")
+        source = Path(settings.BASE_DIR) / "examples" / "digits"
+        request = quota.JobRequest(
+            name="digits example",
+            entrypoint="train.py",
+            workers=options["workers"],
+            max_runtime_seconds=options["max_runtime"],
+            source_path=str(source),
+            args=["--epochs", str(options["epochs"]), "--steps-per-epoch", "10"],
+        )
+        try:
+            job = quota.submit_job(allocation, request)
+        except quota.QuotaError as error:
+            raise CommandError(str(error)) from error
+        started = time.monotonic()
+        # Drive the job here, so the command works without a Celery worker; with one running,
+        # both act and the runner's idempotence keeps it one run.
+        while time.monotonic() - started < options["timeout"]:
+            job.refresh_from_db()
+            if job.state == S.QUEUED:
+                admission.admit_pending_jobs(job.pool)
+            elif job.state == S.ADMITTED:
+                runner.launch_job(job.pk)
+            elif job.state in (S.LAUNCHING, S.RUNNING):
+                runner.sync_job(job.pk)
+            else:
+                break
+            epoch = (job.progress or {}).get("epochs_done")
+            sys.stderr.write(
+                f"\r[{time.monotonic() - started:5.1f}s] job {job.pk}: {job.state}"
+                f"{f', epoch {epoch}' if epoch else ''}   "
+            )
+            sys.stderr.flush()
+            time.sleep(1)
+        sys.stderr.write("\n")
+        job.refresh_from_db()
+        if not job.is_terminal:
+            quota.cancel_job(job)
+            raise CommandError(f"Job {job.pk} did not finish within {options['timeout']} s; cancellation requested.")
+        artifacts = runner.collected_artifacts(job.pk)
+        self.stdout.write(
+            json.dumps(
+                {
+                    "job_id": job.pk,
+                    "state": job.state,
+                    "workers": job.workers,
+                    "charged_accelerator_seconds": job.charged_seconds,
+                    "failure_reason": job.failure_reason,
+                    "event_files": artifacts["event_files"],
+                    "saved_model": artifacts["saved_model"],
+                }
+            )
+        )
+        if job.state != S.SUCCEEDED:
+            raise CommandError(f"Job {job.pk} ended {job.state}: {job.failure_reason}")
