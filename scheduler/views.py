@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal import roles
-from scheduler import quota, selectors
+from scheduler import quota, runner, selectors
 from scheduler.forms import JobSubmitForm
 from scheduler.models import AcceleratorPool, Allocation, TrainingJob
 
@@ -198,6 +198,7 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "events": job.events.select_related("actor"),
         "queue_row": selectors.queue_position(job),
         "can_cancel": not job.is_terminal and request.user.has_perm("scheduler.cancel_trainingjob", job),
+        "log_tails": sorted(runner.worker_log_tails(job).items()),
     }
     template = "scheduler/_job_status.html" if request.htmx else "scheduler/job_detail.html"  # type: ignore[attr-defined]
     return render(request, template, context)

@@ -114,3 +114,25 @@ def test_a_job_that_cannot_start_fails_with_the_reason_and_is_charged_nothing(tm
     allocation.refresh_from_db()
     assert job.state == S.FAILED and "does not exist" in job.failure_reason
     assert job.charged_seconds == 0 and allocation.reserved == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_job_page_shows_each_workers_log_tail_and_the_failure(client, make_user, tmp_path):
+    folder = tmp_path / "crash"
+    folder.mkdir()
+    (folder / "train.py").write_text("import sys\nprint('loading data', flush=True)\nsys.exit(4)\n")
+    owner = make_user("owner")
+    pool = PoolFactory(kind="cpu", capacity=4)
+    from tests.scheduler.factories import ProjectFactory
+
+    allocation = make_allocation(pool=pool, project=ProjectFactory(owner=owner))
+    job = quota.submit_job(allocation, job_request(workers=2, runtime=60, source_path=str(folder)))
+    TrainingJob.objects.filter(pk=job.pk).update(state=S.ADMITTED)
+    runner.launch_job(job.pk)
+    deadline = time.monotonic() + 30
+    while runner.sync_job(job.pk) not in ("failed", "nothing to do") and time.monotonic() < deadline:
+        time.sleep(0.3)
+    client.force_login(owner)
+    page = client.get(f"/quota/jobs/{job.pk}/").content.decode()
+    assert 'data-testid="job-state">failed' in page
+    assert "exited with code 4" in page and 'data-testid="worker-log-1"' in page and "loading data" in page
