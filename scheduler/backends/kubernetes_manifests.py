@@ -1,0 +1,171 @@
+"""The Kubernetes objects of a training job: a headless Service and an Indexed Job.
+
+Pods reach each other as `<job>-<index>.<service>`; TF_CONFIG is built inside each pod from
+JOB_COMPLETION_INDEX. Pods are locked down (no service-account token, non-root, no privilege
+escalation, every capability dropped, seccomp RuntimeDefault, optional runtimeClassName such as
+gVisor). With a Kueue queue the Job is created suspended so the cluster's Kueue admits it too.
+Object names derive from the job id, so a retried launch meets its own objects (409).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scheduler.contract import JobSpec
+
+WORKER_PORT = 2222
+ARTIFACTS_MOUNT = "/artifacts"
+SOURCE_MOUNT = "/workspace"
+ARTIFACTS_CLAIM = "computegrant-artifacts"
+GIT_IMAGE = "alpine/git:2.47.2"
+RUN_AS_USER = 10001
+TTL_AFTER_FINISHED = 24 * 3600
+
+# Runs in each pod before the training code: TF_CONFIG from the pod's completion index.
+BOOTSTRAP = (
+    "import json, os, sys; "
+    "hosts = os.environ['CG_WORKER_HOSTS'].split(','); "
+    "index = int(os.environ['JOB_COMPLETION_INDEX']); "
+    "os.environ['CG_WORKER_INDEX'] = str(index); "
+    "os.environ['TF_CONFIG'] = json.dumps({'cluster': {'worker': hosts}, 'task': {'type': 'worker', 'index': index}}) "
+    "if os.environ.get('CG_STRATEGY') != 'tpu' else ''; "
+    "os.execvp(sys.executable, [sys.executable, *sys.argv[1:]])"
+)
+
+
+def object_name(job_id: int) -> str:
+    return f"cg-job-{int(job_id)}"
+
+
+def artifact_location(spec: JobSpec, part: str, artifact_uri: str = "") -> str:
+    """Where a pod writes: under a gs:// or s3:// URI when configured, else the shared volume."""
+    if artifact_uri:
+        return f"{artifact_uri.rstrip('/')}/jobs/{spec.job_id}/{part}"
+    return f"{ARTIFACTS_MOUNT}/jobs/{spec.job_id}/{part}"
+
+
+def render_manifests(spec: JobSpec, *, artifact_uri: str = "", backoff_limit: int = 0) -> list[dict[str, Any]]:
+    """The Service and the Job that run `spec`, as plain dicts (what `kubectl apply` would take)."""
+    name = object_name(spec.job_id)
+    labels = {
+        "app.kubernetes.io/name": "computegrant-training",
+        "app.kubernetes.io/managed-by": "computegrant",
+        "computegrant.org/job-id": str(spec.job_id),
+    }
+    hosts = ",".join(f"{name}-{index}.{name}:{WORKER_PORT}" for index in range(spec.workers))
+    env = {
+        "AIP_MODEL_DIR": artifact_location(spec, "model", artifact_uri),
+        "AIP_TENSORBOARD_LOG_DIR": artifact_location(spec, "logs", artifact_uri),
+        "AIP_CHECKPOINT_DIR": artifact_location(spec, "checkpoints", artifact_uri),
+        "CG_JOB_ID": str(spec.job_id),
+        "CG_SEED": str(spec.seed),
+        "CG_WORKERS": str(spec.workers),
+        "CG_WORKER_HOSTS": hosts,
+        "CG_STRATEGY": "tpu" if spec.pool.kind == "tpu" else "multi_worker_mirrored",
+        "PYTHONUNBUFFERED": "1",
+        "HOME": "/tmp",
+    }
+    resources: dict[str, Any] = {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"memory": "8Gi"}}
+    if spec.pool.resource_name:
+        count = str(spec.accelerators_per_worker)
+        resources["limits"][spec.pool.resource_name] = count
+        resources["requests"][spec.pool.resource_name] = count
+    locked_down = {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
+    volumes: list[dict[str, Any]] = [
+        {"name": "source", "emptyDir": {}},
+        {"name": "tmp", "emptyDir": {}},
+    ]
+    mounts = [{"name": "source", "mountPath": SOURCE_MOUNT}, {"name": "tmp", "mountPath": "/tmp"}]
+    if not artifact_uri:
+        volumes.append({"name": "artifacts", "persistentVolumeClaim": {"claimName": ARTIFACTS_CLAIM}})
+        mounts.append({"name": "artifacts", "mountPath": ARTIFACTS_MOUNT})
+    fetch = (
+        'set -eu; cd /workspace; git init -q .; git remote add origin "$CG_REPOSITORY"; '
+        'git -c protocol.allow=never -c protocol.https.allow=always fetch -q --depth 1 origin "$CG_COMMIT"; '
+        "git checkout -q --detach FETCH_HEAD; rm -rf .git"
+    )
+    pod_spec: dict[str, Any] = {
+        "subdomain": name,
+        "restartPolicy": "Never",
+        "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": RUN_AS_USER,
+            "runAsGroup": RUN_AS_USER,
+            "fsGroup": RUN_AS_USER,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "initContainers": [
+            {
+                "name": "fetch-source",
+                "image": GIT_IMAGE,
+                "command": ["sh", "-c", fetch],
+                "env": [
+                    {"name": "CG_REPOSITORY", "value": spec.repository_url},
+                    {"name": "CG_COMMIT", "value": spec.commit or "HEAD"},
+                    {"name": "HOME", "value": "/tmp"},
+                    {"name": "GIT_TERMINAL_PROMPT", "value": "0"},
+                    {"name": "GIT_LFS_SKIP_SMUDGE", "value": "1"},
+                ],
+                "volumeMounts": mounts[:2],
+                "securityContext": locked_down,
+                "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
+            }
+        ],
+        "containers": [
+            {
+                "name": "worker",
+                "image": spec.image or spec.pool.default_image,
+                "workingDir": SOURCE_MOUNT,
+                "command": ["python", "-c", BOOTSTRAP, spec.entrypoint, *spec.args],
+                "env": [{"name": key, "value": value} for key, value in env.items()],
+                "ports": [{"name": "worker", "containerPort": WORKER_PORT}],
+                "resources": resources,
+                "volumeMounts": mounts,
+                "securityContext": locked_down,
+            }
+        ],
+        "volumes": volumes,
+    }
+    if spec.pool.node_selectors:
+        pod_spec["nodeSelector"] = dict(spec.pool.node_selectors)
+    if spec.pool.kind == "gpu" and spec.pool.resource_name:
+        pod_spec["tolerations"] = [{"key": spec.pool.resource_name, "operator": "Exists", "effect": "NoSchedule"}]
+    if spec.pool.runtime_class:
+        pod_spec["runtimeClassName"] = spec.pool.runtime_class
+    job_labels = dict(labels)
+    if spec.pool.kueue_queue:
+        job_labels["kueue.x-k8s.io/queue-name"] = spec.pool.kueue_queue
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": spec.pool.namespace, "labels": labels},
+        "spec": {
+            "clusterIP": "None",
+            "selector": {"computegrant.org/job-id": str(spec.job_id)},
+            "ports": [{"name": "worker", "port": WORKER_PORT, "targetPort": WORKER_PORT}],
+            "publishNotReadyAddresses": True,  # workers must find each other before they are ready
+        },
+    }
+    job = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": name, "namespace": spec.pool.namespace, "labels": job_labels},
+        "spec": {
+            "completionMode": "Indexed",
+            "completions": spec.workers,
+            "parallelism": spec.workers,
+            "backoffLimit": backoff_limit,
+            "activeDeadlineSeconds": spec.max_runtime_seconds,
+            "ttlSecondsAfterFinished": TTL_AFTER_FINISHED,
+            "suspend": bool(spec.pool.kueue_queue),
+            "template": {"metadata": {"labels": labels}, "spec": pod_spec},
+        },
+    }
+    return [service, job]

@@ -1,0 +1,58 @@
+import yaml
+from django.core.management.base import BaseCommand, CommandError
+
+from scheduler.backends.kubernetes_manifests import render_manifests
+from scheduler.contract import JobSpec, PoolSpec, job_artifact_paths
+from scheduler.models import AcceleratorPool
+
+
+class Command(BaseCommand):
+    help = "Print, as YAML, the Kubernetes objects a job on POOL would create (no cluster needed)."
+
+    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+        parser.add_argument("--pool", required=True)
+        parser.add_argument("--workers", type=int, default=2)
+        parser.add_argument("--accelerators-per-worker", type=int, default=1)
+        parser.add_argument("--max-runtime", type=int, default=3600, help="seconds")
+        parser.add_argument("--entrypoint", default="train.py")
+        parser.add_argument("--repository", default="https://github.com/example/digits")
+        parser.add_argument("--commit", default="HEAD")
+        parser.add_argument("--image", default="")
+        parser.add_argument("--artifact-uri", default="", help="gs:// or s3:// prefix instead of the shared volume")
+        parser.add_argument("--job-id", type=int, default=0, help="the job id names the objects")
+
+    def handle(self, *args, **options):  # type: ignore[no-untyped-def]
+        pool = AcceleratorPool.objects.filter(name=options["pool"]).first()
+        if pool is None:
+            raise CommandError(f"No pool named {options['pool']!r}.")
+        if options["workers"] < 1 or options["workers"] * options["accelerators_per_worker"] > pool.capacity:
+            raise CommandError(f"{pool.name} has {pool.capacity} accelerators; ask for at least 1 and at most that.")
+        if options["artifact_uri"] and not options["artifact_uri"].startswith(("gs://", "s3://")):
+            raise CommandError("--artifact-uri must start with gs:// or s3://.")
+        spec = JobSpec(
+            job_id=options["job_id"],
+            workers=options["workers"],
+            accelerators_per_worker=options["accelerators_per_worker"],
+            max_runtime_seconds=options["max_runtime"],
+            seed=42,
+            entrypoint=options["entrypoint"],
+            args=(),
+            image=options["image"] or pool.default_image,
+            repository_url=options["repository"],
+            commit=options["commit"],
+            artifacts=job_artifact_paths(0),
+            pool=PoolSpec(
+                name=pool.name,
+                kind=pool.kind,
+                backend=pool.backend,
+                resource_name=pool.resource_name,
+                node_selectors=dict(pool.node_selectors),
+                namespace=pool.namespace,
+                kueue_queue=pool.kueue_queue,
+                runtime_class=pool.runtime_class,
+                default_image=pool.default_image,
+            ),
+        )
+        self.stdout.write(
+            yaml.safe_dump_all(render_manifests(spec, artifact_uri=options["artifact_uri"]), sort_keys=False)
+        )

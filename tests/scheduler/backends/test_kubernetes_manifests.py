@@ -1,0 +1,137 @@
+"""The Kubernetes objects of a job, checked against the official schemas (no cluster needed)."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+
+import kubernetes_validate
+import pytest
+import yaml
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from kubernetes_validate.utils import all_versions
+
+from scheduler.backends.kubernetes_manifests import BOOTSTRAP, render_manifests
+from scheduler.contract import JobSpec, PoolSpec, job_artifact_paths
+from tests.scheduler.factories import PoolFactory
+
+GPU = PoolSpec(
+    "nvidia-v100",
+    "gpu",
+    "kubernetes",
+    "nvidia.com/gpu",
+    {"cloud.google.com/gke-accelerator": "nvidia-tesla-v100"},
+    default_image="tensorflow/tensorflow:2.21.0-gpu",
+)
+TPU = PoolSpec(
+    "tpu-v4-8",
+    "tpu",
+    "kubernetes",
+    "google.com/tpu",
+    {"cloud.google.com/gke-tpu-accelerator": "tpu-v4-podslice", "cloud.google.com/gke-tpu-topology": "2x2x1"},
+    kueue_queue="tpu-queue",
+    runtime_class="gvisor",
+    default_image="tensorflow/tensorflow:2.21.0",
+)
+VERSIONS = sorted({all_versions()[0], all_versions()[-1]})
+
+
+def spec(pool: PoolSpec, workers: int = 2, per_worker: int = 1) -> JobSpec:
+    return JobSpec(
+        17,
+        workers,
+        per_worker,
+        900,
+        5,
+        "train.py",
+        ("--epochs", "3"),
+        pool,
+        job_artifact_paths(17),
+        repository_url="https://github.com/example/digits",
+        commit="c" * 40,
+    )
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize(("pool", "uri"), [(GPU, ""), (TPU, "gs://bucket/runs"), (GPU, "s3://bucket/runs")])
+def test_every_manifest_validates_strictly_on_the_oldest_and_newest_kubernetes(pool, uri, version):
+    for manifest in render_manifests(spec(pool), artifact_uri=uri):
+        kubernetes_validate.validate(manifest, version, strict=True)
+
+
+def test_an_indexed_job_with_a_headless_service_named_after_the_job():
+    service, job = render_manifests(spec(GPU))
+    assert service["metadata"]["name"] == job["metadata"]["name"] == "cg-job-17"
+    assert service["spec"]["clusterIP"] == "None"
+    assert job["spec"]["completionMode"] == "Indexed" and job["spec"]["completions"] == job["spec"]["parallelism"] == 2
+    assert job["spec"]["activeDeadlineSeconds"] == 900 and job["spec"]["suspend"] is False
+    pod = job["spec"]["template"]["spec"]
+    assert pod["subdomain"] == "cg-job-17"
+    env = {e["name"]: e["value"] for e in pod["containers"][0]["env"]}
+    assert env["CG_WORKER_HOSTS"] == "cg-job-17-0.cg-job-17:2222,cg-job-17-1.cg-job-17:2222"
+    assert env["AIP_MODEL_DIR"] == "/artifacts/jobs/17/model" and env["CG_SEED"] == "5"
+
+
+def test_pods_are_locked_down_and_ask_for_their_accelerators():
+    _, job = render_manifests(spec(GPU, per_worker=2))
+    pod = job["spec"]["template"]["spec"]
+    assert pod["automountServiceAccountToken"] is False
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    for container in [*pod["initContainers"], *pod["containers"]]:
+        assert container["securityContext"]["allowPrivilegeEscalation"] is False
+        assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    assert pod["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "2"
+    assert pod["nodeSelector"] == {"cloud.google.com/gke-accelerator": "nvidia-tesla-v100"}
+
+
+def test_tpu_pools_use_gke_tpu_selectors_kueue_and_gvisor():
+    _, job = render_manifests(spec(TPU, workers=1, per_worker=4), artifact_uri="gs://bucket/runs")
+    pod = job["spec"]["template"]["spec"]
+    assert job["metadata"]["labels"]["kueue.x-k8s.io/queue-name"] == "tpu-queue" and job["spec"]["suspend"] is True
+    assert pod["runtimeClassName"] == "gvisor"
+    assert pod["nodeSelector"]["cloud.google.com/gke-tpu-topology"] == "2x2x1"
+    assert pod["containers"][0]["resources"]["limits"]["google.com/tpu"] == "4"
+    env = {e["name"]: e["value"] for e in pod["containers"][0]["env"]}
+    assert env["AIP_MODEL_DIR"] == "gs://bucket/runs/jobs/17/model" and env["CG_STRATEGY"] == "tpu"
+    assert not any(v.get("persistentVolumeClaim") for v in pod["volumes"])
+
+
+def test_the_pod_bootstrap_builds_tf_config_from_the_completion_index(tmp_path):
+    script = tmp_path / "train.py"
+    script.write_text("import os, sys\nprint(os.environ['TF_CONFIG'])\nprint(sys.argv[1:])\n")
+    env = {
+        "CG_WORKER_HOSTS": "cg-job-17-0.cg-job-17:2222,cg-job-17-1.cg-job-17:2222",
+        "JOB_COMPLETION_INDEX": "1",
+        "CG_STRATEGY": "multi_worker_mirrored",
+        "PATH": "/usr/bin:/bin",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", BOOTSTRAP, str(script), "--epochs", "3"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    config_line, args_line = result.stdout.splitlines()
+    assert json.loads(config_line) == {
+        "cluster": {"worker": env["CG_WORKER_HOSTS"].split(",")},
+        "task": {"type": "worker", "index": 1},
+    }
+    assert args_line == "['--epochs', '3']"
+
+
+@pytest.mark.django_db
+def test_render_manifests_prints_yaml_for_a_pool():
+    PoolFactory(name="nvidia-v100", capacity=8, backend="kubernetes", resource_name="nvidia.com/gpu")
+    out = io.StringIO()
+    call_command("render_manifests", "--pool", "nvidia-v100", "--workers", "2", stdout=out)
+    documents = list(yaml.safe_load_all(out.getvalue()))
+    assert [d["kind"] for d in documents] == ["Service", "Job"]
+    with pytest.raises(CommandError, match="No pool named"):
+        call_command("render_manifests", "--pool", "nope", stdout=io.StringIO())
+    with pytest.raises(CommandError, match="at most that"):
+        call_command("render_manifests", "--pool", "nvidia-v100", "--workers", "9", stdout=io.StringIO())
