@@ -41,6 +41,20 @@ class PoolSpec:
     runtime_class: str = ""
     default_image: str = ""
 
+    @classmethod
+    def from_pool(cls, pool: Any) -> PoolSpec:
+        return cls(
+            name=pool.name,
+            kind=pool.kind,
+            backend=pool.backend,
+            resource_name=pool.resource_name,
+            node_selectors=dict(pool.node_selectors),
+            namespace=pool.namespace,
+            kueue_queue=pool.kueue_queue,
+            runtime_class=pool.runtime_class,
+            default_image=pool.default_image,
+        )
+
 
 @dataclass(frozen=True)
 class JobSpec:
@@ -79,17 +93,7 @@ class JobSpec:
             source_path=source,
             repository_url=job.repository_url,
             commit=job.commit,
-            pool=PoolSpec(
-                name=pool.name,
-                kind=pool.kind,
-                backend=pool.backend,
-                resource_name=pool.resource_name,
-                node_selectors=dict(pool.node_selectors),
-                namespace=pool.namespace,
-                kueue_queue=pool.kueue_queue,
-                runtime_class=pool.runtime_class,
-                default_image=pool.default_image,
-            ),
+            pool=PoolSpec.from_pool(pool),
             artifacts=job_artifact_paths(job.pk),
         )
 

@@ -41,17 +41,7 @@ class Command(BaseCommand):
             repository_url=options["repository"],
             commit=options["commit"],
             artifacts=job_artifact_paths(0),
-            pool=PoolSpec(
-                name=pool.name,
-                kind=pool.kind,
-                backend=pool.backend,
-                resource_name=pool.resource_name,
-                node_selectors=dict(pool.node_selectors),
-                namespace=pool.namespace,
-                kueue_queue=pool.kueue_queue,
-                runtime_class=pool.runtime_class,
-                default_image=pool.default_image,
-            ),
+            pool=PoolSpec.from_pool(pool),
         )
         self.stdout.write(
             yaml.safe_dump_all(render_manifests(spec, artifact_uri=options["artifact_uri"]), sort_keys=False)
