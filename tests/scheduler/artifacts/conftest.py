@@ -12,10 +12,8 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
-from django.http import Http404
 
 from scheduler.artifacts import cache, runs
 from scheduler.artifacts.tensorboard import forget_apps
@@ -169,9 +167,9 @@ def tensorboard_server(training_logs: Path, tmp_path_factory) -> Iterator[Tensor
         log.close()
 
 
-# Runs for the view tests. Until scheduler.TrainingJob is committed (quota engineer), a run is a
-# plain stand-in with the agreed fields, attached to a real portal Project; the permission check
-# itself is the real one (portal.permissions via has_perm), with real users in PostgreSQL.
+# Runs for the view tests: real TrainingJob rows (explicit ids, so URLs are stable) of real
+# projects, with real logs and a real SavedModel in their artifact folders; the permission check
+# is the real one (portal.permissions via has_perm).
 JOB_ID = 41
 OTHER_JOB_ID = 42
 
@@ -184,55 +182,43 @@ def artifacts_root(settings, tmp_path: Path) -> Path:  # type: ignore[no-untyped
     forget_apps()
 
 
-def _make_project(owner, slug: str):  # type: ignore[no-untyped-def]
-    from portal.models import Project
+def _finished_job(job_id: int, owner, slug: str):  # type: ignore[no-untyped-def]
+    from django.utils import timezone
 
-    return Project.objects.create(
-        name=slug.title(), slug=slug, owner=owner, repository_url=f"https://github.com/x/{slug}"
-    )
+    from scheduler.models import TrainingJob
+    from tests.scheduler.factories import ProjectFactory, make_allocation
 
-
-def _stand_in_job(job_id: int, project, state: str = "succeeded"):  # type: ignore[no-untyped-def]
-    return SimpleNamespace(
-        pk=job_id,
+    allocation = make_allocation(project=ProjectFactory(owner=owner, slug=slug, name=slug.title()))
+    now = timezone.now()
+    return TrainingJob.objects.create(
         id=job_id,
-        state=state,
-        allocation=SimpleNamespace(project=project),
+        allocation=allocation,
+        pool=allocation.pool,
+        entrypoint="train.py",
         args=["--epochs", "40"],
-        started_at=None,
-        finished_at=None,
+        workers=1,
         max_runtime_seconds=600,
-        scalar_cache={},
-        model_summary={},
-        progress={},
+        state=TrainingJob.State.SUCCEEDED,
+        started_at=now,
+        finished_at=now,
     )
 
 
 def refresh_stand_in(job) -> None:  # type: ignore[no-untyped-def]
-    """cache.refresh_run_artifacts without the database save (the stand-in has no row)."""
-    paths = runs.run_artifacts(job.pk)
-    job.scalar_cache = cache.scalar_cache_of(paths.logs)
-    job.model_summary = cache.model_summary_of(paths.model)
-    job.progress = cache.progress_of(job, job.scalar_cache)
+    """Re-read the job's logs and model into its cached fields, as the runner does at the end of a run."""
+    cache.refresh_run_artifacts(job)
 
 
 @pytest.fixture
-def jobs(monkeypatch, artifacts_root: Path, applicant, make_user, training_logs: Path, saved_model_dir: Path):  # type: ignore[no-untyped-def]
+def jobs(artifacts_root: Path, applicant, make_user, training_logs: Path, saved_model_dir: Path):  # type: ignore[no-untyped-def]
     """Job 41 of ada's project with real logs and model; job 42 of another applicant's project."""
     table = {
-        JOB_ID: _stand_in_job(JOB_ID, _make_project(applicant, "digits")),
-        OTHER_JOB_ID: _stand_in_job(OTHER_JOB_ID, _make_project(make_user("bob"), "other")),
+        JOB_ID: _finished_job(JOB_ID, applicant, "digits"),
+        OTHER_JOB_ID: _finished_job(OTHER_JOB_ID, make_user("bob"), "other"),
     }
-    for job_id in table:
+    for job_id, job in table.items():
         paths = runs.run_artifacts(job_id)
         shutil.copytree(training_logs, paths.logs)
         shutil.copytree(saved_model_dir, paths.model)
-        refresh_stand_in(table[job_id])
-
-    def get_job(job_id: int):  # type: ignore[no-untyped-def]
-        if job_id not in table:
-            raise Http404("No such run.")
-        return table[job_id]
-
-    monkeypatch.setattr(runs, "get_job", get_job)
+        refresh_stand_in(job)
     return table
