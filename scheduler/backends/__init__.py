@@ -43,4 +43,8 @@ def get_backend(name: str) -> Backend:
         from scheduler.backends.local import LocalBackend
 
         return LocalBackend()
+    if name == "kubernetes":
+        from scheduler.backends.kubernetes import KubernetesBackend
+
+        return KubernetesBackend()
     raise LookupError(f"No training backend named {name!r} is available on this installation.")

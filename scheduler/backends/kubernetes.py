@@ -1,0 +1,165 @@
+"""The Kubernetes backend: a headless Service and an Indexed Job per job, via the official client.
+
+Object names derive from the job id (`kubernetes_manifests.object_name`), so a launch retried
+after a crash meets its own objects (409) and adopts them instead of starting a second run.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from scheduler.backends import RunStatus
+from scheduler.backends.kubernetes_manifests import object_name, render_manifests
+from scheduler.contract import JobSpec
+
+JOB_ID_LABEL = "computegrant.org/job-id"
+
+# Why a Job failed, in words an applicant can act on.
+FAILURE_REASONS = {
+    "DeadlineExceeded": "The run exceeded its maximum runtime and was stopped (activeDeadlineSeconds).",
+    "BackoffLimitExceeded": "A worker failed and the Job's retry limit was reached (BackoffLimitExceeded).",
+}
+
+
+class KubernetesBackend:
+    """Runs jobs on a cluster; `api_client` is injected in tests, else kubeconfig or in-cluster."""
+
+    name = "kubernetes"
+
+    def __init__(self, api_client: Any = None, *, artifact_uri: str = "") -> None:
+        from kubernetes import client, config
+
+        if api_client is None:
+            try:
+                config.load_incluster_config()
+            except config.ConfigException:
+                config.load_kube_config()
+            api_client = client.ApiClient()
+        self.core = client.CoreV1Api(api_client)
+        self.batch = client.BatchV1Api(api_client)
+        self.artifact_uri = artifact_uri
+
+    def submit(self, spec: JobSpec) -> dict[str, Any]:
+        """Create the Service and the Job; on 409 adopt them if they carry this job's id."""
+        from kubernetes.client.exceptions import ApiException
+
+        service, job = render_manifests(spec, artifact_uri=self.artifact_uri)
+        namespace = spec.pool.namespace
+        creators: list[tuple[dict[str, Any], Any, Any]] = [
+            (service, self.core.create_namespaced_service, self.core.read_namespaced_service),
+            (job, self.batch.create_namespaced_job, self.batch.read_namespaced_job),
+        ]
+        for body, create, read in creators:
+            try:
+                create(namespace, body)
+            except ApiException as error:
+                if error.status != 409:
+                    raise
+                existing = read(body["metadata"]["name"], namespace)
+                owner = (existing.metadata.labels or {}).get(JOB_ID_LABEL)
+                if owner != str(spec.job_id):
+                    raise RuntimeError(
+                        f"{body['kind']} {namespace}/{body['metadata']['name']} exists but belongs to "
+                        f"job {owner!r}, not {spec.job_id}; refusing to adopt it."
+                    ) from error
+        return {"backend": self.name, "namespace": namespace, "name": object_name(spec.job_id), "workers": spec.workers}
+
+    def _pods(self, handle: dict[str, Any]) -> list[Any]:
+        selector = f"job-name={handle['name']}"
+        return list(self.core.list_namespaced_pod(handle["namespace"], label_selector=selector).items)
+
+    def status(self, handle: dict[str, Any]) -> RunStatus:
+        """Phase from the Job's conditions; started once every worker pod is ready."""
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            job = self.batch.read_namespaced_job(handle["name"], handle["namespace"])
+        except ApiException as error:
+            if error.status == 404:
+                return RunStatus("lost", reason="The Job no longer exists on the cluster.")
+            raise
+        pods = self._pods(handle)
+        worker_seconds, starts = _worker_times(pods)
+        job_status: Any = job.status
+        conditions = {c.type: c for c in (job_status.conditions if job_status else None) or [] if c.status == "True"}
+        started_at = _all_ready_at(pods, handle["workers"]) or (
+            min(starts) if len(starts) == handle["workers"] else None
+        )
+        if "Complete" in conditions:
+            ended = job_status.completion_time or conditions["Complete"].last_transition_time
+            return RunStatus("succeeded", started_at, ended, worker_seconds, 0)
+        if "Failed" in conditions:
+            condition = conditions["Failed"]
+            reason = FAILURE_REASONS.get(condition.reason or "", condition.message or condition.reason or "")
+            return RunStatus(
+                "failed", started_at, condition.last_transition_time, worker_seconds, _exit_code(pods), reason
+            )
+        if job.spec is not None and job.spec.suspend:
+            return RunStatus("pending", reason="Waiting for the cluster's Kueue to admit the Job.")
+        if started_at is None:
+            return RunStatus("pending")
+        return RunStatus("running", started_at, None, worker_seconds)
+
+    def cancel(self, handle: dict[str, Any]) -> None:
+        """Delete the Job (with its pods) and the Service; already gone is fine."""
+        from kubernetes.client.exceptions import ApiException
+
+        for delete in (
+            lambda: self.batch.delete_namespaced_job(
+                handle["name"], handle["namespace"], propagation_policy="Background"
+            ),
+            lambda: self.core.delete_namespaced_service(handle["name"], handle["namespace"]),
+        ):
+            try:
+                delete()
+            except ApiException as error:
+                if error.status != 404:
+                    raise
+
+    def log_tails(self, handle: dict[str, Any], lines: int = 20) -> dict[int, str]:
+        tails = {}
+        for pod in self._pods(handle):
+            index = int((pod.metadata.annotations or {}).get("batch.kubernetes.io/job-completion-index", -1))
+            try:
+                tails[index] = self.core.read_namespaced_pod_log(
+                    pod.metadata.name, handle["namespace"], container="worker", tail_lines=lines
+                )
+            except Exception as error:  # a log that cannot be read is shown as such, not fatal
+                tails[index] = f"(log unavailable: {error})"
+        return tails
+
+
+def _worker_times(pods: list[Any]) -> tuple[list[float], list[datetime]]:
+    """Seconds each finished worker ran, and when each worker started."""
+    seconds: list[float] = []
+    starts: list[datetime] = []
+    for pod in pods:
+        for state in pod.status.container_statuses or []:
+            if state.name != "worker" or state.state is None:
+                continue
+            running, terminated = state.state.running, state.state.terminated
+            if terminated and terminated.started_at:
+                starts.append(terminated.started_at)
+                seconds.append((terminated.finished_at - terminated.started_at).total_seconds())
+            elif running and running.started_at:
+                starts.append(running.started_at)
+    return seconds, starts
+
+
+def _all_ready_at(pods: list[Any], workers: int) -> datetime | None:
+    times = []
+    for pod in pods:
+        for condition in pod.status.conditions or []:
+            if condition.type == "Ready" and condition.status == "True":
+                times.append(condition.last_transition_time)
+    return max(times) if len(times) >= workers else None
+
+
+def _exit_code(pods: list[Any]) -> int | None:
+    for pod in pods:
+        for state in pod.status.container_statuses or []:
+            terminated = state.state.terminated if state.state else None
+            if terminated and terminated.exit_code:
+                return int(terminated.exit_code)
+    return None
