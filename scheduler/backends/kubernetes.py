@@ -34,7 +34,13 @@ class KubernetesBackend:
             try:
                 config.load_incluster_config()
             except config.ConfigException:
-                config.load_kube_config()
+                try:
+                    config.load_kube_config()
+                except (config.ConfigException, OSError) as error:
+                    # LookupError: the runner fails the launch with this message instead of retrying.
+                    raise LookupError(
+                        f"No Kubernetes cluster is configured (in-cluster or kubeconfig): {error}"
+                    ) from error
             api_client = client.ApiClient()
         self.core = client.CoreV1Api(api_client)
         self.batch = client.BatchV1Api(api_client)
@@ -55,6 +61,11 @@ class KubernetesBackend:
                 create(namespace, body)
             except ApiException as error:
                 if error.status != 409:
+                    if error.status and 400 <= error.status < 500:
+                        # Refused for good (invalid, forbidden, over a ResourceQuota): fail, don't retry.
+                        raise ValueError(
+                            f"The cluster refused the {body['kind']}: {error.status} {error.reason}"
+                        ) from error
                     raise
                 existing = read(body["metadata"]["name"], namespace)
                 owner = (existing.metadata.labels or {}).get(JOB_ID_LABEL)

@@ -49,6 +49,7 @@ class ApiServer:
         self.logs: dict[tuple[str, str], str] = {}
         self.lock = threading.RLock()
         self.requests: list[tuple[str, str]] = []
+        self.refuse_creates = False  # play a namespace's ResourceQuota / admission webhook saying no
         store = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -97,6 +98,8 @@ class ApiServer:
         with self.lock:
             if kind == "pods" and match["log"]:
                 return 200, self.logs.get((ns, name), ""), True
+            if method == "POST" and self.refuse_creates:
+                return 403, status_body(403, "Forbidden", "exceeded quota"), False
             if method == "POST":
                 name = body["metadata"]["name"]
                 if (kind, ns, name) in self.objects:

@@ -85,6 +85,22 @@ def test_objects_of_another_job_with_the_same_name_are_refused_not_adopted(api, 
         backend.submit(spec())
 
 
+def test_a_create_the_cluster_refuses_fails_with_a_clear_error_and_creates_nothing(api, backend):
+    api.refuse_creates = True
+
+    with pytest.raises(ValueError, match="The cluster refused the Service: 403"):
+        backend.submit(spec())
+    assert api.objects == {}
+
+
+def test_without_any_cluster_configuration_the_backend_says_so(monkeypatch, tmp_path):
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "missing"))
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+
+    with pytest.raises(LookupError, match="No Kubernetes cluster is configured"):
+        KubernetesBackend()
+
+
 def test_status_is_running_only_once_every_worker_pod_is_ready(api, backend):
     handle = backend.submit(spec())
     api.put_pod("training", "cg-job-17", 0, ready=True, state={"running": {"startedAt": "2026-01-01T00:00:00Z"}})
