@@ -55,6 +55,15 @@ def sync_job(job_id: int) -> str:
     if job.cancel_requested:
         backend.cancel(job.backend_handle)
     status: RunStatus = backend.status(job.backend_handle)
+    if job.cancel_requested and status.phase == "lost":
+        # Backends that cancel by deleting the run (Kubernetes) no longer find it: that is the cancel.
+        status = RunStatus(
+            "cancelled",
+            status.started_at,
+            status.ended_at,
+            status.worker_seconds,
+            reason="Cancelled at the owner's request.",
+        )
     if status.phase == "running" and job.state == S.LAUNCHING:
         quota.mark_started(job, at=status.started_at)
     if not status.ended:

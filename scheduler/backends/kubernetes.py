@@ -6,6 +6,7 @@ after a crash meets its own objects (409) and adopts them instead of starting a 
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from typing import Any
 
@@ -35,7 +36,8 @@ class KubernetesBackend:
                 config.load_incluster_config()
             except config.ConfigException:
                 try:
-                    config.load_kube_config()
+                    # The client reads KUBECONFIG once, at import; read it when the backend is made.
+                    config.load_kube_config(config_file=os.environ.get("KUBECONFIG"))
                 except (config.ConfigException, OSError) as error:
                     # LookupError: the runner fails the launch with this message instead of retrying.
                     raise LookupError(
