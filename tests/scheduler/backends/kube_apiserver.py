@@ -213,6 +213,7 @@ class Kubelet:
             CUDA_VISIBLE_DEVICES="",
             TF_CPP_MIN_LOG_LEVEL="2",
             TF_USE_LEGACY_KERAS="1",
+            PYTHONDONTWRITEBYTECODE="1",  # keep the example's source tree clean
         )
         command = [sys.executable if c == "python" else c for c in container["command"]]
         for index in range(job["spec"]["completions"]):
