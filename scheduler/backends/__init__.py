@@ -46,5 +46,8 @@ def get_backend(name: str) -> Backend:
     if name == "kubernetes":
         from scheduler.backends.kubernetes import KubernetesBackend
 
-        return KubernetesBackend()
+        from django.conf import settings
+
+        # gs:// or s3:// for artifacts; empty: the shared "computegrant-artifacts" volume.
+        return KubernetesBackend(artifact_uri=getattr(settings, "CG_KUBERNETES_ARTIFACT_URI", ""))
     raise LookupError(f"No training backend named {name!r} is available on this installation.")
