@@ -44,9 +44,9 @@ def get_backend(name: str) -> Backend:
 
         return LocalBackend()
     if name == "kubernetes":
-        from scheduler.backends.kubernetes import KubernetesBackend
-
         from django.conf import settings
+
+        from scheduler.backends.kubernetes import KubernetesBackend
 
         # gs:// or s3:// for artifacts; empty: the shared "computegrant-artifacts" volume.
         return KubernetesBackend(artifact_uri=getattr(settings, "CG_KUBERNETES_ARTIFACT_URI", ""))
