@@ -64,6 +64,10 @@ CG_ARTIFACTS_ROOT = Path(os.environ.get("CG_ARTIFACTS_ROOT", DATA_DIR / "artifac
 CG_SNAPSHOTS_ROOT = Path(os.environ.get("CG_SNAPSHOTS_ROOT", DATA_DIR / "snapshots")).resolve()
 # Local repository paths as a project source: for a single trusted operator (demo, tests).
 CG_ALLOW_LOCAL_REPOSITORIES = env_bool("CG_ALLOW_LOCAL_REPOSITORIES", not PRODUCTION)
+# Where Kubernetes pods write artifacts: a gs:// or s3:// prefix; empty uses the shared volume claim.
+CG_KUBERNETES_ARTIFACT_URI = os.environ.get("CG_KUBERNETES_ARTIFACT_URI", "")
+if CG_KUBERNETES_ARTIFACT_URI and not CG_KUBERNETES_ARTIFACT_URI.startswith(("gs://", "s3://")):
+    raise ImproperlyConfigured("CG_KUBERNETES_ARTIFACT_URI must start with gs:// or s3://.")
 CG_GIT_ALLOWED_HOSTS = env_list("CG_GIT_ALLOWED_HOSTS", ["github.com", "gitlab.com", "bitbucket.org", "codeberg.org"])
 
 INSTALLED_APPS = [
