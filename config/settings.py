@@ -64,6 +64,8 @@ CG_ARTIFACTS_ROOT = Path(os.environ.get("CG_ARTIFACTS_ROOT", DATA_DIR / "artifac
 CG_SNAPSHOTS_ROOT = Path(os.environ.get("CG_SNAPSHOTS_ROOT", DATA_DIR / "snapshots")).resolve()
 # Local repository paths as a project source: for a single trusted operator (demo, tests).
 CG_ALLOW_LOCAL_REPOSITORIES = env_bool("CG_ALLOW_LOCAL_REPOSITORIES", not PRODUCTION)
+# Hand admitted jobs to a launch worker at once; off, the periodic sync sweep launches them.
+CG_LAUNCH_ON_ADMISSION = env_bool("CG_LAUNCH_ON_ADMISSION", True)
 # Where Kubernetes pods write artifacts: a gs:// or s3:// prefix; empty uses the shared volume claim.
 CG_KUBERNETES_ARTIFACT_URI = os.environ.get("CG_KUBERNETES_ARTIFACT_URI", "")
 if CG_KUBERNETES_ARTIFACT_URI and not CG_KUBERNETES_ARTIFACT_URI.startswith(("gs://", "s3://")):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from celery import current_app
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -190,7 +191,8 @@ def admit_pool(pool_id: int, now: datetime | None = None) -> list[int]:
             for job_id in plan.admit
         )
         admitted_ids = list(plan.admit)
-        transaction.on_commit(lambda: _hand_to_launchers(admitted_ids))
+        if settings.CG_LAUNCH_ON_ADMISSION:
+            transaction.on_commit(lambda: _hand_to_launchers(admitted_ids))
     return admitted_ids
 
 

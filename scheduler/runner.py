@@ -7,7 +7,10 @@ tasks twice. Quota moves only through scheduler.quota (mark_launching / mark_sta
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
+
+from django.utils import timezone
 
 from scheduler import quota
 from scheduler.backends import RunStatus, get_backend
@@ -94,6 +97,15 @@ def _refresh_run_cache(job_id: int) -> None:
 
 def live_job_ids() -> list[int]:
     return list(TrainingJob.objects.filter(state__in=[S.LAUNCHING, S.RUNNING]).values_list("pk", flat=True))
+
+
+def unlaunched_job_ids(older_than: timedelta = timedelta(seconds=30)) -> list[int]:
+    """Admitted jobs no launch has picked up (a lost message, or launching on admission is off)."""
+    return list(
+        TrainingJob.objects.filter(state=S.ADMITTED, admitted_at__lte=timezone.now() - older_than).values_list(
+            "pk", flat=True
+        )
+    )
 
 
 def worker_log_tails(job: TrainingJob, lines: int = 20) -> dict[int, str]:

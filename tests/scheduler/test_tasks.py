@@ -1,5 +1,6 @@
 """The periodic tasks on a real Celery worker: delivered twice, they still admit each job once."""
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -22,8 +23,17 @@ def test_the_admission_task_delivered_twice_admits_each_job_once(celery_worker):
     second = app.send_task("scheduler.tasks.run_admission_cycle", kwargs={"pool_id": pool.pk})
     admitted = first.get(timeout=60) + second.get(timeout=60)
     assert sorted(admitted) == sorted(job.pk for job in jobs)
-    assert set(TrainingJob.objects.filter(pool=pool).values_list("state", flat=True)) == {S.ADMITTED}
+    assert set(JobEvent.objects.filter(job__pool=pool, to_state=S.ADMITTED).values_list("job_id", flat=True)) == {
+        job.pk for job in jobs
+    }
     assert JobEvent.objects.filter(job__pool=pool, to_state=S.ADMITTED).count() == 3
+    # Admission handed them to the launcher; with no source to run they fail, charged nothing.
+    deadline = time.monotonic() + 60
+    while TrainingJob.objects.filter(pool=pool, state=S.FAILED).count() < 3 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    failed = TrainingJob.objects.filter(pool=pool, state=S.FAILED)
+    assert failed.count() == 3 and {job.charged_seconds for job in failed} == {0}
+    assert all("could not be started" in job.failure_reason for job in failed)
 
 
 @pytest.mark.django_db(transaction=True)

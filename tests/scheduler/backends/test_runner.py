@@ -136,3 +136,23 @@ def test_the_job_page_shows_each_workers_log_tail_and_the_failure(client, make_u
     page = client.get(f"/quota/jobs/{job.pk}/").content.decode()
     assert 'data-testid="job-state">failed' in page
     assert "exited with code 4" in page and 'data-testid="worker-log-1"' in page and "loading data" in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sweep_launches_admitted_jobs_nobody_launched(sleeper):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from scheduler.runner_tasks import sync_running_jobs
+
+    pool = PoolFactory(kind="cpu", capacity=4)
+    job = quota.submit_job(make_allocation(pool=pool), job_request(workers=1, runtime=60, source_path=str(sleeper)))
+    TrainingJob.objects.filter(pk=job.pk).update(state=S.ADMITTED, admitted_at=timezone.now() - timedelta(minutes=5))
+    sync_running_jobs()
+    job.refresh_from_db()
+    assert job.state in (S.LAUNCHING, S.RUNNING) and job.backend_handle
+    quota.cancel_job(job)
+    deadline = time.monotonic() + 30
+    while runner.sync_job(job.pk) not in ("cancelled", "nothing to do") and time.monotonic() < deadline:
+        time.sleep(0.3)
