@@ -7,176 +7,43 @@ are binary, huge, not UTF-8 or unparsable into problems instead of exceptions.
 
 from __future__ import annotations
 
-import ast
+import bisect
 import configparser
+import errno
 import fnmatch
 import json
 import os
 import re
+import stat
 import sys
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path, PurePosixPath
-from typing import Any
+from pathlib import Path
+from typing import Any, NamedTuple
 
 import yaml
 
+from reproducibility.python_facts import KERAS_PREFIXES, Location, Names, PythonFacts, canonical, python_facts
+
+__all__ = [
+    "KERAS_PREFIXES",
+    "MAX_PARSE_BYTES",
+    "SKIPPED_DIRS",
+    "FileEntry",
+    "Location",
+    "Problem",
+    "PythonFacts",
+    "RepoView",
+    "canonical",
+    "python_facts",
+]
+
 MAX_PARSE_BYTES = 2 * 1024 * 1024  # larger files are listed, not parsed
 SKIPPED_DIRS = frozenset({".git", ".hg", ".svn"})
-KERAS_PREFIXES = ("tensorflow.keras.", "tensorflow.python.keras.", "tf_keras.", "keras.src.", "keras.api.")
-
-
-def canonical(name: str) -> str:
-    """One spelling for Keras whatever the import: tensorflow.keras.X, tf_keras.X -> keras.X."""
-    for prefix in KERAS_PREFIXES:
-        if name.startswith(prefix):
-            return "keras." + name[len(prefix) :]
-    if name in ("tensorflow.keras", "tf_keras"):
-        return "keras"
-    return name
-
-
-@dataclass(frozen=True)
-class Location:
-    path: str
-    line: int
-    snippet: str = ""
-
-
-@dataclass
-class PythonFacts:
-    """What a Python file (or a notebook cell) uses, with imports resolved through aliases."""
-
-    path: str
-    imports: dict[str, int] = field(default_factory=dict)  # module -> first line
-    uses: dict[str, int] = field(default_factory=dict)  # qualified name -> first line (calls and attributes)
-    calls: dict[str, list[int]] = field(default_factory=dict)  # qualified name of a call -> lines
-    keywords: dict[str, dict[str, Any]] = field(default_factory=dict)  # "name:line" -> literal keywords
-    strings: list[tuple[str, int]] = field(default_factory=list)
-    has_main_guard: bool = False
-    lines: list[str] = field(default_factory=list)
-
-    def snippet(self, line: int) -> str:
-        return self.lines[line - 1].strip()[:160] if 0 < line <= len(self.lines) else ""
-
-    def find(self, *names: str) -> Location | None:
-        """The first use of any of the qualified names (or of anything under them)."""
-        best: tuple[int, str] | None = None
-        for used, line in self.uses.items():
-            if any(used == n or used.startswith(n + ".") for n in names) and (best is None or line < best[0]):
-                best = (line, used)
-        return Location(self.path, best[0], self.snippet(best[0])) if best else None
-
-
-def _is_main_guard(node: ast.If) -> bool:
-    test = node.test
-    return (
-        isinstance(test, ast.Compare)
-        and isinstance(test.left, ast.Name)
-        and test.left.id == "__name__"
-        and any(isinstance(c, ast.Constant) and c.value == "__main__" for c in test.comparators)
-    )
-
-
-_SKIPPED_FIELDS = frozenset({"ctx", "type_comment", "type_ignores"})
-_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
-
-
-def _all_nodes(tree: ast.AST) -> list[ast.AST]:
-    """Every node of the tree: ast.walk without its generators and without Load/Store contexts,
-    which are half of all nodes and never interesting (profiling showed the walk dominating)."""
-    nodes: list[ast.AST] = []
-    stack = [tree]
-    AST = ast.AST
-    while stack:
-        node = stack.pop()
-        nodes.append(node)
-        kind = type(node)
-        fields = _CHILD_FIELDS.get(kind)
-        if fields is None:
-            fields = _CHILD_FIELDS[kind] = tuple(f for f in kind._fields if f not in _SKIPPED_FIELDS)
-        for name in fields:
-            value = getattr(node, name, None)
-            if value.__class__ is list:
-                stack.extend(item for item in value if isinstance(item, AST))
-            elif isinstance(value, AST):
-                stack.append(value)
-    return nodes
-
-
-def _collect(tree: ast.AST, facts: PythonFacts) -> None:
-    """One walk over the tree: imports (with aliases), uses, calls with literal keywords, strings.
-
-    Aliases are collected first so a name used before a late import still resolves.
-    """
-    aliases: dict[str, str] = {}
-    nodes = _all_nodes(tree)
-    for node in nodes:
-        kind = type(node)
-        if kind is ast.Import:
-            for alias in node.names:  # type: ignore[attr-defined]
-                facts.imports.setdefault(alias.name, node.lineno)  # type: ignore[attr-defined]
-                root = alias.name.split(".")[0]
-                aliases[alias.asname or root] = alias.name if alias.asname else root
-        elif kind is ast.ImportFrom and not node.level and node.module:  # type: ignore[attr-defined]
-            facts.imports.setdefault(node.module, node.lineno)  # type: ignore[attr-defined]
-            for alias in node.names:  # type: ignore[attr-defined]
-                qualified = f"{node.module}.{alias.name}"  # type: ignore[attr-defined]
-                aliases[alias.asname or alias.name] = qualified
-                facts.uses.setdefault(canonical(qualified), node.lineno)  # type: ignore[attr-defined]
-
-    def dotted(expr: ast.expr) -> str | None:
-        parts: list[str] = []
-        while type(expr) is ast.Attribute:
-            parts.append(expr.attr)  # type: ignore[attr-defined]
-            expr = expr.value  # type: ignore[attr-defined]
-        if type(expr) is ast.Name and expr.id in aliases:  # type: ignore[attr-defined]
-            parts.append(aliases[expr.id])  # type: ignore[attr-defined]
-            return ".".join(reversed(parts))
-        return None
-
-    uses, calls, keywords, strings = facts.uses, facts.calls, facts.keywords, facts.strings
-    for node in nodes:
-        kind = type(node)
-        if kind is ast.Attribute:
-            name = dotted(node)  # type: ignore[arg-type]
-            if name is not None:
-                uses.setdefault(canonical(name), node.lineno)  # type: ignore[attr-defined]
-        elif kind is ast.Name:
-            target = aliases.get(node.id)  # type: ignore[attr-defined]
-            if target is not None:
-                uses.setdefault(canonical(target), node.lineno)  # type: ignore[attr-defined]
-        elif kind is ast.Call:
-            func = node.func  # type: ignore[attr-defined]
-            name = dotted(func)
-            if name is not None:
-                name = canonical(name)
-            elif type(func) is ast.Attribute:
-                name = "." + func.attr  # a method on something we cannot name, e.g. model.fit
-            if name is not None:
-                calls.setdefault(name, []).append(node.lineno)  # type: ignore[attr-defined]
-                literal = {
-                    k.arg: k.value.value
-                    for k in node.keywords  # type: ignore[attr-defined]
-                    if k.arg and type(k.value) is ast.Constant
-                }
-                if literal:
-                    keywords[f"{name}:{node.lineno}"] = literal  # type: ignore[attr-defined]
-        elif kind is ast.Constant:
-            value = node.value  # type: ignore[attr-defined]
-            if type(value) is str and 1 < len(value) < 300:
-                strings.append((value, node.lineno))  # type: ignore[attr-defined]
-        elif kind is ast.If and not facts.has_main_guard and _is_main_guard(node):  # type: ignore[arg-type]
-            facts.has_main_guard = True
-
-
-def python_facts(path: str, source: str) -> PythonFacts:
-    """Parse source (raises SyntaxError) and collect its facts."""
-    tree = ast.parse(source, filename=path)
-    facts = PythonFacts(path=path, lines=source.splitlines())
-    _collect(tree, facts)
-    return facts
+# Never follow a link, never block on a FIFO or device someone committed.
+_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+_LINK_ERRORS = (errno.ELOOP, errno.EMLINK)  # what O_NOFOLLOW answers for a link: Linux, FreeBSD
 
 
 @dataclass(frozen=True)
@@ -188,18 +55,19 @@ class Problem:
     line: int = 0
 
 
-@dataclass(frozen=True)
-class FileEntry:
+class FileEntry(NamedTuple):
+    """A listed file: a tuple, as a repository holds thousands and every check reads them."""
+
     path: str  # POSIX, relative to the root
     size: int
-    is_symlink: bool = False
-    name: str = field(init=False, compare=False)
-    suffix: str = field(init=False, compare=False)
+    is_symlink: bool
+    name: str  # the last part of the path
+    suffix: str  # ".py", lower-case; "" for none (and for ".bashrc")
 
-    def __post_init__(self) -> None:
-        name = self.path.rsplit("/", 1)[-1]
-        object.__setattr__(self, "name", name)
-        object.__setattr__(self, "suffix", ("." + name.rsplit(".", 1)[1].lower()) if "." in name[1:] else "")
+    @classmethod
+    def at(cls, path: str, size: int, is_symlink: bool = False) -> FileEntry:
+        name = path.rsplit("/", 1)[-1]
+        return cls(path, size, is_symlink, name, _suffix(name))
 
 
 class RepoView:
@@ -207,22 +75,44 @@ class RepoView:
 
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root).resolve()
+        self._root = str(self.root)
         self._text: dict[str, str | None] = {}
         self._python: dict[str, PythonFacts | None] = {}
         self._parsed: dict[str, Any] = {}
         self.problems: dict[str, Problem] = {}
+        self._names = Names()  # dotted names resolved once for every file
 
     @cached_property
     def files(self) -> list[FileEntry]:
+        """Every file and link under the root, in os.walk's order with sorted names: a folder's
+        files, then each subfolder in turn. A linked folder is listed as a file, never entered."""
         entries: list[FileEntry] = []
-        for directory, dirnames, filenames in os.walk(self.root, followlinks=False):
-            dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_DIRS)
-            base = Path(directory)
-            for name in sorted(filenames + [d for d in dirnames if (base / d).is_symlink()]):
-                full = base / name
-                rel = full.relative_to(self.root).as_posix()
-                stat = full.lstat()
-                entries.append(FileEntry(rel, stat.st_size, full.is_symlink()))
+        pending = [""]
+        while pending:
+            folder = pending.pop()
+            found: list[tuple[str, int, bool]] = []
+            subfolders: list[str] = []
+            try:
+                with os.scandir(os.path.join(self._root, folder)) as listing:
+                    for item in listing:
+                        link = item.is_symlink()
+                        if item.is_dir():  # follows a link, as os.walk does
+                            if item.name in SKIPPED_DIRS:
+                                continue
+                            if not link:
+                                subfolders.append(item.name)
+                                continue
+                        try:
+                            size = item.stat(follow_symlinks=False).st_size
+                        except OSError:
+                            size = 0
+                        found.append((item.name, size, link))
+            except OSError:  # unreadable folder: skipped, as os.walk does
+                continue
+            entries.extend(
+                FileEntry(folder + name, size, link, name, _suffix(name)) for name, size, link in sorted(found)
+            )
+            pending.extend(f"{folder}{name}/" for name in sorted(subfolders, reverse=True))
         return entries
 
     @cached_property
@@ -232,22 +122,35 @@ class RepoView:
     @cached_property
     def top_level_names(self) -> set[str]:
         """Top-level module and package names of the repository itself (not third-party)."""
-        names = set()
-        for entry in self.files:
-            first = entry.path.split("/")[0]
-            names.add(PurePosixPath(first).stem)
-            if entry.path.startswith("src/") and entry.path.count("/") >= 1:
-                names.add(PurePosixPath(entry.path.split("/")[1]).stem)
-        return names
+        firsts = {entry.path.split("/", 1)[0] for entry in self.files}
+        firsts |= {entry.path.split("/", 2)[1] for entry in self.files if entry.path.startswith("src/")}
+        return {_stem(name) for name in firsts}
 
     def glob(self, *patterns: str) -> list[FileEntry]:
-        """Files matching any pattern, matched from the right like PurePosixPath.match."""
-        regexes = [re.compile(r"(^|.*/)" + fnmatch.translate(p)) for p in patterns]
-        return [e for e in self.files if any(r.match(e.path) for r in regexes)]
+        """Files whose path ends with a match of any pattern (fnmatch rules: `*` crosses folders)."""
+        matchers = []
+        for pattern in patterns:
+            # The literal tail after the last wildcard must end the path: a C-level test first.
+            tail = re.split(r"[*?\]]", pattern)[-1]
+            matchers.append((tail, re.compile(r"(^|.*/)" + fnmatch.translate(pattern))))
+        tails = tuple(tail for tail, _ in matchers)
+        return [
+            e
+            for e in self.files
+            if e.path.endswith(tails) and any(e.path.endswith(t) and r.match(e.path) for t, r in matchers)
+        ]
+
+    @cached_property
+    def _by_name(self) -> dict[str, list[tuple[int, FileEntry]]]:
+        index: dict[str, list[tuple[int, FileEntry]]] = {}
+        for order, entry in enumerate(self.files):
+            index.setdefault(entry.name.lower(), []).append((order, entry))
+        return index
 
     def named(self, *names: str) -> list[FileEntry]:
-        lowered = {n.lower() for n in names}
-        return [e for e in self.files if e.name.lower() in lowered]
+        """Files with any of these names (case-insensitive), in file order."""
+        found = [item for name in {n.lower() for n in names} for item in self._by_name.get(name, [])]
+        return [entry for _, entry in sorted(found, key=_order)]
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -256,14 +159,9 @@ class RepoView:
         if path in self._text:
             return self._text[path]
         content: str | None = None
-        full = self.root / path
-        if full.is_symlink():
-            self.problems[path] = Problem(path, "symbolic link: not followed")
-        elif full.stat().st_size > MAX_PARSE_BYTES:
-            self.problems[path] = Problem(path, f"larger than {MAX_PARSE_BYTES // (1024 * 1024)} MB: not parsed")
-        else:
-            raw = full.read_bytes()
-            if b"\0" in raw[:8192]:
+        raw = self._read(path)
+        if raw is not None:
+            if raw.find(b"\0", 0, 8192) != -1:
                 self.problems[path] = Problem(path, "binary file")
             else:
                 try:
@@ -273,17 +171,51 @@ class RepoView:
         self._text[path] = content
         return content
 
+    def _read(self, path: str) -> bytes | None:
+        """The bytes of a regular file inside the root, opened without following a link (the check
+        and the open are one system call, so a link swapped in cannot be followed either)."""
+        try:
+            descriptor = os.open(os.path.join(self._root, path), _OPEN_FLAGS)
+        except OSError as error:
+            reason = "symbolic link: not followed" if error.errno in _LINK_ERRORS else f"unreadable: {error.strerror}"
+            self.problems[path] = Problem(path, reason)
+            return None
+        try:
+            status = os.fstat(descriptor)
+            if not stat.S_ISREG(status.st_mode):
+                self.problems[path] = Problem(path, "not a regular file")
+                return None
+            if status.st_size > MAX_PARSE_BYTES:
+                self.problems[path] = Problem(path, f"larger than {MAX_PARSE_BYTES // (1024 * 1024)} MB: not parsed")
+                return None
+            raw = os.read(descriptor, status.st_size + 1)  # the whole file in one read, as a rule
+            if len(raw) != status.st_size:  # a short read, or it grew since fstat: read on, up to the cap
+                chunks = [raw]
+                remaining = MAX_PARSE_BYTES + 1 - len(raw)
+                while remaining > 0 and (chunk := os.read(descriptor, remaining)):
+                    chunks.append(chunk)
+                    remaining -= len(chunk)
+                raw = b"".join(chunks)
+            if len(raw) > MAX_PARSE_BYTES:
+                self.problems[path] = Problem(path, f"larger than {MAX_PARSE_BYTES // (1024 * 1024)} MB: not parsed")
+                return None
+            return raw
+        finally:
+            os.close(descriptor)
+
     def python(self, path: str) -> PythonFacts | None:
         if path not in self._python:
             source = self.text(path)
             facts = None
             if source is not None:
                 try:
-                    facts = python_facts(path, source)
+                    facts = python_facts(path, source, self._names)
                 except SyntaxError as error:
                     self.problems[path] = Problem(path, f"syntax error: {error.msg}", error.lineno or 0)
                 except ValueError as error:  # e.g. null bytes
                     self.problems[path] = Problem(path, f"unparsable: {error}")
+                except (RecursionError, MemoryError):  # what CPython's parser raises for hostile nesting
+                    self.problems[path] = Problem(path, "unparsable: nested too deeply")
             self._python[path] = facts
         return self._python[path]
 
@@ -323,12 +255,15 @@ class RepoView:
                 source = cell.get("source", "")
                 source = "".join(source) if isinstance(source, list) else str(source)
                 lines = ["" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines()]
+                where = f"{path}#cell-{index}"
                 try:
-                    cells.append(python_facts(f"{path}#cell-{index}", "\n".join(lines)))
+                    cells.append(python_facts(where, "\n".join(lines), self._names))
                 except SyntaxError as error:
-                    self.problems[f"{path}#cell-{index}"] = Problem(
-                        f"{path}#cell-{index}", f"syntax error: {error.msg}", error.lineno or 0
-                    )
+                    self.problems[where] = Problem(where, f"syntax error: {error.msg}", error.lineno or 0)
+                except ValueError as error:  # e.g. null bytes
+                    self.problems[where] = Problem(where, f"unparsable: {error}")
+                except (RecursionError, MemoryError):
+                    self.problems[where] = Problem(where, "unparsable: nested too deeply")
             self._parsed[key] = cells
         return self._parsed[key]
 
@@ -358,7 +293,7 @@ class RepoView:
                 try:
                     value = loader(text)
                 except Exception as error:  # every parser's own error type: a finding, not a crash
-                    self.problems[path] = Problem(path, f"invalid {kind}: {str(error).splitlines()[0][:200]}")
+                    self.problems[path] = Problem(path, f"invalid {kind}: {_parse_error(error)}", _error_line(error))
             self._parsed[key] = value
         return self._parsed[key]
 
@@ -372,38 +307,74 @@ class RepoView:
         return self._parsed[key]
 
     @cached_property
-    def _use_index(self) -> dict[str, list[tuple[int, PythonFacts, int]]]:
-        """Every dotted prefix of every use -> (file order, facts, first line), in file order."""
-        index: dict[str, list[tuple[int, PythonFacts, int]]] = {}
+    def _use_index(self) -> tuple[dict[str, list[tuple[int, int]]], list[str]]:
+        """Each used name -> (file order, first line) in every file using it; and the names sorted,
+        so a query finds every name under it (keras.callbacks -> keras.callbacks.TensorBoard) by bisection."""
+        index: dict[str, list[tuple[int, int]]] = {}
         for order, facts in enumerate(self.python_files):
-            seen: dict[str, int] = {}
             for name, line in facts.uses.items():
-                parts = name.split(".")
-                for end in range(1, len(parts) + 1):
-                    prefix = ".".join(parts[:end])
-                    if prefix not in seen or line < seen[prefix]:
-                        seen[prefix] = line
-            for prefix, line in seen.items():
-                index.setdefault(prefix, []).append((order, facts, line))
-        return index
+                if name in index:
+                    index[name].append((order, line))
+                else:
+                    index[name] = [(order, line)]
+        return index, sorted(index)
+
+    def _matching(self, names: tuple[str, ...]) -> list[list[tuple[int, int]]]:
+        """The index's entries for every used name equal to or under one of `names`."""
+        index, ordered = self._use_index
+        found = []
+        for name in names:
+            if name in index:
+                found.append(index[name])
+            under = name + "."
+            for used in ordered[bisect.bisect_left(ordered, under) :]:
+                if not used.startswith(under):
+                    break
+                found.append(index[used])
+        return found
 
     def find_all(self, *names: str) -> list[Location]:
         """The first use of any of the names (or anything under them) in each file that has one."""
-        best: dict[int, tuple[int, PythonFacts]] = {}
-        for name in names:
-            for order, facts, line in self._use_index.get(name, []):
-                if order not in best or line < best[order][0]:
-                    best[order] = (line, facts)
-        return [Location(f.path, line, f.snippet(line)) for _, (line, f) in sorted(best.items())]
+        best: dict[int, int] = {}
+        for entries in self._matching(names):
+            for order, line in entries:
+                if order not in best or line < best[order]:
+                    best[order] = line
+        files = self.python_files
+        return [Location(files[o].path, line, files[o].snippet(line)) for o, line in sorted(best.items())]
 
     def find_use(self, *names: str) -> Location | None:
-        """The first place (in file order) any Python file uses one of the qualified names."""
-        found = self.find_all(*names)
-        return found[0] if found else None
+        """The first place (in file order) any Python file uses one of the qualified names:
+        find_all(...)[0], reading only the first file's entries."""
+        found = self._matching(names)
+        if not found:
+            return None
+        first = min(entries[0][0] for entries in found)  # entries are in file order
+        line = min(
+            entries[i][1]
+            for entries in found
+            if (i := bisect.bisect_left(entries, (first, -1))) < len(entries) and entries[i][0] == first
+        )
+        facts = self.python_files[first]
+        return Location(facts.path, line, facts.snippet(line))
 
     def calls(self, name: str) -> list[Location]:
         """Every call of a qualified name (or of a method, written '.fit')."""
-        return [Location(f.path, line, f.snippet(line)) for f in self.python_files for line in f.calls.get(name, [])]
+        found: list[Location] = []
+        for facts in self.python_files:
+            lines = facts.calls.get(name)
+            if lines:
+                found.extend(Location(facts.path, line, facts.snippet(line)) for line in lines)
+        return found
+
+    def first_call(self, name: str) -> Location | None:
+        """The first call (in file order) of a qualified name or method: calls(name)[0], without
+        building the rest."""
+        for facts in self.python_files:
+            lines = facts.calls.get(name)
+            if lines:
+                return Location(facts.path, lines[0], facts.snippet(lines[0]))
+        return None
 
     @cached_property
     def uses_tensorflow(self) -> bool:
@@ -412,3 +383,37 @@ class RepoView:
     @cached_property
     def stdlib(self) -> frozenset[str]:
         return frozenset(sys.stdlib_module_names)
+
+
+def _parse_error(error: Exception) -> str:
+    """What a parser said, in one line: PyYAML's own context and problem, others' first line."""
+    said = " ".join(str(part) for part in (getattr(error, "context", None), getattr(error, "problem", None)) if part)
+    if not said:
+        lines = str(error).splitlines()
+        said = lines[0] if lines else error.__class__.__name__
+    return said[:200]
+
+
+def _error_line(error: Exception) -> int:
+    """The line a parser's error points at (JSON's lineno, PyYAML's mark, tomllib's "at line N"), or 0."""
+    if isinstance(getattr(error, "lineno", None), int):
+        return error.lineno  # type: ignore[attr-defined]
+    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+    if mark is not None and isinstance(getattr(mark, "line", None), int):
+        return mark.line + 1
+    found = re.search(r"\bline (\d+)", str(error))
+    return int(found.group(1)) if found else 0
+
+
+def _order(item: tuple[int, FileEntry]) -> int:
+    return item[0]
+
+
+def _suffix(name: str) -> str:
+    return ("." + name.rsplit(".", 1)[1].lower()) if "." in name[1:] else ""
+
+
+def _stem(name: str) -> str:
+    """PurePosixPath(name).stem without building a path."""
+    dot = name.rfind(".")
+    return name[:dot] if 0 < dot < len(name) - 1 else name

@@ -14,7 +14,7 @@ from typing import Any
 from reproducibility.checks import POINTS, Check, Result, Status, all_checks
 from reproducibility.repo_view import RepoView
 
-CHECKER_VERSION = "1.0.0"
+CHECKER_VERSION = "1.2.0"  # 1.2: lock files parsed; 1.1: first lines as evidence, every binding of a rebound name
 
 # A level needs its minimum score and, on each of its required checks, at least the status named
 # (and everything the lower levels require). A container pinned by tag is enough for gold; the

@@ -8,6 +8,8 @@ from reproducibility.checks import Evidence, check, failed, not_applicable, part
 from reproducibility.repo_view import Location, RepoView
 
 ABSOLUTE = re.compile(r"^(/home/|/Users/|/mnt/|/data/|/scratch/|/content/drive|[A-Za-z]:\\\\)")
+CHECKSUM = re.compile(r"[0-9a-f]{64}")
+DOWNLOAD_SCRIPT = re.compile(r"(download|fetch|prepare)_?\w*\.(py|sh)$")
 BUNDLED = ("sklearn.datasets.load_", "keras.datasets", "tensorflow.keras.datasets")
 
 
@@ -31,8 +33,16 @@ def provenance(view: RepoView):
         if versioned:
             return passed("TFDS data sets are loaded at pinned versions.", versioned[0])
         return partial("TFDS data sets are loaded without a version (name:1.2.3).", tfds[0])
-    scripts = [e for e in view.files if re.search(r"(download|fetch|prepare)_?\w*\.(py|sh)$", e.name)]
-    checksums = [(f, line) for f in view.python_files for s, line in f.strings if re.fullmatch(r"[0-9a-f]{64}", s)]
+    scripts = [
+        e
+        for e in view.files
+        if e.name.endswith((".py", ".sh"))
+        and ("download" in e.name or "fetch" in e.name or "prepare" in e.name)
+        and DOWNLOAD_SCRIPT.search(e.name)
+    ]
+    checksums = [
+        (f, line) for f in view.python_files for s, line in f.strings if len(s) == 64 and CHECKSUM.fullmatch(s)
+    ]
     if scripts and checksums:
         return passed("A download script with checksums.", Evidence(scripts[0].path, 1))
     if scripts:
@@ -52,7 +62,10 @@ def absolute_paths(view: RepoView):
     if not view.python_files:
         return not_applicable("No Python code.")
     found = [
-        Location(f.path, line, f.snippet(line)) for f in view.python_files for s, line in f.strings if ABSOLUTE.match(s)
+        Location(f.path, line, f.snippet(line))
+        for f in view.python_files
+        for s, line in f.strings
+        if (s[0] == "/" or s[1] == ":") and ABSOLUTE.match(s)  # every pattern starts with / or X:
     ]
     if found:
         return failed(f"{len(found)} absolute path(s) that exist only on the author's machine.", *found[:10])

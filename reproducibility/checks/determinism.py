@@ -50,8 +50,8 @@ def op_determinism(view: RepoView):
     found = view.find_use("tensorflow.config.experimental.enable_op_determinism")
     if found:
         return passed("Op determinism is enabled.", found)
-    env = [(f, s, line) for f in view.python_files for s, line in f.strings if s == "TF_DETERMINISTIC_OPS"]
+    env = next(((f, line) for f in view.python_files for s, line in f.strings if s == "TF_DETERMINISTIC_OPS"), None)
     if env:
-        facts, _, line = env[0]
+        facts, line = env
         return partial("TF_DETERMINISTIC_OPS is set; prefer enable_op_determinism().", Location(facts.path, line))
     return failed("TensorFlow ops may be non-deterministic: enable_op_determinism() is never called.")

@@ -10,8 +10,19 @@ from reproducibility.repo_view import Location, RepoView
 TRAINING_CALLS = ("keras.Model.fit", ".fit", "tensorflow.GradientTape", ".train")
 
 
-def _scripts(view: RepoView, pattern: str):
-    return [f for f in view.python_files if re.search(pattern, f.path.rsplit("/", 1)[-1]) and "#cell" not in f.path]
+TRAINING_SCRIPT = re.compile(r"^(train|main|run)\w*\.py$")
+EVALUATION_SCRIPT = re.compile(r"^(eval|evaluate|test_model|benchmark)\w*\.py$")
+
+
+def _scripts(view: RepoView, pattern: re.Pattern[str], starts: tuple[str, ...]):
+    """Python files (not notebook cells) whose name matches; `starts` is how any match begins."""
+    return [
+        facts
+        for facts in view.python_files
+        if (name := facts.path.rsplit("/", 1)[-1]).startswith(starts)
+        and pattern.search(name)
+        and "#cell" not in facts.path
+    ]
 
 
 @check(
@@ -24,15 +35,16 @@ def _scripts(view: RepoView, pattern: str):
 def training(view: RepoView):
     if not view.python_files:
         return not_applicable("No Python code.")
-    for facts in _scripts(view, r"^(train|main|run)\w*\.py$"):
-        line = min([*facts.calls.get(".fit", []), *[facts.uses.get("tensorflow.GradientTape", 10**9)]], default=10**9)
+    for facts in _scripts(view, TRAINING_SCRIPT, ("train", "main", "run")):
+        tape = facts.find("tensorflow.GradientTape")
+        line = min([*facts.calls.get(".fit", []), tape.line if tape else 10**9])
         if facts.has_main_guard and line < 10**9:
             return passed(f"{facts.path} trains and can be run as a script.", view_location(facts, line))
         if line < 10**9:
             return partial(f"{facts.path} trains but has no `__main__` guard.", view_location(facts, line))
-    fits = view.calls(".fit")
-    if fits:
-        return partial("Training code exists, but no train.py / main.py script to run it.", fits[0])
+    fit = view.first_call(".fit")
+    if fit:
+        return partial("Training code exists, but no train.py / main.py script to run it.", fit)
     return failed("No training script found (train.py calling fit or using GradientTape).")
 
 
@@ -51,12 +63,12 @@ and printing its metrics.""",
 def evaluation(view: RepoView):
     if not view.python_files:
         return not_applicable("No Python code.")
-    scripts = _scripts(view, r"^(eval|evaluate|test_model|benchmark)\w*\.py$")
+    scripts = _scripts(view, EVALUATION_SCRIPT, ("eval", "test_model", "benchmark"))
     if scripts:
         return passed(f"Evaluation script {scripts[0].path}.", view_location(scripts[0], 1))
-    calls = view.calls(".evaluate")
-    if calls:
-        return partial("The code evaluates (model.evaluate) but there is no separate evaluation script.", calls[0])
+    evaluate = view.first_call(".evaluate")
+    if evaluate:
+        return partial("The code evaluates (model.evaluate) but there is no separate evaluation script.", evaluate)
     return failed("No evaluation script and no call to model.evaluate.")
 
 
@@ -81,8 +93,10 @@ def weights(view: RepoView):
                 "The README links trained weights.",
                 Location(entry.path, text[: match.start()].count("\n") + 1),
             )
-    export = view.find_use("tensorflow.saved_model.save", "keras.Model.save", "keras.Model.export") or next(
-        iter(view.calls(".save") + view.calls(".export")), None
+    export = (
+        view.find_use("tensorflow.saved_model.save", "keras.Model.save", "keras.Model.export")
+        or view.first_call(".save")
+        or view.first_call(".export")
     )
     if export:
         return passed("The training code saves or exports the model.", export)

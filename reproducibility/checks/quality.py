@@ -9,6 +9,8 @@ from reproducibility.repo_view import Location, RepoView
 
 LARGE_FILE = 10 * 1024 * 1024
 CONFIG_FILES = re.compile(r"(^|/)(conf|config|configs|hparams)[^/]*\.(ya?ml|json|gin|toml)$|\.gin$")
+CONFIG_ENDINGS = (".yml", ".yaml", ".json", ".gin", ".toml")  # how every CONFIG_FILES match ends, tested first
+TEST_FILE = re.compile(r"(^|/)(test_[^/]*|[^/]*_test)\.py$")
 
 
 @check(
@@ -19,7 +21,7 @@ CONFIG_FILES = re.compile(r"(^|/)(conf|config|configs|hparams)[^/]*\.(ya?ml|json
     """Fix the syntax errors listed; every file should pass `python -m py_compile`.""",
 )
 def parses(view: RepoView):
-    if not [e for e in view.files if e.suffix in (".py", ".ipynb")]:
+    if not any(e.suffix in (".py", ".ipynb") for e in view.files):
         return not_applicable("No Python code.")
     view.python_files  # parse everything once  # noqa: B018
     broken = [
@@ -54,9 +56,9 @@ def hyperparameters(view: RepoView):
         "ml_collections",
         "omegaconf",
     )
-    config_files = [e for e in view.files if CONFIG_FILES.search(e.path)]
     if mechanism:
         return passed("Hyperparameters are configurable.", mechanism)
+    config_files = [e for e in view.files if e.path.endswith(CONFIG_ENDINGS) and CONFIG_FILES.search(e.path)]
     if config_files:
         return partial(
             "Config files exist, but no flags or config loader was found in code.",
@@ -80,7 +82,11 @@ def hyperparameters(view: RepoView):
 `run: python -m pytest`.""",
 )
 def tests_and_ci(view: RepoView):
-    tests = [e for e in view.files if re.search(r"(^|/)(test_[^/]*|[^/]*_test)\.py$", e.path)]
+    tests = [
+        e
+        for e in view.files
+        if e.name.endswith(".py") and ("test_" in e.name or "_test" in e.name) and TEST_FILE.search(e.path)
+    ]
     ci_files = [
         e
         for e in view.files

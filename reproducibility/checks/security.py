@@ -15,20 +15,26 @@ SECRETS = {
     "Google API key": re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"),
 }
 ANY_SECRET = re.compile("|".join(f"(?:{pattern.pattern})" for pattern in SECRETS.values()))
-TEXT_SUFFIXES = (
-    ".py",
-    ".ipynb",
-    ".txt",
-    ".md",
-    ".yml",
-    ".yaml",
-    ".json",
-    ".toml",
-    ".cfg",
-    ".ini",
-    ".sh",
-    ".env",
-    "",
+# Text every match of some pattern above contains, each starting with a literal, which the regex
+# engine finds at memchr speed: text holding none of them cannot match, and the alternation above
+# costs ten times more per byte.
+MARKERS = tuple(re.compile(marker) for marker in ("AKIA", "PRIVATE KEY-----", "gh[pousr]_", "xox[baprs]-", "AIza"))
+TEXT_SUFFIXES = frozenset(
+    {
+        ".py",
+        ".ipynb",
+        ".txt",
+        ".md",
+        ".yml",
+        ".yaml",
+        ".json",
+        ".toml",
+        ".cfg",
+        ".ini",
+        ".sh",
+        ".env",
+        "",
+    }
 )
 
 
@@ -74,17 +80,23 @@ def deserialisation(view: RepoView):
     """Revoke the credential now, remove it from history (git filter-repo) and read it from the environment.""",
 )
 def secrets(view: RepoView):
+    texts = [
+        (entry.path, text)
+        for entry in view.files
+        if entry.suffix in TEXT_SUFFIXES and entry.size <= 1024 * 1024 and not entry.is_symlink
+        if (text := view.text(entry.path))
+    ]
+    # Markers absent from every file together rule every file out in a few scans of one string.
+    everything = "\0".join(text for _, text in texts)
+    markers = [marker for marker in MARKERS if marker.search(everything)]
     found: list[Evidence] = []
-    for entry in view.files:
-        if entry.suffix not in TEXT_SUFFIXES or entry.size > 1024 * 1024 or entry.is_symlink:
-            continue
-        text = view.text(entry.path)
-        if not text:
+    for path, text in texts if markers else ():
+        if not any(marker.search(text) for marker in markers):
             continue
         match = ANY_SECRET.search(text)  # one pass per file; name the kind only on a hit
         if match:
             kind = next(kind for kind, pattern in SECRETS.items() if pattern.fullmatch(match.group(0)))
-            found.append(Evidence(entry.path, text[: match.start()].count("\n") + 1, kind))
+            found.append(Evidence(path, text[: match.start()].count("\n") + 1, kind))
     if found:
         return failed(f"{len(found)} credential(s) committed.", *found[:10])
     return passed("No credentials found.")

@@ -16,19 +16,20 @@ def _literal(view: RepoView, name: str, keyword: str) -> list[tuple[Location, ob
     return found
 
 
-def _calls_with_keyword(view: RepoView, method: str, keyword: str) -> tuple[list[Location], list[Location]]:
-    """Calls of `.method(...)`, split by whether they pass `keyword=`."""
-    with_kw: list[Location] = []
+def _calls_with_keyword(view: RepoView, method: str, keyword: str) -> tuple[Location | None, list[Location]]:
+    """Calls of `.method(...)`: the first that passes `keyword=`, and every one that does not."""
+    first_with: Location | None = None
     without: list[Location] = []
     for facts in view.python_files:
         for line in facts.calls.get(method, []):
-            location = Location(facts.path, line, facts.snippet(line))
-            has = f"{method}:{line}" in facts.keywords and keyword in facts.keywords[f"{method}:{line}"]
+            literal = facts.keywords.get(f"{method}:{line}")
+            # A seed passed as a variable is not a literal keyword: look at the source line.
+            has = (literal is not None and keyword in literal) or f"{keyword}=" in facts.snippet(line)
             if not has:
-                # A seed passed as a variable is not a literal keyword: look at the source line.
-                has = f"{keyword}=" in facts.snippet(line)
-            (with_kw if has else without).append(location)
-    return with_kw, without
+                without.append(Location(facts.path, line, facts.snippet(line)))
+            elif first_with is None:
+                first_with = Location(facts.path, line, facts.snippet(line))
+    return first_with, without
 
 
 @check(
@@ -46,7 +47,7 @@ def tf_data(view: RepoView):
     dataset = view.find_use("tensorflow.data")
     if not dataset:
         return failed("Training does not use tf.data.")
-    prefetch = view.calls(".prefetch")
+    prefetch = view.first_call(".prefetch")
     seeded, unseeded = _calls_with_keyword(view, ".shuffle", "seed")
     problems = []
     if not prefetch:
@@ -54,7 +55,7 @@ def tf_data(view: RepoView):
     if unseeded:
         problems.append(f"{len(unseeded)} shuffle(s) without a seed")
     if not problems:
-        return passed("tf.data with prefetch and seeded shuffles.", dataset, *prefetch[:1], *seeded[:1])
+        return passed("tf.data with prefetch and seeded shuffles.", dataset, *filter(None, (prefetch, seeded)))
     return partial(f"tf.data is used, but: {'; '.join(problems)}.", dataset, *unseeded[:3])
 
 
@@ -111,10 +112,10 @@ def savedmodel(view: RepoView):
     found = view.find_use("tensorflow.saved_model.save", "keras.Model.export")
     if found:
         return passed("The model is exported as a SavedModel.", found)
-    exports = view.calls(".export")
+    export = view.first_call(".export")
+    if export:
+        return passed("The model is exported (model.export).", export)
     saves = view.calls(".save")
-    if exports:
-        return passed("The model is exported (model.export).", exports[0])
     keras_format = [loc for loc in saves if ".keras" in loc.snippet or ".h5" in loc.snippet]
     if saves and len(keras_format) < len(saves):
         return passed("The model is saved (model.save to a directory: a SavedModel in tf_keras).", saves[0])
@@ -138,9 +139,9 @@ def distribution(view: RepoView):
     if not view.uses_tensorflow:
         return not_applicable("The code does not use TensorFlow.")
     strategy = view.find_use("tensorflow.distribute")
-    scope = view.calls(".scope")
+    scope = view.first_call(".scope")
     if strategy and scope:
-        return passed("A tf.distribute strategy builds the model in its scope.", strategy, scope[0])
+        return passed("A tf.distribute strategy builds the model in its scope.", strategy, scope)
     if strategy:
         return partial("tf.distribute is used but no strategy.scope() was found.", strategy)
     return failed("No tf.distribute strategy: the code runs on one device only.")

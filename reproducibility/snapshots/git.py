@@ -27,7 +27,11 @@ def system_resolver(host: str, port: int) -> list[str]:
 
 def check_url(url: str, allowed_hosts: Sequence[str], resolve: Resolver = system_resolver) -> tuple[str, str]:
     """Refuse anything but https to an allowed host whose every address is public; returns (host, address)."""
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port or 443
+    except ValueError as error:  # an unclosed [IPv6] host, a port that is not a port number
+        raise SnapshotError(f"The repository URL is malformed: {error}.") from error
     if parts.scheme != "https":
         raise SnapshotError(f"Only https:// repository URLs are accepted (got {parts.scheme or 'no'} scheme).")
     if parts.username or parts.password:
@@ -37,7 +41,6 @@ def check_url(url: str, allowed_hosts: Sequence[str], resolve: Resolver = system
         raise SnapshotError("The repository URL has no host.")
     if host not in {h.lower() for h in allowed_hosts}:
         raise SnapshotError(f"The host {host} is not allowed; allowed hosts: {', '.join(allowed_hosts)}.")
-    port = parts.port or 443
     addresses = list(resolve(host, port))
     if not addresses:
         raise SnapshotError(f"The host {host} has no address.")

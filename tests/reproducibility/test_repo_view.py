@@ -54,16 +54,43 @@ def test_symlinks_are_listed_but_never_followed(make_repo, tmp_path):
 
 
 def test_each_file_is_read_once_whatever_the_number_of_checks(make_repo, monkeypatch):
-    from pathlib import Path
-
     root = make_repo({"train.py": "import tensorflow as tf\nmodel.fit(x)\n", "README.md": "# x\n"})
-    reads: list[str] = []
-    original = Path.read_bytes
+    opened: list[str] = []
+    original = os.open
 
-    def counting(self):
-        reads.append(self.name)
-        return original(self)
+    def counting(path, *args, **kwargs):
+        opened.append(os.path.basename(path))
+        return original(path, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "read_bytes", counting)
+    monkeypatch.setattr(os, "open", counting)
     score_tree(root)
-    assert reads.count("train.py") == 1 and reads.count("README.md") == 1
+    assert opened.count("train.py") == 1 and opened.count("README.md") == 1
+
+
+def test_a_fifo_or_deeply_nested_code_is_a_problem_not_a_hang_or_a_crash(make_repo):
+    root = make_repo({"ok.py": "import os\n", "deep.py": "x = " + "-" * 200_000 + "1\n"})
+    os.mkfifo(root / "pipe.py")  # opening it for reading would block until a writer came
+    scored = score_tree(root)
+    problems = {p["path"]: p["reason"] for p in scored.problems}
+    assert problems["pipe.py"] == "not a regular file"
+    assert problems["deep.py"] == "unparsable: nested too deeply"
+    statuses = {o.check.id: o.result.status for o in scored.outcomes}
+    assert statuses["python-parses"] == Status.FAIL and Status.ERROR not in statuses.values()
+
+
+def test_files_are_listed_in_a_stable_order_folders_after_their_files(make_repo):
+    root = make_repo({"b.py": "", "a/z.py": "", "a/b/c.py": "", "a.py": "", ".git/config": "", "c/.hidden": ""})
+    assert [e.path for e in RepoView(root).files] == ["a.py", "b.py", "a/z.py", "a/b/c.py", "c/.hidden"]
+
+
+def test_the_first_use_is_found_in_file_order_at_its_first_line(make_repo):
+    root = make_repo(
+        {
+            "a.py": "import tensorflow as tf\n\n\ntf.random.set_seed(1)\ntf.random.set_seed(2)\n",
+            "b.py": "from tensorflow.random import set_seed\nset_seed(3)\n",
+        }
+    )
+    view = RepoView(root)
+    assert [(loc.path, loc.line) for loc in view.find_all("tensorflow.random")] == [("a.py", 4), ("b.py", 1)]
+    assert view.find_use("tensorflow.random.set_seed", "numpy.random.seed") == view.find_all("tensorflow.random")[0]
+    assert view.find_use("tensorflow.rand") is None  # a prefix of a name, not of a dotted part

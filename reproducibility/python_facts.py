@@ -1,0 +1,417 @@
+"""What a Python file (or a notebook cell) uses, collected in one walk over its syntax tree.
+
+Every check reads these facts instead of walking the tree again: imports (with aliases), every use
+of an imported name resolved to its dotted name, calls with their literal keywords, string
+constants, and whether the file runs as a script. Nothing is imported or executed.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import Counter
+from dataclasses import dataclass, field
+from operator import itemgetter
+from typing import Any
+
+KERAS_PREFIXES = ("tensorflow.keras.", "tensorflow.python.keras.", "tf_keras.", "keras.src.", "keras.api.")
+
+
+def canonical(name: str) -> str:
+    """One spelling for Keras whatever the import: tensorflow.keras.X, tf_keras.X -> keras.X."""
+    if name.startswith(KERAS_PREFIXES):  # one C-level test for the usual case: no Keras prefix
+        for prefix in KERAS_PREFIXES:
+            if name.startswith(prefix):
+                return "keras." + name[len(prefix) :]
+    if name == "tensorflow.keras" or name == "tf_keras":
+        return "keras"
+    return name
+
+
+@dataclass(frozen=True)
+class Location:
+    path: str
+    line: int
+    snippet: str = ""
+
+
+@dataclass
+class PythonFacts:
+    """What a Python file (or a notebook cell) uses, with imports resolved through aliases.
+
+    Lines are the first in the file (the smallest line number), whatever the walk's order.
+    """
+
+    path: str
+    imports: dict[str, int] = field(default_factory=dict)  # module -> first line
+    # qualified name -> first line (calls and attributes); a use of a.b.c is a use of a.b and a too:
+    # query with find() (or RepoView.find_use), which matches names under the one asked for
+    uses: dict[str, int] = field(default_factory=dict)
+    calls: dict[str, list[int]] = field(default_factory=dict)  # qualified name of a call -> lines, ascending
+    keywords: dict[str, dict[str, Any]] = field(default_factory=dict)  # "name:line" -> literal keywords
+    strings: list[tuple[str, int]] = field(default_factory=list)
+    has_main_guard: bool = False
+    source: str = field(default="", repr=False)
+    _lines: list[str] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def lines(self) -> list[str]:
+        """The source's lines, split only when a check needs a snippet."""
+        if self._lines is None:
+            self._lines = self.source.splitlines()
+        return self._lines
+
+    def snippet(self, line: int) -> str:
+        lines = self.lines
+        return lines[line - 1].strip()[:160] if 0 < line <= len(lines) else ""
+
+    def find(self, *names: str) -> Location | None:
+        """The first use of any of the qualified names (or of anything under them)."""
+        best: tuple[int, str] | None = None
+        for used, line in self.uses.items():
+            if any(used == n or used.startswith(n + ".") for n in names) and (best is None or line < best[0]):
+                best = (line, used)
+        return Location(self.path, best[0], self.snippet(best[0])) if best else None
+
+
+def python_facts(path: str, source: str, names: Names | None = None) -> PythonFacts:
+    """Parse source (raises SyntaxError or ValueError) and collect its facts in one walk.
+
+    `names` caches resolved dotted names; pass the same one for every file of a repository.
+    """
+    tree = ast.parse(source, filename=path)
+    facts = PythonFacts(path=path, source=source)
+    names = names or Names()
+    aliases, rebound = _imports(tree, source, facts)
+    _walk(tree, aliases, facts, names)
+    # A name bound by several imports (try/except fallbacks, a later rebinding) may mean any of
+    # them: walk again with each other binding, so no use of any of them goes unseen. Rare.
+    for index in range(max((len(targets) for targets in rebound.values()), default=1) - 1):
+        other = PythonFacts(path=path, source=source)
+        _walk(tree, {**aliases, **{n: t[index] for n, t in rebound.items() if index < len(t) - 1}}, other, names)
+        _merge(facts, other)
+    return facts
+
+
+# --- imports: statements only ------------------------------------------------------------------
+
+MAX_BINDINGS = 8  # modules one name may stand for (try/except fallbacks); more is hostile
+_STATEMENT_LISTS = ("body", "orelse", "handlers", "finalbody", "cases")
+_STATEMENT_CHILDREN: dict[type, tuple[str, ...]] = {}
+
+
+def _imports(tree: Any, source: str, facts: PythonFacts) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """Imports, and the names they bind: (name -> module, name -> every module when bound several times).
+
+    Imports are statements, never expressions, so only statements are visited, in source order (a
+    later import rebinding a name wins, as when the module runs). Aliases are known before the
+    walk, so a use above a late import still resolves. Every import statement holds the word
+    `import`: when the top-level imports account for every occurrence in the text, no import is
+    nested anywhere and the nested statements need no visit.
+    """
+    aliases: dict[str, str] = {}
+    rebound: dict[str, list[str]] = {}
+    top_level = [s for s in tree.body if s.__class__ is ast.Import or s.__class__ is ast.ImportFrom]
+    if source.count("import") == len(top_level):
+        for statement in top_level:
+            _bind(statement, aliases, rebound, facts)
+        return aliases, rebound
+    stack: list[Any] = [tree]
+    while stack:
+        node = stack.pop()
+        kind = node.__class__
+        if kind is ast.Import or kind is ast.ImportFrom:
+            _bind(node, aliases, rebound, facts)
+        else:
+            fields = _STATEMENT_CHILDREN.get(kind)
+            if fields is None:
+                fields = tuple(f for f in reversed(getattr(kind, "_fields", ())) if f in _STATEMENT_LISTS)
+                _STATEMENT_CHILDREN[kind] = fields
+            for name in fields:
+                stack.extend(reversed(getattr(node, name)))
+    return aliases, rebound
+
+
+def _bind(node: Any, aliases: dict[str, str], rebound: dict[str, list[str]], facts: PythonFacts) -> None:
+    imports = facts.imports
+    line = node.lineno
+    bound: list[tuple[str, str]] = []
+    if node.__class__ is ast.Import:
+        for alias in node.names:
+            module = alias.name
+            if module not in imports or line < imports[module]:
+                imports[module] = line
+            if alias.asname:
+                bound.append((alias.asname, module))
+            else:
+                root = module.partition(".")[0]
+                bound.append((root, root))
+    else:
+        module = node.module
+        if node.level or not module:
+            return  # relative imports are the repository's own code
+        if module not in imports or line < imports[module]:
+            imports[module] = line
+        for alias in node.names:
+            qualified = f"{module}.{alias.name}"
+            bound.append((alias.asname or alias.name, qualified))
+            _use(facts.uses, canonical(qualified), line)
+    for name, target in bound:
+        known = aliases.get(name)
+        if known is not None and known != target:
+            targets = rebound.setdefault(name, [known])
+            if target in targets:
+                targets.remove(target)
+            elif len(targets) == MAX_BINDINGS:  # each binding costs a walk: keep the first ones and the last
+                targets.pop()
+            targets.append(target)  # the last binding last: it is the one in `aliases`
+        aliases[name] = target
+
+
+def _use(uses: dict[str, int], name: str, line: int) -> None:
+    known = uses.get(name)
+    if known is None or line < known:
+        uses[name] = line
+
+
+def _merge(facts: PythonFacts, other: PythonFacts) -> None:
+    """Add what a walk with other bindings found: earliest lines, every call once per place."""
+    for name, line in other.uses.items():
+        _use(facts.uses, name, line)
+    for name, lines in other.calls.items():
+        known = Counter(facts.calls.get(name, []))
+        facts.calls[name] = sorted((known | Counter(lines)).elements())
+    for key, literal in other.keywords.items():
+        facts.keywords[key] = {**literal, **facts.keywords.get(key, {})}
+
+
+# --- one walk over every expression ------------------------------------------------------------
+
+# Fields that never hold a node worth visiting: names, flags, operators and Load/Store contexts
+# (contexts and operators are a third of all nodes and never interesting).
+_LEAF_FIELDS = frozenset(
+    {
+        "ctx",
+        "op",
+        "ops",
+        "type_comment",
+        "type_ignores",
+        "id",
+        "attr",
+        "arg",
+        "name",
+        "names",
+        "asname",
+        "module",
+        "level",
+        "kind",
+        "conversion",
+        "is_async",
+        "simple",
+        "kwd_attrs",
+        "rest",
+    }
+)
+# Statements read by _imports, or holding names only.
+_SKIPPED = frozenset({ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal})
+# Per node type, the fields to visit.
+_CHILDREN: dict[type, tuple[str, ...]] = {}
+
+
+def _children(kind: type) -> tuple[str, ...]:
+    fields = tuple(f for f in getattr(kind, "_fields", ()) if f not in _LEAF_FIELDS)
+    _CHILDREN[kind] = fields
+    return fields
+
+
+class Names:
+    """Dotted names already resolved, shared by every file of a repository: the same chains
+    (tf.keras.layers.Dense) recur in file after file, so each is joined and canonicalised once.
+
+    A name is a list: [canonical form, dotted form, {attribute: the name one link further},
+    the uses to record for it, every use its chain implies]. A use of a name implies the uses of
+    everything before it in its chain (tf.keras.layers.Dense: tf, tf.keras, tf.keras.layers); those
+    under its canonical form (keras, keras.layers) are found through it by prefix, so only the
+    others (tensorflow) are recorded beside it.
+    """
+
+    def __init__(self) -> None:
+        self.roots: dict[str, list[Any]] = {}
+        self.methods: dict[str, str] = {}  # attribute -> ".attribute", the name of a call on something unnamed
+
+    def root(self, target: str) -> list[Any]:
+        name = self.roots.get(target)
+        if name is None:
+            used = canonical(target)
+            name = self.roots[target] = [used, target, {}, (used,), (used,)]
+        return name
+
+
+def _further(name: list[Any], attribute: str) -> list[Any]:
+    dotted = f"{name[1]}.{attribute}"
+    used = canonical(dotted)
+    implied = name[4] if used in name[4] else (*name[4], used)
+    recorded = (used, *[other for other in name[4] if other != used and not used.startswith(other + ".")])
+    further: list[Any] = [used, dotted, {}, recorded, implied]
+    name[2][attribute] = further
+    return further
+
+
+def _chain(node: Any, aliases: dict[str, str], names: Names, uses: dict[str, int]) -> tuple[list[Any] | None, Any]:
+    """Resolve an attribute chain a.b.c once: (its name if it starts at an import, else None; the
+    expression at its root if that still needs walking, e.g. the call in f().b).
+
+    The chain is a use at its line (and so, by prefix, is everything before it).
+    """
+    attributes = [node.attr]
+    value = node.value
+    while value.__class__ is ast.Attribute:
+        attributes.append(value.attr)
+        value = value.value
+    if value.__class__ is not ast.Name:
+        return None, value
+    target = aliases.get(value.id)
+    if target is None:
+        return None, None
+    name = names.roots.get(target) or names.root(target)
+    for attribute in reversed(attributes):
+        name = name[2].get(attribute) or _further(name, attribute)
+    line = value.lineno
+    for used in name[3]:
+        known = uses.get(used)
+        if known is None or line < known:
+            uses[used] = line
+    return name, None
+
+
+def _walk(tree: ast.AST, aliases: dict[str, str], facts: PythonFacts, names: Names) -> None:
+    """One walk over the tree: uses, calls with literal keywords, strings, the __main__ guard.
+
+    Profiling showed the walk, not the parse, dominating: so leaf nodes are handled where they are
+    met, each attribute chain is resolved once rather than once per link, the commonest nodes
+    push their children directly, and contexts, operators and argument names are never visited.
+    """
+    uses, calls, keywords, strings = facts.uses, facts.calls, facts.keywords, facts.strings
+    Name, Attribute, Call, Constant = ast.Name, ast.Attribute, ast.Call, ast.Constant
+    Expr, Assign, Return, If, arguments = ast.Expr, ast.Assign, ast.Return, ast.If, ast.arguments
+    FunctionDef = ast.FunctionDef
+    children = _CHILDREN
+    methods, roots = names.methods, names.roots
+    stack: list[Any] = [tree]
+    pop, push, extend = stack.pop, stack.append, stack.extend
+    while stack:
+        node = pop()
+        kind = node.__class__
+        if kind is Name:
+            target = aliases.get(node.id)
+            if target is not None:
+                used = (roots.get(target) or names.root(target))[0]
+                line = node.lineno
+                known = uses.get(used)
+                if known is None or line < known:
+                    uses[used] = line
+        elif kind is Call:
+            func = node.func
+            root = None
+            name: str | None
+            if func.__class__ is Attribute:
+                value = func.value
+                if value.__class__ is Name and value.id not in aliases:  # the commonest call: model.fit(...)
+                    resolved = None
+                else:
+                    resolved, root = _chain(func, aliases, names, uses)
+                if resolved is None:  # a method on something unnamed, e.g. model.fit: ".fit"
+                    name = methods.get(func.attr) or methods.setdefault(func.attr, "." + func.attr)
+                else:
+                    name = resolved[0]
+            elif func.__class__ is Name:
+                target = aliases.get(func.id)
+                if target is None:
+                    name = None
+                else:
+                    name = (roots.get(target) or names.root(target))[0]
+                    line = func.lineno
+                    known = uses.get(name)
+                    if known is None or line < known:
+                        uses[name] = line
+            else:
+                name = None
+                root = func
+            arguments_ = node.keywords
+            if name is not None:
+                line = node.lineno
+                lines = calls.get(name)
+                if lines is None:
+                    calls[name] = [line]
+                else:
+                    lines.append(line)
+                if arguments_:
+                    literal = {k.arg: k.value.value for k in arguments_ if k.arg and k.value.__class__ is Constant}
+                    if literal:
+                        key = f"{name}:{line}"
+                        if key in keywords:  # several calls on one line: keep every keyword, the first value
+                            keywords[key] = {**literal, **keywords[key]}
+                        else:
+                            keywords[key] = literal
+            if arguments_:
+                extend([k.value for k in arguments_])
+            extend(node.args)
+            if root is not None:
+                push(root)
+        elif kind is Attribute:
+            value = node.value
+            if value.__class__ is not Name or value.id in aliases:  # not self.x: a chain to resolve
+                _, root = _chain(node, aliases, names, uses)
+                if root is not None:
+                    push(root)
+        elif kind is Constant:
+            value = node.value
+            if value.__class__ is str and 1 < len(value) < 300:
+                strings.append((value, node.lineno))
+        elif kind is Assign:
+            push(node.value)
+            extend(node.targets)
+        elif kind is FunctionDef:
+            push(node.args)
+            extend(node.body)
+            extend(node.decorator_list)
+            if node.returns is not None:
+                push(node.returns)
+        elif kind is Expr or kind is Return:
+            if node.value is not None:
+                push(node.value)
+        elif kind is arguments:
+            # Defaults and annotations; the arg nodes themselves only hold names.
+            extend(node.defaults)
+            if node.kw_defaults:
+                extend([d for d in node.kw_defaults if d is not None])  # None: no default
+            for arg in (*node.posonlyargs, *node.args, node.vararg, *node.kwonlyargs, node.kwarg):
+                if arg is not None and arg.annotation is not None:
+                    push(arg.annotation)
+        elif kind in _SKIPPED:
+            continue
+        else:
+            if kind is If and not facts.has_main_guard and _is_main_guard(node):
+                facts.has_main_guard = True
+            fields = children.get(kind)
+            if fields is None:
+                fields = _children(kind)
+            for field_name in fields:
+                child = getattr(node, field_name, None)
+                if child.__class__ is list:
+                    extend(child)
+                elif child is not None:
+                    push(child)
+    for lines in calls.values():
+        if len(lines) > 1:
+            lines.sort()
+    strings.sort(key=itemgetter(1))  # the walk's order is not the source's
+
+
+def _is_main_guard(node: ast.If) -> bool:
+    test = node.test
+    return (
+        isinstance(test, ast.Compare)
+        and isinstance(test.left, ast.Name)
+        and test.left.id == "__name__"
+        and any(isinstance(c, ast.Constant) and c.value == "__main__" for c in test.comparators)
+    )
