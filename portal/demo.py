@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from portal import roles
@@ -29,13 +31,20 @@ class DemoPerson:
 DEMO_PEOPLE = (
     DemoPerson("applicant", "applicant-demo-pass", roles.APPLICANT, "Ada", "Applicant", "Open Digits Lab"),
     DemoPerson("reviewer", "reviewer-demo-pass", roles.REVIEWER, "Rosa", "Reviewer", "Review Institute"),
+    DemoPerson("reviewer2", "reviewer-demo-pass", roles.REVIEWER, "Tomas", "Second", "Systems Lab"),
+    # Works where the applicant works: assignment must skip them.
+    DemoPerson("reviewer3", "reviewer-demo-pass", roles.REVIEWER, "Carla", "Conflicted", "Open Digits Lab"),
     DemoPerson("maintainer", "maintainer-demo-pass", roles.MAINTAINER, "Max", "Maintainer", "ComputeGrant"),
 )
 
 SEEDERS: list[str] = [
     "portal.demo.seed_people",
     "scheduler.demo.seed_pools",
+    "portal.demo.seed_call",
 ]
+
+DEMO_CALL_TITLE = "Open compute for open AI, 2027"
+DEMO_CALL_BUDGETS = {"nvidia-v100": 2000, "tpu-v4-8": 500}  # accelerator-hours
 
 
 def seed_people() -> list[str]:
@@ -56,6 +65,29 @@ def seed_people() -> list[str]:
         roles.assign_role(user, person.role)
         lines.append(f"{person.role:<11} username={person.username}  password={person.password}")
     return lines
+
+
+def seed_call() -> list[str]:
+    """An open call offering both demo pools, with the default rubric."""
+    from portal.calls import open_call
+    from portal.models import Call
+    from scheduler.models import AcceleratorPool
+
+    if not Call.objects.filter(title=DEMO_CALL_TITLE).exists():
+        now = timezone.now()
+        pools = AcceleratorPool.objects.in_bulk(list(DEMO_CALL_BUDGETS), field_name="name")
+        open_call(
+            title=DEMO_CALL_TITLE,
+            description="Accelerator-hours for open-source TensorFlow projects that others can reproduce.",
+            opens_at=now - timedelta(days=1),
+            closes_at=now + timedelta(days=90),
+            budgets=[(pools[name], hours * 3600) for name, hours in DEMO_CALL_BUDGETS.items()],
+            actor=User.objects.filter(username="maintainer").first(),
+        )
+    return [
+        f"call        {DEMO_CALL_TITLE!r}, open for 90 days: "
+        + ", ".join(f"{hours} h of {name}" for name, hours in DEMO_CALL_BUDGETS.items())
+    ]
 
 
 @transaction.atomic

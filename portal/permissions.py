@@ -50,10 +50,37 @@ def _can_change_project_things(user: Any, obj: Any) -> bool:
     return roles.is_maintainer(user) or _is_project_member(user, obj)
 
 
+def _is_assigned_to(user: Any, application: Any) -> bool:
+    from portal.models import ReviewAssignment
+
+    return ReviewAssignment.objects.filter(
+        application=application, reviewer=user, state__in=ReviewAssignment.ACTIVE_STATES
+    ).exists()
+
+
+def _can_view_application(user: Any, application: Any) -> bool:
+    return roles.is_maintainer(user) or _is_project_member(user, application) or _is_assigned_to(user, application)
+
+
+def _can_change_application(user: Any, application: Any) -> bool:
+    """Members edit, submit and withdraw their applications (the lifecycle says when)."""
+    return _is_project_member(user, application)
+
+
+def _can_review(user: Any, assignment: Any) -> bool:
+    return assignment.reviewer_id == user.pk and roles.is_reviewer(user)
+
+
+def _is_maintainer(user: Any, obj: Any) -> bool:
+    return roles.is_maintainer(user)
+
+
 def _can_view_snapshot(user: Any, snapshot: Any) -> bool:
-    if roles.is_maintainer(user) or roles.is_reviewer(user):
+    """Maintainers, whoever asked for it, and whoever may see an application scored from it."""
+    if roles.is_maintainer(user) or getattr(snapshot, "requested_by_id", None) == user.pk:
         return True
-    return getattr(snapshot, "requested_by_id", None) == user.pk
+    applications = getattr(snapshot, "applications", None)
+    return applications is not None and any(_can_view_application(user, a) for a in applications.all())
 
 
 Rule = Callable[[Any, Any], bool]
@@ -61,6 +88,14 @@ Rule = Callable[[Any, Any], bool]
 RULES: dict[str, Rule] = {
     "portal.view_project": _can_view_project_things,
     "portal.change_project": _can_change_project_things,
+    "portal.view_application": _can_view_application,
+    "portal.change_application": _can_change_application,
+    "portal.decide_application": _is_maintainer,
+    "portal.assign_reviewers": _is_maintainer,
+    "portal.view_reviewassignment": _can_review,
+    "portal.change_reviewassignment": _can_review,
+    "portal.view_call": _is_maintainer,
+    "portal.change_call": _is_maintainer,
     "scheduler.view_allocation": _can_view_project_things,
     "scheduler.submit_job": _can_change_project_things,
     "scheduler.view_trainingjob": _can_view_project_things,

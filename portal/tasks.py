@@ -1,9 +1,24 @@
-"""Portal tasks."""
+"""Portal tasks: small, idempotent, each calling one service."""
 
 from celery import shared_task
+from django.core.mail import send_mail
 
 
 @shared_task(name="portal.tasks.ping")
 def ping() -> str:
     """A round trip through broker and worker, used by health probes and tests."""
     return "pong"
+
+
+@shared_task(
+    name="portal.tasks.send_email",
+    acks_late=True,
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    max_retries=5,
+    time_limit=60,
+    soft_time_limit=50,
+)
+def send_email(address: str, subject: str, body: str) -> int:
+    """One notification to one address; retried with backoff while the mail server is unreachable."""
+    return send_mail(subject, body, None, [address])

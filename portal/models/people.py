@@ -46,3 +46,11 @@ class Project(models.Model):
 
     def is_member(self, user: User) -> bool:
         return user.pk == self.owner_id or self.members.filter(pk=user.pk).exists()
+
+    def has_assigned_reviewer(self, user: User) -> bool:
+        """Whether `user` reviews (or has reviewed) one of this project's applications."""
+        from portal.models.reviews import ReviewAssignment
+
+        return ReviewAssignment.objects.filter(
+            application__project=self, reviewer=user, state__in=ReviewAssignment.ACTIVE_STATES
+        ).exists()

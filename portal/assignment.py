@@ -1,0 +1,149 @@
+"""Reviewer assignment: balanced by load, never to a reviewer with a conflict of interest."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count, Q
+
+from portal import audit, lifecycle, notifications, roles
+from portal.errors import WorkflowError
+from portal.models import Application, ConflictDeclaration, ReviewAssignment, User
+
+A = ReviewAssignment.State
+# Applications that still need reviewers.
+REVIEWABLE_STATES = (Application.State.SUBMITTED, Application.State.UNDER_REVIEW)
+
+
+def _same(a: str, b: str) -> bool:
+    return bool(a.strip()) and a.strip().casefold() == b.strip().casefold()
+
+
+def conflicts_of_interest(
+    reviewer: User, application: Application, declared: Collection[int] | None = None
+) -> list[str]:
+    """Why `reviewer` must not review `application`; empty when there is no conflict.
+
+    `declared`: the ids of the reviewers who declared a conflict with the project, when the caller
+    read them once for many reviewers.
+    """
+    project = application.project
+    people = [project.owner, *project.members.all()]
+    reasons = []
+    if any(person.pk == reviewer.pk for person in people):
+        reasons.append("is a member of the project")
+    if (
+        reviewer.pk in declared
+        if declared is not None
+        else ConflictDeclaration.objects.filter(reviewer=reviewer, project=project).exists()
+    ):
+        reasons.append("declared a conflict with the project")
+    if application.call.conflict_same_affiliation and reviewer.affiliation.strip():
+        if _same(reviewer.affiliation, project.organisation):
+            reasons.append(f"works for the project's organisation ({project.organisation})")
+        elif any(_same(reviewer.affiliation, person.affiliation) for person in people):
+            reasons.append(f"shares an affiliation ({reviewer.affiliation}) with a project member")
+    return reasons
+
+
+def reviewer_loads() -> dict[int, int]:
+    """Open assignments per reviewer: the load that assignment balances."""
+    rows = (
+        User.objects.filter(groups__name=roles.REVIEWER, is_active=True)
+        .annotate(load=Count("assignments", filter=Q(assignments__state=A.ASSIGNED)))
+        .values_list("pk", "load")
+    )
+    return dict(rows)
+
+
+def candidates(application: Application) -> list[User]:
+    """Reviewers who may be asked, least loaded first (ties: fewest reviews ever, then oldest account)."""
+    asked = set(application.assignments.values_list("reviewer_id", flat=True))
+    reviewers = (
+        User.objects.filter(groups__name=roles.REVIEWER, is_active=True)
+        .exclude(pk__in=asked)
+        .annotate(
+            load=Count("assignments", filter=Q(assignments__state=A.ASSIGNED)),
+            total=Count("assignments", filter=Q(assignments__state__in=[A.ASSIGNED, A.SUBMITTED])),
+        )
+        .order_by("load", "total", "pk")
+    )
+    # The project's declared conflicts in one query, not one per reviewer (benchmarks/pages.py counts them).
+    declared = set(
+        ConflictDeclaration.objects.filter(project=application.project_id).values_list("reviewer_id", flat=True)
+    )
+    return [reviewer for reviewer in reviewers if not conflicts_of_interest(reviewer, application, declared)]
+
+
+@transaction.atomic
+def assign_reviewers(application: Application, *, actor: Any = None) -> list[ReviewAssignment]:
+    """Top the application up to the call's number of reviewers; returns the new assignments."""
+    application = Application.objects.select_for_update().select_related("call", "project").get(pk=application.pk)
+    if application.state not in REVIEWABLE_STATES:
+        return []
+    active = application.assignments.filter(state__in=ReviewAssignment.ACTIVE_STATES).count()
+    missing = application.call.reviews_per_application - active
+    created = [_assign(application, reviewer, actor) for reviewer in candidates(application)[: max(missing, 0)]]
+    return created
+
+
+def _assign(application: Application, reviewer: User, actor: Any) -> ReviewAssignment:
+    assignment = ReviewAssignment.objects.create(
+        application=application, reviewer=reviewer, assigned_by=actor if getattr(actor, "pk", None) else None
+    )
+    audit.record(actor, "review.assigned", application, reviewer=reviewer.username)
+    if application.state == Application.State.SUBMITTED:
+        lifecycle.transition(application, Application.State.UNDER_REVIEW, actor=actor)
+    notifications.notify(
+        "review_assigned", [reviewer], application=application, assignment=assignment, reviewer=reviewer
+    )
+    return assignment
+
+
+@transaction.atomic
+def assign_by_hand(application: Application, reviewer: User, *, actor: Any) -> ReviewAssignment:
+    """A maintainer's choice of reviewer; conflicts of interest are refused all the same."""
+    application = Application.objects.select_for_update().select_related("call", "project").get(pk=application.pk)
+    if application.state not in REVIEWABLE_STATES:
+        raise WorkflowError(f"The application is {application.get_state_display().lower()}; it takes no new reviewers.")
+    if not roles.is_reviewer(reviewer) or not reviewer.is_active:
+        raise WorkflowError(f"{reviewer} is not an active reviewer.")
+    reasons = conflicts_of_interest(reviewer, application)
+    if reasons:
+        raise WorkflowError(f"{reviewer} has a conflict of interest: {'; '.join(reasons)}.")
+    if application.assignments.filter(reviewer=reviewer).exists():
+        raise WorkflowError(f"{reviewer} was already asked to review this application.")
+    return _assign(application, reviewer, actor)
+
+
+def _end_assignment(assignment: ReviewAssignment, state: str, *, actor: Any, reason: str) -> ReviewAssignment:
+    locked = ReviewAssignment.objects.select_for_update().select_related("application").get(pk=assignment.pk)
+    if locked.reviewer_id != getattr(actor, "pk", None):
+        raise WorkflowError("Only the assigned reviewer can decline this review.")
+    if locked.state != A.ASSIGNED:
+        raise WorkflowError(f"This review is already {locked.get_state_display().lower()}.")
+    locked.state = state
+    locked.reason = reason
+    locked.save(update_fields=["state", "reason", "updated"])
+    audit.record(actor, f"review.{state}", locked.application, message=reason)
+    assign_reviewers(locked.application)
+    return locked
+
+
+@transaction.atomic
+def decline(assignment: ReviewAssignment, *, actor: Any, reason: str = "") -> ReviewAssignment:
+    """The reviewer cannot review it: someone else is asked in their place."""
+    return _end_assignment(assignment, A.DECLINED, actor=actor, reason=reason)
+
+
+@transaction.atomic
+def declare_conflict(assignment: ReviewAssignment, *, actor: Any, reason: str) -> ReviewAssignment:
+    """The reviewer has a conflict with the project: never assigned to it again; someone else is asked."""
+    if not reason.strip():
+        raise WorkflowError("Say what the conflict of interest is.")
+    ConflictDeclaration.objects.get_or_create(
+        reviewer=actor, project=assignment.application.project, defaults={"reason": reason}
+    )
+    return _end_assignment(assignment, A.CONFLICTED, actor=actor, reason=reason)

@@ -1,0 +1,113 @@
+"""Decisions: ranking a call's applications and awarding, declining or waitlisting them.
+
+An award creates the allocation through the scheduler's quota service and counts against the
+call's budget on that pool. The budget row is locked for the decision, and a CHECK constraint
+(awarded <= budget) stands behind the lock, so two maintainers deciding at once cannot overspend.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Avg, Count, F, FloatField, Max, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from portal import lifecycle, notifications
+from portal.errors import WorkflowError
+from portal.models import Application, Call, CallPool, ReviewAssignment
+from reproducibility.models import Report
+from scheduler import quota
+
+S = Application.State
+DECIDABLE_STATES = (S.UNDER_REVIEW, S.WAITLISTED)
+
+
+def ranked_applications(call: Call) -> QuerySet[Application]:
+    """The call's submitted applications, best first: review score, then reproducibility, then smaller asks."""
+    submitted = Q(assignments__state=ReviewAssignment.State.SUBMITTED)
+    latest_report = Report.objects.filter(snapshot=OuterRef("snapshot")).order_by("-created").values("score")[:1]
+    return (
+        call.applications.exclude(state__in=[S.DRAFT, S.WITHDRAWN])
+        .select_related("project", "pool", "snapshot", "allocation")
+        .annotate(
+            review_mean=Avg("assignments__review__weighted_score", filter=submitted),
+            review_count=Count("assignments__review", filter=submitted),
+            review_spread=Max("assignments__review__weighted_score", filter=submitted)
+            - Min("assignments__review__weighted_score", filter=submitted),
+            reproducibility_score=Subquery(latest_report, output_field=FloatField()),
+        )
+        .order_by(
+            F("review_mean").desc(nulls_last=True),
+            Coalesce("reproducibility_score", -1.0).desc(),
+            "requested_seconds",
+            "pk",
+        )
+    )
+
+
+def _lock_for_decision(application: Application) -> Application:
+    locked = Application.objects.select_for_update().select_related("call", "project", "pool").get(pk=application.pk)
+    if locked.state not in DECIDABLE_STATES:
+        raise WorkflowError(f"The application is {locked.get_state_display().lower()}; it cannot be decided.")
+    return locked
+
+
+def _announce(application: Application, **context: Any) -> None:
+    notifications.notify(
+        "application_decided", notifications.project_people(application.project), application=application, **context
+    )
+
+
+@transaction.atomic
+def award(application: Application, seconds: int, *, actor: Any, message: str = "") -> Application:
+    """Award `seconds` accelerator-seconds: an allocation on the application's pool, within the call's budget."""
+    application = _lock_for_decision(application)
+    if seconds <= 0:
+        raise WorkflowError("An award must be a positive number of accelerator-hours.")
+    budget = CallPool.objects.select_for_update().get(call=application.call, pool=application.pool)
+    if seconds > budget.remaining_seconds:
+        raise WorkflowError(
+            f"Awarding {seconds / 3600:g} h would exceed the call's budget on {application.pool}: "
+            f"{budget.remaining_seconds / 3600:g} h of {budget.budget_seconds / 3600:g} h remain."
+        )
+    now = timezone.now()
+    allocation = quota.award(
+        application.project,
+        application.pool,
+        seconds,
+        starts_at=now,
+        expires_at=now + timedelta(days=application.call.award_validity_days),
+        actor=actor,
+        memo=f"award: {application.call}",
+    )
+    CallPool.objects.filter(pk=budget.pk).update(awarded_seconds=F("awarded_seconds") + seconds)
+    application.allocation = allocation
+    application.save(update_fields=["allocation", "updated"])
+    lifecycle.transition(application, S.AWARDED, actor=actor, message=message)
+    _announce(application, awarded_hours=seconds / 3600)
+    return application
+
+
+@transaction.atomic
+def decline(application: Application, *, actor: Any, message: str) -> Application:
+    """Decline, with a message to the applicant saying why."""
+    if not message.strip():
+        raise WorkflowError("Tell the applicant why the application is declined.")
+    application = _lock_for_decision(application)
+    lifecycle.transition(application, S.DECLINED, actor=actor, message=message.strip())
+    _announce(application)
+    return application
+
+
+@transaction.atomic
+def waitlist(application: Application, *, actor: Any, message: str) -> Application:
+    """Keep the application for an award if budget frees up."""
+    if not message.strip():
+        raise WorkflowError("Tell the applicant what the waitlist means for them.")
+    application = _lock_for_decision(application)
+    lifecycle.transition(application, S.WAITLISTED, actor=actor, message=message.strip())
+    _announce(application)
+    return application

@@ -1,0 +1,21 @@
+"""The portal's data: people and projects, calls, applications, reviews and the audit log."""
+
+from portal.models.applications import Application
+from portal.models.audit import AuditEntry
+from portal.models.calls import Call, CallPool, RubricCriterion
+from portal.models.people import Project, User
+from portal.models.reviews import ConflictDeclaration, CriterionScore, Review, ReviewAssignment
+
+__all__ = [
+    "Application",
+    "AuditEntry",
+    "Call",
+    "CallPool",
+    "ConflictDeclaration",
+    "CriterionScore",
+    "Project",
+    "Review",
+    "ReviewAssignment",
+    "RubricCriterion",
+    "User",
+]

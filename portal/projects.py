@@ -1,0 +1,127 @@
+"""Projects: creating them and checking where their repository comes from."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+from typing import IO, Any
+
+from django.conf import settings
+from django.db import transaction
+
+from portal import audit
+from portal.calls import unique_slug
+from portal.errors import WorkflowError
+from portal.models import Project, User
+from reproducibility.services import source_kind
+from reproducibility.snapshots import SnapshotError
+from reproducibility.snapshots.git import check_url
+
+ARCHIVE_SUFFIXES = (".zip", ".tar.gz", ".tgz", ".tar")
+
+
+def uploads_root() -> Path:
+    return Path(settings.DATA_DIR) / "uploads"
+
+
+def _no_dns(host: str, port: int) -> list[str]:
+    # Addresses are checked when the clone resolves the host (once, pinned); here only the form.
+    return ["93.184.216.34"]  # any public address: the check of the address itself is skipped
+
+
+def check_repository_source(source: str) -> str:
+    """The repository source, cleaned, or a WorkflowError saying why it is refused."""
+    source = source.strip()
+    if not source:
+        raise WorkflowError("Give the project's repository: an https git URL.")
+    kind = source_kind(source)
+    if kind == "git":
+        try:
+            check_url(source, settings.CG_GIT_ALLOWED_HOSTS, resolve=_no_dns)
+        except SnapshotError as error:
+            raise WorkflowError(str(error)) from error
+        return source
+    if kind == "archive":
+        # Archives only come from uploads: a typed path must never make the server read its own files.
+        path = Path(source).resolve()
+        if not path.is_relative_to(uploads_root().resolve()) or not _exists(path, "file"):
+            raise WorkflowError("Archives must be uploaded, not given as a path.")
+        return str(path)
+    if not settings.CG_ALLOW_LOCAL_REPOSITORIES:
+        raise WorkflowError("Give an https git URL (local folders are not accepted on this portal).")
+    try:
+        path = Path(source).expanduser()
+    except RuntimeError:  # ~name of no user on this machine
+        path = Path(source)
+    if not path.is_absolute() or not _exists(path, "dir"):
+        raise WorkflowError(f"{source} is not an absolute path to a folder on this machine.")
+    return str(path.resolve())
+
+
+def _exists(path: Path, kind: str) -> bool:
+    try:
+        return path.is_dir() if kind == "dir" else path.is_file()
+    except OSError:  # e.g. a name longer than the filesystem allows
+        return False
+
+
+def store_upload(name: str, stream: IO[bytes], max_bytes: int) -> str:
+    """Keep an uploaded archive under the uploads folder and return its path (the project's source)."""
+    suffix = next((s for s in ARCHIVE_SUFFIXES if name.lower().endswith(s)), None)
+    if suffix is None:
+        raise WorkflowError("Upload a .zip, .tar.gz or .tar archive of the repository.")
+    folder = uploads_root()
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{uuid.uuid4().hex}{suffix}"
+    written = 0
+    with target.open("wb") as out:
+        while chunk := stream.read(1 << 20):
+            written += len(chunk)
+            if written > max_bytes:
+                out.close()
+                target.unlink(missing_ok=True)
+                raise WorkflowError(f"The archive is larger than {max_bytes // (1 << 20)} MB.")
+            out.write(chunk)
+    return str(target)
+
+
+@transaction.atomic
+def create_project(
+    owner: User,
+    *,
+    name: str,
+    repository_url: str,
+    licence: str = "",
+    description: str = "",
+    organisation: str = "",
+    members: Iterable[User] = (),
+) -> Project:
+    """A new project owned by `owner`; its repository source is checked first."""
+    source = check_repository_source(repository_url)
+    project = Project.objects.create(
+        name=name.strip(),
+        slug=unique_slug(Project, name),
+        owner=owner,
+        repository_url=source,
+        licence=licence.strip(),
+        description=description,
+        organisation=organisation.strip(),
+    )
+    project.members.set([m for m in members if m.pk != owner.pk])
+    audit.record(owner, "project.created", project)
+    return project
+
+
+@transaction.atomic
+def update_project(project: Project, *, actor: Any, members: Iterable[User] | None = None, **fields: Any) -> Project:
+    """Change a project's details; a changed repository is checked like a new one."""
+    if "repository_url" in fields:
+        fields["repository_url"] = check_repository_source(fields["repository_url"])
+    for name, value in fields.items():
+        setattr(project, name, value)
+    project.save()
+    if members is not None:
+        project.members.set([m for m in members if m.pk != project.owner_id])
+    audit.record(actor, "project.updated", project, fields=sorted(fields))
+    return project
