@@ -1,0 +1,443 @@
+"""What the API reads and writes. Serializers validate shapes and bounds; services decide the rest."""
+
+from __future__ import annotations
+
+import shlex
+from typing import Any, cast
+
+from django import forms
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.authtoken.models import Token
+from rest_framework.reverse import reverse
+
+from portal.models import Application, Call, CallPool, Project, RubricCriterion, User
+from reproducibility.models import Snapshot
+from scheduler import selectors as scheduler_selectors
+from scheduler.forms import JobSubmitForm
+from scheduler.models import AcceleratorPool, Allocation, JobEvent, TrainingJob
+
+HOUR = 3600
+# Large enough for any call's budget, small enough that seconds always fit the database's integers.
+MAX_HOURS = 1_000_000
+
+
+@extend_schema_field(OpenApiTypes.DOUBLE)
+class HoursField(serializers.ReadOnlyField):
+    """Accelerator-seconds shown as accelerator-hours."""
+
+    def to_representation(self, value: int) -> float:
+        return round(value / HOUR, 4)
+
+
+def _user(serializer: serializers.Serializer) -> Any:
+    return serializer.context["request"].user
+
+
+# --- calls ---------------------------------------------------------------------------------
+
+
+class CallPoolSerializer(serializers.ModelSerializer):
+    pool = serializers.CharField(source="pool.name", read_only=True)
+    kind = serializers.CharField(source="pool.kind", read_only=True)
+    capacity = serializers.IntegerField(source="pool.capacity", read_only=True)
+    remaining_seconds = serializers.IntegerField(read_only=True)
+    budget_hours = HoursField(source="budget_seconds")
+    remaining_hours = HoursField(source="remaining_seconds")
+
+    class Meta:
+        model = CallPool
+        fields = ["pool", "kind", "capacity", "budget_seconds", "remaining_seconds", "budget_hours", "remaining_hours"]
+        read_only_fields = fields
+
+
+class RubricCriterionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = RubricCriterion
+        fields = ["name", "description", "weight"]
+        read_only_fields = fields
+
+
+class CallSerializer(serializers.ModelSerializer):
+    pools = CallPoolSerializer(source="call_pools", many=True, read_only=True)
+    rubric = RubricCriterionSerializer(source="criteria", many=True, read_only=True)
+
+    class Meta:
+        model = Call
+        fields = [
+            "id",
+            "slug",
+            "title",
+            "description",
+            "opens_at",
+            "closes_at",
+            "reviews_per_application",
+            "pools",
+            "rubric",
+        ]
+        read_only_fields = fields
+
+
+# --- projects ------------------------------------------------------------------------------
+
+
+class ProjectSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="api:project-detail")
+    owner = serializers.CharField(source="owner.username", read_only=True)
+    members = serializers.SlugRelatedField(
+        many=True,
+        slug_field="username",
+        queryset=User.objects.filter(is_active=True),
+        required=False,
+        help_text="Usernames of the project's other members (the owner is always one).",
+    )
+
+    class Meta:
+        model = Project
+        fields = [
+            "id",
+            "url",
+            "slug",
+            "name",
+            "owner",
+            "members",
+            "organisation",
+            "repository_url",
+            "licence",
+            "description",
+            "created",
+        ]
+        read_only_fields = ["id", "url", "slug", "owner", "created"]
+        extra_kwargs = {
+            "repository_url": {"help_text": "An https git URL, or a local folder where the operator allows it."}
+        }
+
+
+# --- snapshots and applications ------------------------------------------------------------
+
+
+def _latest_report(snapshot: Snapshot) -> Any:
+    newest_first = getattr(snapshot, "reports_newest_first", None)
+    if newest_first is not None:
+        return newest_first[0] if newest_first else None
+    return snapshot.latest_report
+
+
+SUMMARIES: dict[str, str] = {
+    Snapshot.Status.QUEUED: "scoring…",
+    Snapshot.Status.FETCHING: "scoring…",
+    Snapshot.Status.SCORING: "scoring…",
+    Snapshot.Status.DONE: "scored",
+    Snapshot.Status.FAILED: "failed",
+}
+
+
+class SnapshotSerializer(serializers.ModelSerializer):
+    """A repository snapshot: 'scoring…' until its report is ready, or why fetching it failed."""
+
+    summary = serializers.SerializerMethodField(help_text="scoring…, scored or failed.")
+    score = serializers.SerializerMethodField(help_text="Reproducibility score (0-100) once scored.")
+    level = serializers.SerializerMethodField(help_text="none, bronze, silver or gold once scored.")
+    report = serializers.SerializerMethodField(help_text="Where the Scorecard-shaped report is, once scored.")
+
+    class Meta:
+        model = Snapshot
+        fields = ["id", "status", "summary", "error", "source", "commit", "score", "level", "report", "created"]
+        read_only_fields = fields
+
+    def get_summary(self, snapshot: Snapshot) -> str:
+        return SUMMARIES.get(snapshot.status, snapshot.status)
+
+    def get_score(self, snapshot: Snapshot) -> float | None:
+        report = _latest_report(snapshot)
+        return report.score if report else None
+
+    def get_level(self, snapshot: Snapshot) -> str | None:
+        report = _latest_report(snapshot)
+        return report.level if report else None
+
+    def get_report(self, snapshot: Snapshot) -> str | None:
+        if _latest_report(snapshot) is None:
+            return None
+        return reverse("api:snapshot-report", args=[snapshot.pk], request=self.context.get("request"))
+
+
+class ApplicationSerializer(serializers.ModelSerializer):
+    """An application as its applicants, assigned reviewers and maintainers see it."""
+
+    url = serializers.HyperlinkedIdentityField(view_name="api:application-detail")
+    call_title = serializers.CharField(source="call.title", read_only=True)
+    project_name = serializers.CharField(source="project.name", read_only=True)
+    pool = serializers.CharField(source="pool.name", read_only=True)
+    requested_hours = HoursField(source="requested_seconds")
+    state_label = serializers.CharField(source="get_state_display", read_only=True)
+    snapshot = SnapshotSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Application
+        fields = [
+            "id",
+            "url",
+            "call",
+            "call_title",
+            "project",
+            "project_name",
+            "pool",
+            "requested_seconds",
+            "requested_hours",
+            "justification",
+            "entrypoint",
+            "workers",
+            "accelerators_per_worker",
+            "expected_runs",
+            "state",
+            "state_label",
+            "snapshot",
+            "allocation",
+            "decision_message",
+            "submitted_at",
+            "decided_at",
+            "created",
+            "updated",
+        ]
+        read_only_fields = fields
+
+
+class ApplicationDraftSerializer(serializers.ModelSerializer):
+    """The plan of a draft: what it asks for and how it will be used (a PATCH changes only what it gives)."""
+
+    pool = serializers.SlugRelatedField(
+        slug_field="name", queryset=AcceleratorPool.objects.all(), help_text="Pool name, e.g. nvidia-v100."
+    )
+    requested_hours = serializers.FloatField(min_value=0, max_value=MAX_HOURS, help_text="Accelerator-hours asked for.")
+
+    class Meta:
+        model = Application
+        fields = [
+            "pool",
+            "requested_hours",
+            "justification",
+            "entrypoint",
+            "workers",
+            "accelerators_per_worker",
+            "expected_runs",
+        ]
+
+
+class ApplicationCreateSerializer(ApplicationDraftSerializer):
+    """A new draft: a project the user belongs to, an open call, and the plan."""
+
+    project = serializers.PrimaryKeyRelatedField(
+        queryset=Project.objects.all(), help_text="A project you own or belong to."
+    )
+    call = serializers.PrimaryKeyRelatedField(queryset=Call.objects.all(), help_text="An open call (see /calls/).")
+
+    class Meta(ApplicationDraftSerializer.Meta):
+        fields = ["project", "call", *ApplicationDraftSerializer.Meta.fields]
+        validators: list[object] = []  # a second application to a call is refused by the view, saying which
+
+
+class WithdrawSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+
+class DecisionSerializer(serializers.Serializer):
+    DECISIONS = ("award", "decline", "waitlist")
+
+    decision = serializers.ChoiceField(choices=DECISIONS)
+    awarded_hours = serializers.FloatField(
+        required=False, min_value=0, max_value=MAX_HOURS, help_text="Accelerator-hours to award (award only)."
+    )
+    message = serializers.CharField(required=False, allow_blank=True, max_length=5000, default="")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["decision"] == "award" and "awarded_hours" not in attrs:
+            raise serializers.ValidationError({"awarded_hours": "Say how many accelerator-hours to award."})
+        return attrs
+
+
+# --- allocations and jobs ------------------------------------------------------------------
+
+
+class AllocationSerializer(serializers.ModelSerializer):
+    """An award of accelerator-seconds on one pool, with its balances (cached from the ledger)."""
+
+    url = serializers.HyperlinkedIdentityField(view_name="api:allocation-detail")
+    project_name = serializers.CharField(source="project.name", read_only=True)
+    pool = serializers.CharField(source="pool.name", read_only=True)
+    awarded_seconds = serializers.IntegerField(source="awarded", read_only=True)
+    reserved_seconds = serializers.IntegerField(source="reserved", read_only=True)
+    used_seconds = serializers.IntegerField(source="used", read_only=True)
+    remaining_seconds = serializers.IntegerField(source="remaining", read_only=True)
+    awarded_hours = HoursField(source="awarded")
+    reserved_hours = HoursField(source="reserved")
+    used_hours = HoursField(source="used")
+    remaining_hours = HoursField(source="remaining")
+
+    class Meta:
+        model = Allocation
+        fields = [
+            "id",
+            "url",
+            "project",
+            "project_name",
+            "pool",
+            "state",
+            "starts_at",
+            "expires_at",
+            "awarded_seconds",
+            "reserved_seconds",
+            "used_seconds",
+            "remaining_seconds",
+            "awarded_hours",
+            "reserved_hours",
+            "used_hours",
+            "remaining_hours",
+        ]
+        read_only_fields = fields
+
+
+class JobSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="api:job-detail")
+    project = serializers.IntegerField(source="allocation.project_id", read_only=True)
+    pool = serializers.CharField(source="pool.name", read_only=True)
+    submitted_by = serializers.CharField(source="submitted_by.username", read_only=True, allow_null=True)
+
+    class Meta:
+        model = TrainingJob
+        fields = [
+            "id",
+            "url",
+            "allocation",
+            "project",
+            "pool",
+            "name",
+            "entrypoint",
+            "args",
+            "image",
+            "workers",
+            "accelerators_per_worker",
+            "max_runtime_seconds",
+            "priority",
+            "seed",
+            "repository_url",
+            "commit",
+            "state",
+            "cancel_requested",
+            "submitted_by",
+            "submitted_at",
+            "admitted_at",
+            "started_at",
+            "finished_at",
+            "reserved_seconds",
+            "charged_seconds",
+            "failure_reason",
+            "exit_code",
+            "progress",
+        ]
+        read_only_fields = fields
+
+
+class JobEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = JobEvent
+        fields = ["from_state", "to_state", "at", "message"]
+        read_only_fields = fields
+
+
+class JobDetailSerializer(JobSerializer):
+    """A job with its timeline and, while queued, its place in the pool's queue."""
+
+    events = JobEventSerializer(many=True, read_only=True)
+    queue_position = serializers.SerializerMethodField()
+    estimated_start = serializers.SerializerMethodField()
+
+    class Meta(JobSerializer.Meta):
+        fields = [*JobSerializer.Meta.fields, "events", "queue_position", "estimated_start"]
+        read_only_fields = fields
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._queue_rows: dict[int, Any] = {}
+
+    def _queue_row(self, job: TrainingJob) -> Any:
+        if job.pk not in self._queue_rows:  # position and estimate come from one computation
+            self._queue_rows[job.pk] = scheduler_selectors.queue_position(job)
+        return self._queue_rows[job.pk]
+
+    def get_queue_position(self, job: TrainingJob) -> int | None:
+        row = self._queue_row(job)
+        return row.position if row else None
+
+    @extend_schema_field(OpenApiTypes.DATETIME)
+    def get_estimated_start(self, job: TrainingJob) -> str | None:
+        row = self._queue_row(job)
+        return row.estimated_start.isoformat() if row else None
+
+
+def _from_form(name: str, **kwargs: Any) -> serializers.Field:
+    """An API field with the bounds of the job form's field, so the schema shows what the form accepts."""
+    field = JobSubmitForm.base_fields[name]
+    options: dict[str, Any] = {"help_text": field.help_text or None, **kwargs}
+    if field.initial is not None:
+        options["default"] = field.initial
+    elif not field.required:
+        options["required"] = False
+    if isinstance(field, forms.IntegerField):
+        low, high = cast(int | None, field.min_value), cast(int | None, field.max_value)
+        return serializers.IntegerField(min_value=low, max_value=high, **options)
+    assert isinstance(field, forms.CharField)
+    return serializers.CharField(max_length=field.max_length, allow_blank=not field.required, **options)
+
+
+class JobSubmitSerializer(serializers.Serializer):
+    """A training run on an allocation. Checked by the same form as the run page, then by the quota."""
+
+    allocation = serializers.PrimaryKeyRelatedField(
+        queryset=Allocation.objects.select_related("project", "pool"),
+        help_text="An allocation of a project you belong to.",
+    )
+    name = _from_form("name")
+    entrypoint = _from_form("entrypoint")
+    args = serializers.ListField(
+        child=serializers.CharField(allow_blank=True, max_length=2000),
+        required=False,
+        default=list,
+        max_length=200,
+        help_text='Arguments given to the entrypoint, one string each, e.g. ["--epochs", "5"].',
+    )
+    workers = _from_form("workers")
+    accelerators_per_worker = _from_form("accelerators_per_worker")
+    max_runtime_minutes = _from_form("max_runtime_minutes")
+    seed = _from_form("seed")
+    priority = _from_form("priority")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.form: JobSubmitForm | None = None
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        data = {name: value for name, value in attrs.items() if name != "allocation"}
+        data["args"] = shlex.join(attrs.get("args", []))
+        form = JobSubmitForm(data)
+        if not form.is_valid():
+            errors = {
+                ("non_field_errors" if field == "__all__" else field): [str(m) for m in messages]
+                for field, messages in form.errors.items()
+            }
+            raise serializers.ValidationError(errors)
+        self.form = form
+        return attrs
+
+
+class TokenSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Token
+        fields = ["key", "created"]
+        read_only_fields = fields
+
+
+class TokenStatusSerializer(serializers.Serializer):
+    exists = serializers.BooleanField(read_only=True)
+    created = serializers.DateTimeField(read_only=True, allow_null=True)

@@ -1,0 +1,225 @@
+"""Every bad input answers 400 with a message saying what is wrong, and changes nothing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from portal import calls
+from portal.models import Application, AuditEntry, Project
+from scheduler import quota
+from scheduler.models import AcceleratorPool, LedgerEntry, TrainingJob
+
+HOUR = 3600
+
+
+@pytest.fixture
+def unchanged(db):  # type: ignore[no-untyped-def]
+    """Asserts, at the end of the test, that no project, application, job, ledger or audit row appeared or changed."""
+
+    def snapshot() -> tuple:  # type: ignore[type-arg]
+        return (
+            list(Project.objects.values_list("pk", "name", "repository_url").order_by("pk")),
+            list(Application.objects.values_list("pk", "state", "requested_seconds", "workers").order_by("pk")),
+            list(TrainingJob.objects.values_list("pk", "state").order_by("pk")),
+            LedgerEntry.objects.count(),
+            AuditEntry.objects.count(),
+        )
+
+    state: dict[str, tuple] = {}  # type: ignore[type-arg]
+
+    def begin() -> None:
+        state["before"] = snapshot()
+
+    yield begin
+    assert snapshot() == state["before"], "a refused request changed something"
+
+
+def refused(answer, field: str = "detail", says: str = ""):  # type: ignore[no-untyped-def]
+    assert answer.status_code == 400, answer.content
+    body = answer.json()
+    assert field in body, body
+    message = body[field] if isinstance(body[field], str) else " ".join(body[field])
+    assert says in message, message
+    return message
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "says"),
+    [
+        ({"name": "X", "repository_url": "https://evil.example.com/x.git"}, "detail", "not allowed"),
+        ({"name": "X", "repository_url": "relative/folder"}, "detail", "not an absolute path"),
+        ({"name": "X", "repository_url": "/tmp/archive.zip"}, "detail", "Archives must be uploaded"),
+        # Were server errors (found by schemathesis-style inputs): refused now with the reason.
+        ({"name": "X", "repository_url": "https://github.com:99999/a/b"}, "detail", "malformed"),
+        ({"name": "X", "repository_url": "https://[::1/a/b"}, "detail", "malformed"),
+        ({"name": "X", "repository_url": "/" + "a" * 300}, "detail", "not an absolute path to a folder"),
+        ({"name": "X", "repository_url": "~nobody-at-all/repo"}, "detail", "not an absolute path to a folder"),
+        ({"repository_url": "https://github.com/a/b"}, "name", "required"),
+        ({"name": "X", "repository_url": "https://github.com/a/b", "members": ["nobody"]}, "members", "nobody"),
+        ({"name": "X" * 201, "repository_url": "https://github.com/a/b"}, "name", "200"),
+    ],
+)
+def test_a_project_with_a_bad_field_is_refused(api, applicant, unchanged, data, field, says):
+    unchanged()
+    refused(api(applicant).post("/api/v1/projects/", data, format="json"), field, says)
+
+
+def test_changing_a_projects_repository_to_a_refused_source_changes_nothing(api, project, applicant, unchanged):
+    unchanged()
+    answer = api(applicant).patch(
+        f"/api/v1/projects/{project.pk}/", {"name": "Renamed", "repository_url": "ftp://example.org/x"}, format="json"
+    )
+    refused(answer)
+
+
+def _application(project, call, changes=None):  # type: ignore[no-untyped-def]
+    data = {"project": project.pk, "call": call.pk, "pool": "nvidia-v100", "requested_hours": 10, "workers": 1}
+    return {**data, **(changes or {})}
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "says"),
+    [
+        ({"requested_hours": 0}, "detail", "positive number"),
+        ({"requested_hours": 5000}, "detail", "more than the call's whole budget"),
+        ({"requested_hours": "lots"}, "requested_hours", "valid number"),
+        ({"workers": 9}, "detail", "do not fit"),
+        ({"workers": 0}, "detail", "at least 1"),
+        ({"workers": -1}, "workers", "greater than or equal to 0"),
+        ({"pool": "no-such-pool"}, "pool", "no-such-pool"),
+        ({"call": 10**30}, "call", "does not exist"),
+        ({"project": "mine"}, "project", "Incorrect type"),
+    ],
+)
+def test_a_draft_with_a_bad_plan_is_refused(api, project, open_call, applicant, unchanged, changes, field, says):
+    unchanged()
+    refused(
+        api(applicant).post("/api/v1/applications/", _application(project, open_call, changes), format="json"),
+        field,
+        says,
+    )
+
+
+def test_a_pool_the_call_does_not_offer_is_refused(api, project, open_call, applicant, unchanged):
+    AcceleratorPool.objects.create(name="cpu-small", kind="cpu", capacity=4)
+    unchanged()
+    answer = api(applicant).post(
+        "/api/v1/applications/", _application(project, open_call, {"pool": "cpu-small"}), format="json"
+    )
+    refused(answer, says="does not offer cpu-small; it offers nvidia-v100, tpu-v4-8")
+
+
+def test_a_closed_call_takes_no_drafts(api, project, gpu_pool, applicant, unchanged):
+    now = timezone.now()
+    closed = calls.open_call(
+        title="Last year",
+        opens_at=now - timedelta(days=9),
+        closes_at=now - timedelta(days=1),
+        budgets=[(gpu_pool, HOUR)],
+    )
+    unchanged()
+    refused(
+        api(applicant).post("/api/v1/applications/", _application(project, closed), format="json"),
+        says="it is not open now",
+    )
+
+
+def test_a_second_application_of_a_project_to_a_call_is_refused(api, draft, applicant, unchanged):
+    unchanged()
+    answer = api(applicant).post("/api/v1/applications/", _application(draft.project, draft.call), format="json")
+    refused(answer, says=f"already has an application to {draft.call} (id {draft.pk})")
+
+
+def test_a_submitted_application_is_no_longer_edited_nor_submitted_again(api, draft, applicant, unchanged):
+    ada = api(applicant)
+    assert ada.post(f"/api/v1/applications/{draft.pk}/submit/").status_code == 200
+    unchanged()
+    refused(ada.patch(f"/api/v1/applications/{draft.pk}/", {"workers": 1}, format="json"), says="only drafts")
+    refused(ada.post(f"/api/v1/applications/{draft.pk}/submit/"), says="cannot become submitted")
+
+
+def test_a_withdrawn_application_is_not_withdrawn_twice(api, draft, applicant, unchanged):
+    ada = api(applicant)
+    assert ada.post(f"/api/v1/applications/{draft.pk}/withdraw/").status_code == 200
+    unchanged()
+    refused(ada.post(f"/api/v1/applications/{draft.pk}/withdraw/"), says="cannot become withdrawn")
+
+
+def test_decisions_that_the_workflow_refuses(api, world, unchanged):
+    boss = api(world.maintainer)
+    unchanged()
+    url = f"/api/v1/applications/{world.other_application.pk}/decide/"
+    refused(
+        boss.post(url, {"decision": "award", "awarded_hours": 1}, format="json"), says="draft; it cannot be decided"
+    )
+    refused(boss.post(url, {"decision": "award"}, format="json"), "awarded_hours", "how many")
+    refused(boss.post(url, {"decision": "adopt"}, format="json"), "decision", "not a valid choice")
+
+
+def _job(allocation, changes=None):  # type: ignore[no-untyped-def]
+    return {
+        "allocation": allocation.pk,
+        "entrypoint": "train.py",
+        "workers": 1,
+        "max_runtime_minutes": 10,
+        **(changes or {}),
+    }
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "says"),
+    [
+        ({"entrypoint": "/etc/passwd"}, "entrypoint", "a path inside the repository"),
+        ({"entrypoint": "../outside.py"}, "entrypoint", "a path inside the repository"),
+        ({"entrypoint": ""}, "entrypoint", "blank"),
+        ({"args": "--epochs 5"}, "args", "list"),
+        ({"workers": 0}, "workers", "greater than or equal to 1"),
+        ({"max_runtime_minutes": 10**9}, "max_runtime_minutes", "less than or equal to"),
+        ({"workers": 9}, "detail", "the nvidia-v100 pool has 8"),
+        ({"workers": 8, "max_runtime_minutes": 24 * 60}, "detail", "Not enough quota"),
+        ({"max_runtime_minutes": 25 * 60}, "detail", "Maximum runtime"),
+        ({"allocation": 10**30}, "allocation", "does not exist"),
+    ],
+)
+def test_a_job_the_form_or_the_quota_refuses_reserves_nothing(api, world, unchanged, changes, field, says):
+    unchanged()
+    refused(api(world.owner).post("/api/v1/jobs/", _job(world.allocation, changes), format="json"), field, says)
+
+
+def test_a_suspended_allocation_takes_no_jobs(api, world, unchanged):
+    quota.suspend(world.allocation)
+    unchanged()
+    answer = api(world.owner).post("/api/v1/jobs/", _job(world.allocation), format="json")
+    refused(answer, says="This allocation is suspended")
+
+
+def test_an_ended_run_is_not_cancelled_again(api, world, unchanged):
+    quota.cancel_job(world.job)
+    unchanged()
+    refused(api(world.owner).post(f"/api/v1/jobs/{world.job.pk}/cancel/"), says="already ended (cancelled)")
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "field"),
+    [
+        ("/api/v1/applications/", {"state": "pending"}, "state"),
+        ("/api/v1/applications/", {"project": "abc"}, "project"),
+        ("/api/v1/applications/", {"call": str(10**30)}, "call"),
+        ("/api/v1/allocations/", {"state": "gone"}, "state"),
+        ("/api/v1/jobs/", {"allocation": "-1"}, "allocation"),
+    ],
+)
+def test_a_malformed_filter_is_refused(api, world, path, query, field):
+    answer = api(world.owner).get(path, query)
+    assert answer.status_code == 400
+    assert field in answer.json()
+
+
+def test_a_body_that_is_not_json_is_refused(api, applicant, unchanged):
+    unchanged()
+    answer = api(applicant).post("/api/v1/projects/", "{not json", content_type="application/json")
+    assert answer.status_code == 400
+    assert "JSON parse error" in answer.json()["detail"]
