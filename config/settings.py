@@ -8,6 +8,7 @@ SECRET_KEY is required, cookies are secure and HSTS is on.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -25,6 +26,19 @@ def env_bool(name: str, default: bool) -> bool:
     if value.lower() in {"0", "false", "no", "off"}:
         return False
     raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), got {value!r}")
+
+
+def env_int(name: str, default: int, minimum: int | None = None) -> int:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, got {value!r}") from None
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {number}")
+    return number
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
@@ -83,7 +97,10 @@ INSTALLED_APPS = [
     "django_htmx",
     "rest_framework",
     "rest_framework.authtoken",
+    "django_filters",
     "drf_spectacular",
+    "csp",
+    "axes",
     "portal",
     "scheduler",
     "reproducibility",
@@ -98,7 +115,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, so it turns a lockout flagged during authentication into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -137,6 +157,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "portal.User"
 AUTHENTICATION_BACKENDS = [
+    # First: refuses sign-in attempts from a locked-out username and address (see Security below).
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     # Object-level rules (who may see which project, job, snapshot): see portal/permissions.py.
     "portal.permissions.ObjectPermissionBackend",
@@ -180,7 +202,11 @@ EMAIL_PORT = int(os.environ.get("DJANGO_EMAIL_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("DJANGO_EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("DJANGO_EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", False)
+# For django.core.mail.backends.filebased.EmailBackend (one file per message).
+EMAIL_FILE_PATH = os.environ.get("DJANGO_EMAIL_FILE_PATH", str(DATA_DIR / "mail"))
 DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "ComputeGrant <noreply@localhost>")
+# The portal's public address, for links in notification emails.
+CG_SITE_URL = os.environ.get("CG_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # Celery. The default broker is kombu's filesystem transport in DATA_DIR: a real queue that a
 # separate worker process consumes, with no server to install. Production and CI use Redis.
@@ -229,20 +255,33 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 
 REST_FRAMEWORK = {
+    # Token first: a call without valid credentials gets 401 and `WWW-Authenticate: Token`.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # JSON only: the browsable API's templates carry inline styles the Content Security Policy
+    # refuses. People read /api/docs/ instead.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "ComputeGrant API",
     "DESCRIPTION": "Projects, applications, reproducibility reports, allocations and training jobs.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Request bodies without the read-only fields of the answers (what clients and schemathesis send).
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "ENUM_NAME_OVERRIDES": {
+        "ApplicationStateEnum": "portal.models.Application.State",
+        "AllocationStateEnum": "scheduler.models.Allocation.State",
+        "JobStateEnum": "scheduler.models.TrainingJob.State",
+    },
 }
 
 LOGGING = {
@@ -251,17 +290,80 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
+    # Sign-in failures and lockouts are warnings; every successful sign-in would be two info lines.
+    "loggers": {"axes": {"level": "WARNING"}},
 }
 
+# Security -------------------------------------------------------------------------------------
+
+# Content Security Policy (django-csp 4): the portal's own scripts and styles only, nothing inline,
+# so injected markup cannot run. Templates keep CSS in static/css and JS in static/js; htmx's
+# indicator styles come from portal.css (htmx-config in base.html). TensorBoard's own UI keeps the
+# policy TensorBoard sends with its pages (scheduler/artifacts/tensorboard.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],  # Pico's form controls draw their icons as data: SVGs
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# Sign-in throttling (django-axes): after AXES_FAILURE_LIMIT failures for one username from one
+# address, sign-in for that pair is refused for AXES_COOLOFF_MINUTES (each further attempt in the
+# meantime restarts the wait). Failures are counted in the database, shared by every web process.
+# Reverse proxies in front of the web processes. Throttling counts per client address: with none,
+# REMOTE_ADDR (no header a client could forge); behind N, the address the outermost proxy appended
+# to X-Forwarded-For.
+CG_TRUSTED_PROXY_COUNT = env_int("CG_TRUSTED_PROXY_COUNT", 0, minimum=0)
+
+AXES_ENABLED = env_bool("AXES_ENABLED", True)
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "portal.views.lockout.locked_out"  # templates/registration/locked_out.html
+AXES_CLIENT_IP_CALLABLE = "config.client_address.client_address"
+
+# API throttling (Django REST framework): generous for signed-in tools and CI, strict for anonymous
+# callers; a view that takes a password (an auth-token endpoint) sets `throttle_scope = "login"`.
+# Counters live in Django's cache (per process unless CACHES points at a shared one).
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
+    "rest_framework.throttling.AnonRateThrottle",
+    "rest_framework.throttling.UserRateThrottle",
+    "rest_framework.throttling.ScopedRateThrottle",
+]
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
+    "anon": os.environ.get("CG_API_THROTTLE_ANON", "60/minute"),
+    "user": os.environ.get("CG_API_THROTTLE_USER", "1200/minute"),
+    "login": os.environ.get("CG_API_THROTTLE_LOGIN", "10/minute"),
+}
+# 0 makes DRF use REMOTE_ADDR; None (its default) would trust a client's own X-Forwarded-For.
+REST_FRAMEWORK["NUM_PROXIES"] = CG_TRUSTED_PROXY_COUNT
+
+# Cookies and headers, in every environment.
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+# Pages carry the token ({% csrf_token %}, hx-headers); no script needs to read the cookie.
+CSRF_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
 if PRODUCTION:
+    # TLS ends at the reverse proxy, which must set X-Forwarded-Proto (and strip a client's own).
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+    # Health probes (compose, Kubernetes, load balancers) call over plain HTTP inside the network.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", str(365 * 24 * 3600)))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
-    SECURE_CONTENT_TYPE_NOSNIFF = True
-    SECURE_REFERRER_POLICY = "same-origin"
-    X_FRAME_OPTIONS = "DENY"
-SESSION_COOKIE_HTTPONLY = True

@@ -9,6 +9,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("api/", include("portal.api.urls")),
     path("quota/", include("scheduler.urls")),
     path("runs/", include("scheduler.artifacts.urls")),
     path("reproducibility/", include("reproducibility.urls")),

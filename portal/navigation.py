@@ -20,6 +20,10 @@ NavEntry = tuple[str, str, frozenset[str]]
 
 NAV_ITEMS: list[NavEntry] = [
     ("Dashboard", "portal:home", frozenset()),
+    ("Projects", "portal:project_list", frozenset({roles.APPLICANT})),
+    ("Calls", "portal:open_calls", frozenset({roles.APPLICANT})),
+    ("Reviews", "portal:review_queue", frozenset({roles.REVIEWER})),
+    ("Manage calls", "portal:call_list", frozenset({roles.MAINTAINER})),
 ]
 # Last in the bar, after every app's entries.
 TRAILING_ITEMS: list[NavEntry] = [

@@ -1,6 +1,12 @@
+"""The portal's pages. Each area keeps its routes in its own list, joined here."""
+
 from django.urls import path
 
 from portal.views import accounts
+from portal.views import applications as application_views
+from portal.views import calls as call_views
+from portal.views import projects as project_views
+from portal.views import reviews as review_views
 
 app_name = "portal"
 
@@ -8,3 +14,44 @@ urlpatterns = [
     path("", accounts.home, name="home"),
     path("signup/", accounts.sign_up, name="signup"),
 ]
+
+# The applicant's pages: projects, open calls, applications.
+applicant_routes = [
+    path("projects/", project_views.project_list, name="project_list"),
+    path("projects/new/", project_views.project_create, name="project_create"),
+    path("projects/<int:pk>/", project_views.project_detail, name="project_detail"),
+    path("projects/<int:pk>/members/", project_views.project_members, name="project_members"),
+    path("calls/open/", application_views.open_calls, name="open_calls"),
+    path("calls/<int:pk>/apply/", application_views.apply, name="apply"),
+    path("applications/<int:pk>/", application_views.application_detail, name="application_detail"),
+    path("applications/<int:pk>/edit/", application_views.application_edit, name="application_edit"),
+    path("applications/<int:pk>/submit/", application_views.application_submit, name="application_submit"),
+    path("applications/<int:pk>/withdraw/", application_views.application_withdraw, name="application_withdraw"),
+    path(
+        "applications/<int:pk>/reproducibility/",
+        application_views.application_reproducibility,
+        name="application_reproducibility",
+    ),
+]
+urlpatterns += applicant_routes
+
+# The reviewer's pages: the queue and the review page (notification emails link to portal:review).
+reviewer_routes = [
+    path("reviews/", review_views.review_queue, name="review_queue"),
+    path("reviews/<int:pk>/", review_views.review, name="review"),
+    path("reviews/<int:pk>/decline/", review_views.review_decline, name="review_decline"),
+    path("reviews/<int:pk>/conflict/", review_views.review_conflict, name="review_conflict"),
+]
+urlpatterns += reviewer_routes
+
+# The maintainer's pages: calls, a call's ranking and decisions, reviewers, the audit log.
+maintainer_routes = [
+    path("manage/calls/", call_views.call_list, name="call_list"),
+    path("manage/calls/new/", call_views.call_create, name="call_create"),
+    path("manage/calls/<int:pk>/", call_views.call_dashboard, name="call_dashboard"),
+    path("manage/calls/<int:pk>/audit/", call_views.call_audit, name="call_audit"),
+    path("manage/applications/<int:pk>/", call_views.application_reviews, name="application_reviews"),
+    path("manage/applications/<int:pk>/decide/", call_views.application_decide, name="application_decide"),
+    path("manage/applications/<int:pk>/assign/", call_views.application_assign, name="application_assign"),
+]
+urlpatterns += maintainer_routes

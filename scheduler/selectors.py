@@ -19,19 +19,36 @@ from scheduler.models import AcceleratorPool, Allocation, LedgerEntry, TrainingJ
 S = TrainingJob.State
 
 
+# Review assignments that let a reviewer see a project's allocations and runs (portal.ReviewAssignment).
+REVIEWING_STATES = ("assigned", "submitted")
+
+
+def _project_visibility(user: Any, prefix: str) -> Q:
+    """Projects the user owns, belongs to, or reviews an application of."""
+    visible = Q(**{f"{prefix}owner": user}) | Q(**{f"{prefix}members": user})
+    if roles.is_reviewer(user):
+        visible |= Q(
+            **{
+                f"{prefix}applications__assignments__reviewer": user,
+                f"{prefix}applications__assignments__state__in": REVIEWING_STATES,
+            }
+        )
+    return visible
+
+
 def visible_allocations(user: Any) -> QuerySet[Allocation]:
-    """Maintainers see every allocation; others those of projects they own or belong to."""
+    """Maintainers see every allocation; others those of projects they own, belong to or review."""
     allocations = Allocation.objects.select_related("project", "pool")
     if roles.is_maintainer(user):
         return allocations
-    return allocations.filter(Q(project__owner=user) | Q(project__members=user)).distinct()
+    return allocations.filter(_project_visibility(user, "project__")).distinct()
 
 
 def visible_jobs(user: Any) -> QuerySet[TrainingJob]:
     jobs = TrainingJob.objects.select_related("allocation__project", "pool")
     if roles.is_maintainer(user):
         return jobs
-    return jobs.filter(Q(allocation__project__owner=user) | Q(allocation__project__members=user)).distinct()
+    return jobs.filter(_project_visibility(user, "allocation__project__")).distinct()
 
 
 @dataclass

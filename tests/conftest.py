@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import connections
 
 from tests.support.celery_worker import WorkerProcess, client_app, start_worker, wait_for_pong, worker_env
 
@@ -56,6 +57,39 @@ def _test_database_url() -> str:
 
 
 @pytest.fixture(scope="session")
+def worker_mail_folder_path(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
+    return worker_mail_folder(tmp_path_factory)
+
+
+def worker_mail_folder(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
+    folder = Path(tmp_path_factory.getbasetemp()) / "worker-mail"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def sent_mail(celery_worker, worker_mail_folder_path):  # type: ignore[no-untyped-def]
+    """A function that waits for `count` messages the real worker sent since its last call (or the test's start)."""
+    import time
+    from email import message_from_string
+
+    seen = {p.name for p in worker_mail_folder_path.iterdir()}
+
+    def wait_for(count: int, timeout: float = 30.0) -> list:  # type: ignore[type-arg]
+        deadline = time.monotonic() + timeout
+        while True:
+            new = sorted(p for p in worker_mail_folder_path.iterdir() if p.name not in seen)
+            messages = [message_from_string(p.read_text()) for p in new]
+            # The file backend separates the messages of one connection by a line of dashes.
+            if len(messages) >= count or time.monotonic() > deadline:
+                seen.update(p.name for p in new)
+                return messages
+            time.sleep(0.1)
+
+    return wait_for
+
+
+@pytest.fixture(scope="session")
 def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[WorkerProcess]:  # type: ignore[no-untyped-def]
     """A real Celery worker process on the configured broker, reading the test database.
 
@@ -70,6 +104,9 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory) -> Itera
         # The worker writes where the test reads.
         CG_ARTIFACTS_ROOT=str(settings.CG_ARTIFACTS_ROOT),
         CG_SNAPSHOTS_ROOT=str(settings.CG_SNAPSHOTS_ROOT),
+        # Mail the worker sends lands in files the tests read (see `sent_mail`).
+        DJANGO_EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
+        DJANGO_EMAIL_FILE_PATH=str(worker_mail_folder(tmp_path_factory)),
     )
     worker = start_worker(env, Path(tmp_path_factory.mktemp("celery")) / "worker.log")
     try:
@@ -82,6 +119,26 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory) -> Itera
         yield worker
     finally:
         worker.stop()
+
+
+@pytest.fixture
+def browser(monkeypatch):  # type: ignore[no-untyped-def]
+    """Debian's Chromium driven by Playwright (never a downloaded browser build)."""
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; Django's guard would refuse the
+    # test thread's own queries (the live server's thread is unaffected).
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium")
+        try:
+            yield browser
+        finally:
+            browser.close()
+            # While an event loop runs (Playwright's does), Django keeps connections in context-local
+            # storage, not the thread-local one pytest-django closes at teardown: close them here, or the
+            # test database stays busy and cannot be dropped.
+            connections.close_all()
 
 
 def pytest_report_header(config):  # type: ignore[no-untyped-def]

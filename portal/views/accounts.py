@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from portal.dashboard import dashboard_for
 from portal.forms import ApplicantSignUpForm
 from portal.services import sign_up_applicant
 
@@ -25,4 +26,5 @@ def sign_up(request: HttpRequest) -> HttpResponse:
 
 def home(request: HttpRequest) -> HttpResponse:
     """The landing page for visitors; the role dashboard for signed-in users."""
-    return render(request, "portal/home.html")
+    context = dashboard_for(request.user) if request.user.is_authenticated else {}
+    return render(request, "portal/home.html", context)

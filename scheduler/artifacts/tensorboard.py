@@ -177,3 +177,20 @@ def relative_font_urls(html: bytes) -> bytes:
     under a path prefix; TensorBoard itself serves them under the prefix, so drop the slash.
     """
     return html.replace(b"url(/font-roboto/", b"url(font-roboto/")
+
+
+# What the portal adds to the policy TensorBoard sends with its pages. TensorBoard's own policy
+# allows its inline scripts by hash and inline styles (Polymer, d3), but says nothing about framing
+# or <base>: nothing embeds TensorBoard, so no site may frame it, as for every portal page.
+PORTAL_POLICY_ADDITIONS = {
+    "frame-ancestors": "'none'",
+    "base-uri": "'self'",
+    "form-action": "'self'",
+}
+
+
+def confined_policy(policy: str) -> str:
+    """TensorBoard's Content-Security-Policy with the directives it leaves out added."""
+    present = {part.strip().split(" ", 1)[0].lower() for part in policy.split(";") if part.strip()}
+    additions = [f"{name} {value}" for name, value in PORTAL_POLICY_ADDITIONS.items() if name not in present]
+    return ";".join([policy.rstrip(" ;"), *additions]) if additions else policy

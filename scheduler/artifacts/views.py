@@ -28,7 +28,13 @@ from django.views.decorators.http import require_GET
 
 from scheduler.artifacts import archives, runs
 from scheduler.artifacts.charts import charts_for_runs, line_chart
-from scheduler.artifacts.tensorboard import call_wsgi, refusal_reason, relative_font_urls, tensorboard_app
+from scheduler.artifacts.tensorboard import (
+    call_wsgi,
+    confined_policy,
+    refusal_reason,
+    relative_font_urls,
+    tensorboard_app,
+)
 
 VIEW_PERMISSION = "scheduler.view_trainingjob"
 MAX_COMPARED_JOBS = 8
@@ -171,4 +177,9 @@ def tensorboard(request: HttpRequest, job_id: int, subpath: str = "") -> HttpRes
         response = StreamingHttpResponse(result.body, status=result.status)
     for header, value in headers.items():
         response[header] = value
+    # TensorBoard's pages bring their own policy (inline scripts by hash, inline styles); the CSP
+    # middleware leaves a response that has one alone, so the site-wide policy does not break them.
+    # Everything else under the mount (data, scripts, images) and our own pages get the site's.
+    if "Content-Security-Policy" in response:
+        response["Content-Security-Policy"] = confined_policy(response["Content-Security-Policy"])
     return response

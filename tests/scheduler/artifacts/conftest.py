@@ -24,13 +24,16 @@ TRAIN_STEPS = 40
 def write_training_logs(log_dir: Path, steps: int = TRAIN_STEPS, seed: int = 7) -> None:
     """Event files as a Keras-style training run writes them: train/ and validation/ runs."""
     import tensorflow as tf
-    from tensorboard.plugins.hparams import api as hp
+    from tensorboard.plugins.hparams import summary_v2 as hparams_summary
 
     tf.random.set_seed(seed)
     train = tf.summary.create_file_writer(str(log_dir / "train"))
     validation = tf.summary.create_file_writer(str(log_dir / "validation"))
     with train.as_default():
-        hp.hparams({"learning_rate": 0.01, "optimizer": "adam", "batch_size": 32})
+        # The hparams summary as written by TensorBoard's `hp.hparams`, but without its lazy `tf`,
+        # which resolves to TensorBoard's stub once this process has asked for no TensorFlow.
+        trial = hparams_summary.hparams_pb({"learning_rate": 0.01, "optimizer": "adam", "batch_size": 32})
+        tf.summary.experimental.write_raw_pb(trial.SerializeToString(), step=0)
         for step in range(steps):
             tf.summary.scalar("epoch_loss", 2.0 / (step + 1) + 0.01 * (step % 3), step=step)
             tf.summary.scalar("epoch_accuracy", 1.0 - 1.0 / (step + 2), step=step)

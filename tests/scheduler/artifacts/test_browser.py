@@ -10,18 +10,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 @pytest.fixture
-def browser_page(monkeypatch):  # type: ignore[no-untyped-def]
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the ORM calls of the live server's
-    # thread are unaffected, but Django's guard would refuse the test thread's own queries.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium")
-        try:
-            yield browser.new_context()
-        finally:
-            browser.close()
+def browser_page(browser):  # type: ignore[no-untyped-def]
+    return browser.new_context()
 
 
 @pytest.mark.django_db(transaction=True)

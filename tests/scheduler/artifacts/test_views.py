@@ -212,3 +212,50 @@ def test_tensorboard_is_refused_for_logs_that_link_outside_the_run(client: Clien
     assert response.status_code == 403
     assert "symbolic links (borrowed)" in response.content.decode()
     assert client.get(f"/runs/{JOB_ID}/").status_code == 200  # the page's own reader skips links
+
+
+def _reviewer_of(project, make_user, name: str, state: str):  # type: ignore[no-untyped-def]
+    """A reviewer with an assignment in `state` on an application of `project`."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from portal.calls import open_call
+    from portal.models import Application, ReviewAssignment
+
+    reviewer = make_user(name, "reviewer")
+    pool = project.allocations.get().pool
+    now = timezone.now()
+    call = open_call(title=f"Call for {name}", opens_at=now, closes_at=now + timedelta(days=1), budgets=[(pool, 3600)])
+    application = Application.objects.create(
+        call=call, project=project, pool=pool, requested_seconds=3600, state="under_review"
+    )
+    ReviewAssignment.objects.create(application=application, reviewer=reviewer, state=state)
+    return reviewer
+
+
+@pytest.mark.parametrize("url", PAGES)
+@pytest.mark.parametrize(("state", "expected"), [("assigned", 200), ("submitted", 200), ("conflicted", 404)])
+def test_reviewers_see_the_runs_of_applications_they_review_only(  # type: ignore[no-untyped-def]
+    client: Client, jobs, make_user, url: str, state: str, expected: int
+) -> None:
+    project = jobs[JOB_ID].allocation.project
+    client.force_login(_reviewer_of(project, make_user, "rosa", state))
+
+    response = client.get(url)
+
+    assert response.status_code == expected
+    if hasattr(response, "streaming_content"):
+        b"".join(response.streaming_content)
+    # Never the runs of a project they do not review.
+    assert client.get(url.replace(str(JOB_ID), str(OTHER_JOB_ID))).status_code == 404
+
+
+def test_the_job_list_shows_reviewers_the_runs_they_may_open(client: Client, jobs, make_user) -> None:  # type: ignore[no-untyped-def]
+    from scheduler.selectors import visible_jobs
+
+    reviewer = _reviewer_of(jobs[JOB_ID].allocation.project, make_user, "rosa", "assigned")
+    unassigned = make_user("ravi", "reviewer")
+
+    assert [job.pk for job in visible_jobs(reviewer)] == [JOB_ID]
+    assert list(visible_jobs(unassigned)) == []

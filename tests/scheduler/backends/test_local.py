@@ -173,6 +173,12 @@ def test_a_run_whose_processes_all_vanished_is_lost(scripts):
     handle = backend.submit(spec(9109, scripts, "sleepy.py"))
     state = json.loads(Path(handle["state_file"]).read_text())
     time.sleep(0.5)
-    os.killpg(state["pgid"], signal.SIGKILL)  # as if the host had restarted
+    # As if the host had restarted: supervisors first (so none can record its child's end), then the rest.
+    for pid in state["pids"]:
+        os.kill(pid, signal.SIGKILL)
+    os.killpg(state["pgid"], signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in state["pids"]) and time.monotonic() < deadline:
+        time.sleep(0.05)  # signals land asynchronously; a restarted host has no such in-between
     status = wait(backend, handle, timeout=30)
     assert status.phase == "lost" and "vanished" in status.reason

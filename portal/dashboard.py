@@ -1,0 +1,56 @@
+"""What each role's dashboard shows: one selector per role, each returning the template context."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from portal import applicant, maintainer, reviewer, roles
+from scheduler.models import Allocation
+
+# Rows per list on the dashboard; each list links to its full page.
+DASHBOARD_ROWS = 10
+
+
+def applicant_dashboard(user: Any) -> dict[str, Any]:
+    """Projects, applications with their state, allocations with quota bars, recent jobs."""
+    projects = applicant.member_projects(user).values("pk")
+    allocations = Allocation.objects.filter(project__in=projects)
+    return {
+        "projects": list(applicant.projects_overview(user)[:DASHBOARD_ROWS]),
+        "applications": list(applicant.applications_of(user)[:DASHBOARD_ROWS]),
+        "allocations": applicant.allocations_with_bars(allocations, DASHBOARD_ROWS),
+        "jobs": list(applicant.recent_jobs(user)[:DASHBOARD_ROWS]),
+        "rows": DASHBOARD_ROWS,
+    }
+
+
+def reviewer_dashboard(user: Any) -> dict[str, Any]:
+    """The reviewer's queue: open assignments first, then done ones."""
+    return {
+        "assignments": list(reviewer.queue(user)[:DASHBOARD_ROWS]),
+        "counts": reviewer.queue_counts(user),
+        "rows": DASHBOARD_ROWS,
+    }
+
+
+def maintainer_dashboard(user: Any) -> dict[str, Any]:
+    """Calls with their budgets and progress, applications waiting for a decision."""
+    waiting = maintainer.awaiting_decision()
+    return {
+        "calls": list(maintainer.calls_overview()[:DASHBOARD_ROWS]),
+        "waiting": list(waiting[:DASHBOARD_ROWS]),
+        "waiting_count": waiting.count(),
+        "rows": DASHBOARD_ROWS,
+    }
+
+
+def dashboard_for(user: Any) -> dict[str, Any]:
+    """The context of the signed-in user's dashboard, one section per role they have."""
+    context: dict[str, Any] = {}
+    if roles.is_applicant(user):
+        context["applicant"] = applicant_dashboard(user)
+    if roles.is_reviewer(user):
+        context["reviewer"] = reviewer_dashboard(user)
+    if roles.is_maintainer(user):
+        context["maintainer"] = maintainer_dashboard(user)
+    return context

@@ -1,0 +1,175 @@
+"""Forms of the maintainer's pages: opening a call, deciding an application, assigning a reviewer.
+
+They parse input; whether a call, an award or an assignment is acceptable (budgets, rubric,
+conflicts of interest) is for portal.calls, portal.decisions and portal.assignment to decide and explain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from portal.calls import DEFAULT_RUBRIC, Criterion
+from portal.models import Call, User
+from scheduler.models import AcceleratorPool
+
+HOUR = 3600
+DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
+
+
+def _datetime_field(label: str) -> forms.DateTimeField:
+    return forms.DateTimeField(
+        label=label,
+        input_formats=DATETIME_FORMATS,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text="UTC.",
+    )
+
+
+def _hours_to_seconds(hours: Decimal) -> int:
+    return round(hours * HOUR)
+
+
+class CallForm(forms.Form):
+    """The call itself, and one budget field per pool (left empty: the call does not offer that pool)."""
+
+    title = forms.CharField(max_length=200)
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 4}))
+    opens_at = _datetime_field("Opens")
+    closes_at = _datetime_field("Closes")
+    reviews_per_application = forms.IntegerField(
+        label="Reviews per application", initial=2, max_value=50, widget=forms.NumberInput(attrs={"min": 1})
+    )
+    conflict_same_affiliation = forms.BooleanField(
+        label="Conflict when the reviewer's affiliation matches the project's organisation or a member's",
+        required=False,
+        initial=True,
+        help_text="Project members and declared conflicts are never assigned, whatever this says.",
+    )
+    disagreement_threshold = forms.FloatField(
+        label="Disagreement threshold",
+        initial=Call._meta.get_field("disagreement_threshold").default,
+        min_value=0.1,
+        max_value=4,
+        help_text="Reviews whose weighted scores (1-5) differ by more than this are flagged.",
+    )
+    award_validity_days = forms.IntegerField(
+        label="Awards last (days)",
+        initial=Call._meta.get_field("award_validity_days").default,
+        min_value=1,
+        max_value=3650,
+    )
+
+    def __init__(self, *args: Any, pools: Sequence[AcceleratorPool], **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {})
+        now = timezone.now().replace(second=0, microsecond=0)
+        kwargs["initial"].setdefault("opens_at", now)
+        kwargs["initial"].setdefault("closes_at", now + timedelta(days=30))
+        super().__init__(*args, **kwargs)
+        self.pools = list(pools)
+        for pool in self.pools:
+            self.fields[self.budget_field(pool)] = forms.DecimalField(
+                label=f"{pool.name} budget (accelerator-hours)",
+                max_digits=14,
+                decimal_places=2,
+                required=False,
+                widget=forms.NumberInput(attrs={"step": "any", "min": 0}),
+                help_text=f"{pool.get_kind_display()}, {pool.capacity} accelerators. Empty: not offered.",
+            )
+
+    @staticmethod
+    def budget_field(pool: AcceleratorPool) -> str:
+        return f"budget_{pool.pk}"
+
+    def budget_fields(self) -> list[forms.BoundField]:
+        return [self[self.budget_field(pool)] for pool in self.pools]
+
+    def budgets(self) -> list[tuple[AcceleratorPool, int]]:
+        """(pool, accelerator-seconds) for each pool given a budget."""
+        given = [(pool, self.cleaned_data.get(self.budget_field(pool))) for pool in self.pools]
+        return [(pool, _hours_to_seconds(hours)) for pool, hours in given if hours is not None]
+
+    def options(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "title": data["title"].strip(),
+            "description": data["description"].strip(),
+            "opens_at": data["opens_at"],
+            "closes_at": data["closes_at"],
+            "reviews_per_application": data["reviews_per_application"],
+            "conflict_same_affiliation": data["conflict_same_affiliation"],
+            "disagreement_threshold": data["disagreement_threshold"],
+            "award_validity_days": data["award_validity_days"],
+        }
+
+
+class CriterionForm(forms.Form):
+    """One rubric criterion; a row without a name is left out."""
+
+    name = forms.CharField(max_length=100, required=False)
+    description = forms.CharField(max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    weight = forms.FloatField(required=False, widget=forms.NumberInput(attrs={"step": "any", "min": 0}))
+
+    def criterion(self) -> Criterion | None:
+        data = self.cleaned_data
+        name = (data.get("name") or "").strip()
+        if not name:
+            return None
+        weight = data.get("weight")
+        return Criterion(name, (data.get("description") or "").strip(), 1.0 if weight is None else weight)
+
+
+# Two empty rows below the default rubric, for criteria of the maintainer's own.
+CriterionFormSet = forms.formset_factory(CriterionForm, extra=2, max_num=20, absolute_max=20, validate_max=True)
+
+
+def rubric_formset(data: Any = None) -> Any:
+    initial = [{"name": c.name, "description": c.description, "weight": c.weight} for c in DEFAULT_RUBRIC]
+    return CriterionFormSet(data, initial=None if data is not None else initial, prefix="criteria")
+
+
+def criteria_of(formset: Any) -> list[Criterion]:
+    return [criterion for form in formset.forms if (criterion := form.criterion()) is not None]
+
+
+class DecisionForm(forms.Form):
+    """Award (with hours), decline or waitlist, with a message to the applicant."""
+
+    AWARD, DECLINE, WAITLIST = "award", "decline", "waitlist"
+
+    decision = forms.ChoiceField(
+        label="Decision", choices=[(AWARD, "Award"), (DECLINE, "Decline"), (WAITLIST, "Waitlist")]
+    )
+    hours = forms.DecimalField(label="Accelerator-hours", max_digits=14, decimal_places=2, required=False)
+    message = forms.CharField(
+        label="Message to the applicant", max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    # Where the row stood in the ranking, so a re-rendered row keeps its number.
+    rank = forms.IntegerField(label="Rank", required=False, min_value=1, widget=forms.HiddenInput)
+
+    def seconds(self) -> int:
+        return _hours_to_seconds(self.cleaned_data.get("hours") or Decimal(0))
+
+
+class AssignReviewerForm(forms.Form):
+    """A reviewer chosen by hand; the choices offered are the conflict-free candidates, least loaded first.
+
+    Any active reviewer parses, so that a conflicted one (a stale page, a crafted request) gets the
+    assignment service's explanation.
+    """
+
+    reviewer = forms.ModelChoiceField(queryset=User.objects.none(), empty_label=None, label="Reviewer")
+
+    def __init__(self, *args: Any, reviewers: QuerySet[User], candidates: Iterable[Any] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field: Any = self.fields["reviewer"]
+        field.queryset = reviewers
+        field.widget.choices = [
+            (user.pk, f"{user} ({user.get_username()}; {getattr(user, 'load', 0)} open)") for user in candidates
+        ]

@@ -1,0 +1,336 @@
+"""Every URL pattern x every role → the expected answer.
+
+The world: an applicant's project with an application under review (one reviewer assigned, one
+unassigned, one conflicted), an award, a queued job, a scored snapshot. Each route lists the roles
+allowed; everyone else is refused (403, or 404 where a page hides that the object exists), and
+anonymous visitors are sent to sign in (pages) or refused (API). A URL pattern missing from the
+matrix fails `test_every_url_pattern_is_in_the_matrix`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from portal import applications, assignment, decisions, projects, reviews
+from portal.models import ConflictDeclaration, ReviewAssignment
+from reproducibility import services as reproducibility_services
+from scheduler import quota
+from scheduler.artifacts import runs
+
+ANONYMOUS, OWNER, OTHER, ASSIGNED, UNASSIGNED, CONFLICTED, MAINTAINER = (
+    "anonymous",
+    "owner",
+    "other applicant",
+    "assigned reviewer",
+    "unassigned reviewer",
+    "conflicted reviewer",
+    "maintainer",
+)
+ROLES = (ANONYMOUS, OWNER, OTHER, ASSIGNED, UNASSIGNED, CONFLICTED, MAINTAINER)
+SIGNED_IN = frozenset(ROLES) - {ANONYMOUS}
+EVERYONE = frozenset(ROLES)
+HOUR = 3600
+
+
+@dataclass
+class World:
+    users: dict[str, Any]
+    project: Any
+    other_project: Any
+    call: Any
+    application: Any
+    assignment: Any
+    allocation: Any
+    job: Any
+    snapshot: Any
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Route:
+    """How to call one URL pattern and who may."""
+
+    name: str
+    allowed: frozenset[str]
+    args: Callable[[World], list[Any]] = lambda w: []
+    method: str = "GET"
+    data: Callable[[World], dict[str, Any]] = lambda w: {}
+    api: bool = False
+    # Statuses an allowed role may get (a redirect after a POST, a 404 for a missing artifact...).
+    ok: frozenset[int] = frozenset({200})
+
+
+def R(name: str, allowed: frozenset[str] | set[str], **kwargs: Any) -> Route:
+    return Route(name, frozenset(allowed), **kwargs)
+
+
+PROJECT_PEOPLE = {OWNER, MAINTAINER}
+PROJECT_VIEWERS = {OWNER, ASSIGNED, MAINTAINER}
+JOB = {"args": lambda w: [w.job.pk]}
+RUN = {"args": lambda w: [w.job.pk]}
+API: dict[str, Any] = {"api": True}
+PROJECT = {"args": lambda w: [w.project.pk], "api": True}
+APPLICATION = {"args": lambda w: [w.application.pk], "api": True}
+
+
+REVIEWERS = {ASSIGNED, UNASSIGNED, CONFLICTED}
+REVIEW = {"args": lambda w: [w.assignment.pk]}
+CALL = {"args": lambda w: [w.call.pk]}
+MANAGED = {"args": lambda w: [w.application.pk]}
+
+
+def _conflict(w: World) -> dict[str, Any]:
+    return {"reason": "We co-authored a paper."}
+
+
+def _new_project(w: World) -> dict[str, Any]:
+    return {"name": "Another", "repository_url": w.project.repository_url}
+
+
+def _same_draft(w: World) -> dict[str, Any]:
+    return {"project": w.project.pk, "call": w.call.pk, "pool": "nvidia-v100", "requested_hours": 1}
+
+
+def _decline(w: World) -> dict[str, Any]:
+    return {"decision": "decline", "message": "Not this time."}
+
+
+def _new_job(w: World) -> dict[str, Any]:
+    return {"allocation": w.allocation.pk, "entrypoint": "train.py", "workers": 1, "max_runtime_minutes": 10}
+
+
+MATRIX: list[Route] = [
+    # Public pages.
+    R("healthz", EVERYONE),
+    R("portal:home", EVERYONE),
+    R("portal:signup", EVERYONE, ok=frozenset({200, 302})),  # signed in: sent to the dashboard
+    R("login", EVERYONE),
+    R("password_reset", EVERYONE),
+    R("password_reset_done", EVERYONE),
+    R("password_reset_complete", EVERYONE),
+    R("password_reset_confirm", EVERYONE, args=lambda w: ["MQ", "set-password"], ok=frozenset({200, 302})),
+    R("reproducibility:badge", EVERYONE, args=lambda w: [w.snapshot.pk]),
+    # Account pages.
+    R("password_change", SIGNED_IN),
+    R("password_change_done", SIGNED_IN),
+    R("logout", EVERYONE, method="POST", ok=frozenset({200, 302})),
+    # Applicant pages. The world's application is awarded: its draft controls answer with the refusal.
+    R("portal:project_list", SIGNED_IN),  # each sees their own projects
+    R("portal:project_create", {OWNER, OTHER}),
+    R("portal:project_create", {OWNER, OTHER}, method="POST", data=_new_project, ok=frozenset({302})),
+    R("portal:project_detail", PROJECT_VIEWERS, args=lambda w: [w.project.pk]),
+    R("portal:project_members", PROJECT_PEOPLE, args=lambda w: [w.project.pk]),
+    R("portal:open_calls", SIGNED_IN),
+    R("portal:apply", SIGNED_IN, args=lambda w: [w.call.pk]),  # the form offers only the user's projects
+    R("portal:application_detail", PROJECT_VIEWERS, args=lambda w: [w.application.pk]),
+    R("portal:application_reproducibility", PROJECT_VIEWERS, args=lambda w: [w.application.pk]),
+    R("portal:application_edit", {OWNER}, args=lambda w: [w.application.pk], ok=frozenset({302})),
+    R("portal:application_submit", {OWNER}, method="POST", args=lambda w: [w.application.pk], ok=frozenset({400})),
+    R("portal:application_withdraw", {OWNER}, method="POST", args=lambda w: [w.application.pk], ok=frozenset({400})),
+    # Reviewer pages. The world's review is submitted: declining or reviewing again is refused with a message.
+    R("portal:review_queue", REVIEWERS),
+    R("portal:review", {ASSIGNED}, **REVIEW),
+    R("portal:review", {ASSIGNED}, method="POST", ok=frozenset({302}), **REVIEW),
+    R("portal:review_decline", {ASSIGNED}, method="POST", ok=frozenset({302}), **REVIEW),
+    R("portal:review_conflict", {ASSIGNED}, method="POST", data=_conflict, ok=frozenset({302}), **REVIEW),
+    # Maintainer pages. The world's application is awarded: deciding or assigning again is refused with a message.
+    R("portal:call_list", {MAINTAINER}),
+    R("portal:call_create", {MAINTAINER}),
+    R("portal:call_create", {MAINTAINER}, method="POST", ok=frozenset({400})),
+    R("portal:call_dashboard", {MAINTAINER}, **CALL),
+    R("portal:call_audit", {MAINTAINER}, **CALL),
+    R("portal:application_reviews", {MAINTAINER}, **MANAGED),
+    R("portal:application_decide", {MAINTAINER}, method="POST", data=_decline, ok=frozenset({302}), **MANAGED),
+    R("portal:application_assign", {MAINTAINER}, method="POST", ok=frozenset({302}), **MANAGED),
+    # Quota.
+    R("scheduler:allocation_list", SIGNED_IN),
+    R("scheduler:allocations_csv", SIGNED_IN),  # each sees the rows they may see
+    R("scheduler:allocation_detail", PROJECT_VIEWERS, args=lambda w: [w.allocation.pk]),
+    R("scheduler:allocation_ledger_csv", PROJECT_VIEWERS, args=lambda w: [w.allocation.pk]),
+    R("scheduler:pool_list", {MAINTAINER}),
+    R("scheduler:queue", {MAINTAINER}),
+    R("scheduler:job_list", SIGNED_IN),
+    R("scheduler:job_detail", PROJECT_VIEWERS, **JOB),
+    R("scheduler:job_cancel", PROJECT_PEOPLE, method="POST", ok=frozenset({302}), **JOB),
+    # Runs.
+    R("runs:compare", SIGNED_IN, ok=frozenset({200})),
+    R("runs:detail", PROJECT_VIEWERS, **RUN),
+    R("runs:panel", PROJECT_VIEWERS, **RUN),
+    R("runs:scalars", PROJECT_VIEWERS, **RUN),
+    R("runs:download", PROJECT_VIEWERS, args=lambda w: [w.job.pk, "logs"]),
+    R("runs:tensorboard", PROJECT_VIEWERS, **RUN),
+    R("runs:tensorboard-bare", PROJECT_VIEWERS, ok=frozenset({301, 302}), **RUN),
+    R("runs:tensorboard-path", PROJECT_VIEWERS, args=lambda w: [w.job.pk, "data/runs"]),
+    # Reproducibility.
+    R("reproducibility:report", PROJECT_VIEWERS, args=lambda w: [w.snapshot.pk]),
+    # API (token or session). Refused objects answer 403; the world's application is already awarded,
+    # so its members' changes reach the workflow and are refused there (400).
+    R("api:schema", EVERYONE),
+    R("api:docs", EVERYONE),
+    R("api:docs", SIGNED_IN, method="POST"),  # makes the user's token, shown on the page
+    R("api:api-root", SIGNED_IN, **API),
+    R("api:token", SIGNED_IN, **API),
+    R("api:token", SIGNED_IN, method="POST", ok=frozenset({201}), **API),
+    R("api:token", SIGNED_IN, method="DELETE", ok=frozenset({204}), **API),
+    R("api:call-list", SIGNED_IN, **API),
+    R("api:call-detail", SIGNED_IN, args=lambda w: [w.call.pk], **API),
+    R("api:project-list", SIGNED_IN, **API),
+    R("api:project-list", {OWNER, OTHER}, method="POST", data=_new_project, ok=frozenset({201}), **API),
+    R("api:project-detail", PROJECT_VIEWERS, **PROJECT),
+    R("api:project-detail", PROJECT_PEOPLE, method="PATCH", data=lambda w: {"licence": "MIT"}, **PROJECT),
+    R("api:application-list", SIGNED_IN, **API),
+    R("api:application-list", {OWNER}, method="POST", data=_same_draft, ok=frozenset({400}), **API),
+    R("api:application-detail", PROJECT_VIEWERS, **APPLICATION),
+    R("api:application-detail", {OWNER}, method="PATCH", ok=frozenset({400}), **APPLICATION),
+    R("api:application-submit", {OWNER}, method="POST", ok=frozenset({400}), **APPLICATION),
+    R("api:application-withdraw", {OWNER}, method="POST", ok=frozenset({400}), **APPLICATION),
+    R("api:application-decide", {MAINTAINER}, method="POST", data=_decline, ok=frozenset({400}), **APPLICATION),
+    R("api:snapshot-detail", PROJECT_VIEWERS, args=lambda w: [w.snapshot.pk], **API),
+    R("api:snapshot-report", PROJECT_VIEWERS, args=lambda w: [w.snapshot.pk], **API),
+    R("api:allocation-list", SIGNED_IN, **API),
+    R("api:allocation-detail", PROJECT_VIEWERS, args=lambda w: [w.allocation.pk], **API),
+    R("api:job-list", SIGNED_IN, **API),
+    R("api:job-list", PROJECT_PEOPLE, method="POST", data=_new_job, ok=frozenset({201}), **API),
+    R("api:job-detail", PROJECT_VIEWERS, **JOB, **API),
+    # The owner cancels first; the maintainer then finds the run ended (400).
+    R("api:job-cancel", PROJECT_PEOPLE, method="POST", ok=frozenset({200, 400}), **JOB, **API),
+]
+
+# Patterns deliberately outside the matrix, with the reason.
+NOT_IN_MATRIX = {
+    # Django's admin checks is_staff itself and is tested in tests/portal/test_accounts.py.
+    "admin",
+}
+
+
+def _walk(patterns: list[Any], namespace: str | None = None) -> Iterator[str]:
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            inner = pattern.namespace or namespace
+            if pattern.namespace and namespace:
+                inner = f"{namespace}:{pattern.namespace}"
+            yield from _walk(pattern.url_patterns, inner)
+        elif isinstance(pattern, URLPattern):
+            name = pattern.name or f"<unnamed {pattern.pattern}>"
+            yield f"{namespace}:{name}" if namespace else name
+
+
+def all_url_names() -> set[str]:
+    return {name for name in _walk(get_resolver().url_patterns) if name.split(":")[0] not in NOT_IN_MATRIX}
+
+
+def test_every_url_pattern_is_in_the_matrix() -> None:
+    covered = {route.name for route in MATRIX}
+    missing = sorted(all_url_names() - covered)
+    assert not missing, f"URL patterns without an authorisation expectation: {missing}"
+    assert not covered - all_url_names(), "the matrix names routes that no longer exist"
+
+
+@pytest.fixture
+def world(db, make_user, gpu_pool, open_call, make_local_repo, plan, maintainer):  # type: ignore[no-untyped-def]
+    owner = make_user("ada", "applicant", affiliation="Open Digits Lab")
+    other = make_user("eve", "applicant", affiliation="Elsewhere")
+    assigned = make_user("rosa", "reviewer", affiliation="Review Institute")
+    open_call.reviews_per_application = 1
+    open_call.save()
+    project = projects.create_project(owner, name="Digits", repository_url=str(make_local_repo()))
+    other_project = projects.create_project(other, name="Other", repository_url=str(make_local_repo("other")))
+    application = applications.submit(applications.save_draft(project, open_call, plan, actor=owner), actor=owner)
+    # Made after the submission, so the automatic assignment could not pick them.
+    unassigned = make_user("ravi", "reviewer", affiliation="Elsewhere Institute")
+    conflicted = make_user("carla", "reviewer", affiliation="Independent")
+    ConflictDeclaration.objects.create(reviewer=conflicted, project=project, reason="former colleague")
+    ReviewAssignment.objects.create(application=application, reviewer=conflicted, state="conflicted")
+    mine = application.assignments.get(reviewer=assigned)
+    reviews.submit_review(
+        mine,
+        actor=assigned,
+        scores={c.pk: 4 for c in open_call.criteria.all()},
+        comment_to_applicant="Solid.",
+        recommendation="award",
+        recommended_seconds=100 * HOUR,
+    )
+    application = decisions.award(application, 100 * HOUR, actor=maintainer, message="Enjoy.")
+    snapshot = reproducibility_services.score_snapshot(application.snapshot_id)
+    job = quota.submit_job(
+        application.allocation, quota.JobRequest(entrypoint="train.py", workers=1, max_runtime_seconds=600)
+    )
+    paths = runs.run_artifacts(job.pk)
+    for folder in (paths.logs, paths.model):
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "README").write_text("placeholder artifact\n")
+    assert not assignment.conflicts_of_interest(unassigned, application)
+    return World(
+        users={
+            OWNER: owner,
+            OTHER: other,
+            ASSIGNED: assigned,
+            UNASSIGNED: unassigned,
+            CONFLICTED: conflicted,
+            MAINTAINER: maintainer,
+        },
+        project=project,
+        other_project=other_project,
+        call=open_call,
+        application=application,
+        assignment=mine,
+        allocation=application.allocation,
+        job=job,
+        snapshot=snapshot,
+    )
+
+
+def _request(client: Client, route: Route, world: World) -> Any:
+    url = reverse(route.name, args=route.args(world))
+    if route.method == "GET":
+        response = client.get(url)
+    else:
+        response = (
+            client.generic(
+                route.method,
+                url,
+                data=json.dumps(route.data(world)),
+                content_type="application/json",
+            )
+            if route.api
+            else getattr(client, route.method.lower())(url, route.data(world))
+        )
+    if hasattr(response, "streaming_content"):
+        b"".join(response.streaming_content)
+    return response
+
+
+def _denied_roles_first(route: Route) -> list[str]:
+    # Refusals first: an allowed POST may change the world (a cancelled job stays cancelled).
+    return sorted(ROLES, key=lambda role: role in route.allowed)
+
+
+@pytest.mark.parametrize("route", MATRIX, ids=lambda r: f"{r.method} {r.name}")
+def test_each_role_gets_the_expected_answer(route: Route, world: World) -> None:
+    failures = []
+    for role in _denied_roles_first(route):
+        client = Client()
+        if role != ANONYMOUS:
+            client.force_login(world.users[role])
+        response = _request(client, route, world)
+        status = response.status_code
+        location = response.get("Location", "")
+        if role in route.allowed:
+            expected = f"one of {sorted(route.ok)}"
+            good = status in route.ok and "/accounts/login/" not in location
+        elif role == ANONYMOUS:
+            expected = "401/403" if route.api else "a redirect to sign in"
+            good = status in (401, 403) if route.api else status == 302 and "/accounts/login/" in location
+        else:
+            expected = "403 or 404"
+            good = status in (403, 404)
+        if not good:
+            failures.append(f"{role}: got {status} {location}, expected {expected}")
+    assert not failures, f"{route.method} {route.name}:\n" + "\n".join(failures)
