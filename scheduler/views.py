@@ -163,8 +163,8 @@ def pool_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def queue(request: HttpRequest) -> HttpResponse:
     _require_maintainer(request)
-    pools = [(pool, selectors.queue(pool)) for pool in AcceleratorPool.objects.all()]
-    return render(request, "scheduler/queue.html", {"pools": pools})
+    queues = [selectors.queue(pool) for pool in AcceleratorPool.objects.all()]
+    return render(request, "scheduler/queue.html", {"queues": queues})
 
 
 @login_required

@@ -96,6 +96,9 @@ def call_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
     budgets = list(call.call_pools.select_related("pool"))
     if request.htmx and request.GET.get("part") == "budgets":  # type: ignore[attr-defined]
         return render(request, "portal/calls/_budgets.html", {"call": call, "budgets": budgets})
+    if request.htmx and request.GET.get("part") == "log":  # type: ignore[attr-defined]
+        log = list(maintainer.call_log(call)[:LOG_ON_DASHBOARD])
+        return render(request, "portal/calls/_dashboard_log.html", {"call": call, "log": log})
     page = Paginator(maintainer.ranking(call), RANKING_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "call": call,

@@ -204,6 +204,10 @@ def test_a_decision_from_the_ranking_with_htmx_rerenders_the_row(
     assert (
         budgets.content.decode().lstrip().startswith('<div id="call-budgets"') and "900.00" in budgets.content.decode()
     )
+    # And the audit log part, which now holds the award.
+    log = client.get(reverse("portal:call_dashboard", args=[open_call.pk]) + "?part=log", HTTP_HX_REQUEST="true")
+    text = log.content.decode()
+    assert text.lstrip().startswith('<div id="call-log"') and "→ awarded" in text and "<html" not in text
     # A refusal re-renders the row with the service's message, and changes nothing.
     refused = client.post(
         reverse("portal:application_decide", args=[application.pk]),

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from portal import roles
-from scheduler import admission, quota
+from scheduler import admission, quota, selectors
 from scheduler.models import TrainingJob
 from tests.scheduler.factories import HOUR, PoolFactory, ProjectFactory, job_request, make_allocation
 
@@ -243,3 +243,16 @@ def test_maintainers_read_allocations_in_the_admin_but_cannot_edit_balances(clie
     world["allocation"].refresh_from_db()
     assert world["allocation"].awarded == 10 * HOUR
     assert client.get(reverse("admin:scheduler_acceleratorpool_changelist")).status_code == 200
+
+
+def test_the_queue_page_lists_the_head_of_each_line_in_admission_order(client, world):
+    allocation = world["allocation"]
+    waiting = [quota.submit_job(allocation, job_request(workers=1, runtime=60)) for _ in range(4)]
+    line = selectors.queue(allocation.pool, limit=3)
+    assert line.length == 5 and line.hidden == 2  # the fixture's job is queued too
+    assert [row.position for row in line.rows] == [1, 2, 3]
+    assert line.rows[0].job == world["job"]  # oldest first at equal share and priority
+    client.force_login(world["maintainer"])
+    page = client.get(reverse("scheduler:queue")).content.decode()
+    assert "5 runs in line." in page
+    assert all(reverse("scheduler:job_detail", args=[job.pk]) in page for job in [world["job"], *waiting])
