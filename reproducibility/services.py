@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -65,63 +66,90 @@ def _set(snapshot: Snapshot, **fields: Any) -> None:
 
 
 def score_snapshot(snapshot_id: int, progress: Any = None) -> Snapshot:
-    """Fetch and score a snapshot. Idempotent: a done or failed snapshot is left as it is."""
+    """Fetch and score a snapshot. Idempotent: a done or failed snapshot is left as it is.
+
+    Safe to run twice at once (a retried task, the CLI beside a worker): each run fetches into its
+    own folder and the first to finish, under the snapshot's row lock, keeps its result.
+    """
     say = progress or (lambda stage: None)
     snapshot = Snapshot.objects.get(pk=snapshot_id)
     if snapshot.status in (Snapshot.Status.DONE, Snapshot.Status.FAILED):
         return snapshot
     dest = Path(settings.CG_SNAPSHOTS_ROOT) / str(snapshot.pk)
-    if dest.exists():  # a retried task after a crash mid-fetch
-        shutil.rmtree(dest)
+    work = dest.parent / f"{snapshot.pk}.{uuid.uuid4().hex}.partial"
     dest.parent.mkdir(parents=True, exist_ok=True)
-    _set(snapshot, status=Snapshot.Status.FETCHING, error="")
+    unfinished = Snapshot.objects.filter(pk=snapshot_id).exclude(
+        status__in=[Snapshot.Status.DONE, Snapshot.Status.FAILED]
+    )
+    if not unfinished.update(status=Snapshot.Status.FETCHING, error="", updated=timezone.now()):
+        return Snapshot.objects.get(pk=snapshot_id)  # finished meanwhile by another run
     say(f"fetching {snapshot.source}")
     started = time.monotonic()
     try:
-        acquired = _acquire(snapshot, dest)
-    except SnapshotError as error:
-        shutil.rmtree(dest, ignore_errors=True)
-        _set(
-            snapshot,
-            status=Snapshot.Status.FAILED,
-            error=str(error),
-            fetch_seconds=time.monotonic() - started,
+        try:
+            acquired = _acquire(snapshot, work)
+        except SnapshotError as error:
+            say(f"failed: {error}")
+            return _finish(
+                snapshot_id, status=Snapshot.Status.FAILED, error=str(error), fetch_seconds=time.monotonic() - started
+            )
+        fetch_seconds = time.monotonic() - started
+        say(f"fetched {acquired.file_count} files ({acquired.size_bytes / 1024:.0f} KB) at {acquired.commit[:19]}")
+        Snapshot.objects.filter(pk=snapshot_id, status=Snapshot.Status.FETCHING).update(
+            status=Snapshot.Status.SCORING, commit=acquired.commit, updated=timezone.now()
         )
-        say(f"failed: {error}")
-        return snapshot
-    _set(
-        snapshot,
-        status=Snapshot.Status.SCORING,
-        commit=acquired.commit,
-        path=str(dest),
-        size_bytes=acquired.size_bytes,
-        file_count=acquired.file_count,
-        fetch_seconds=time.monotonic() - started,
-    )
-    say(f"fetched {acquired.file_count} files ({acquired.size_bytes / 1024:.0f} KB) at {acquired.commit[:19]}")
+        report = _report_for(snapshot, acquired.commit, work, say)
+        done = _finish(
+            snapshot_id,
+            status=Snapshot.Status.DONE,
+            commit=acquired.commit,
+            size_bytes=acquired.size_bytes,
+            file_count=acquired.file_count,
+            fetch_seconds=fetch_seconds,
+            report=report,
+            tree=work,
+        )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)  # gone already when this run's tree became the snapshot's
+    say(f"score {report['score']} ({report['level']})")
+    return done
+
+
+def _report_for(snapshot: Snapshot, commit: str, tree: Path, say: Any) -> dict[str, Any]:
+    """The report's fields: reused from the same commit and checker version, else scored from the tree."""
     previous = (
         Report.objects.filter(
             snapshot__kind=snapshot.kind,
             snapshot__source=snapshot.source,
-            snapshot__commit=acquired.commit,
+            snapshot__commit=commit,
             checker_version=CHECKER_VERSION,
         )
         .exclude(snapshot=snapshot)
         .first()
     )
-    if previous:  # the same commit and checker give the same report: reuse it
-        results, score, level = previous.results, previous.score, previous.level
+    if previous:  # the same commit and checker give the same report
         say("reusing the report of the same commit")
-    else:
-        say("scoring")
-        scored = score_tree(dest)
-        results = to_scorecard(scored, repo=snapshot.source, commit=acquired.commit, date=timezone.now())
-        score, level = scored.score, scored.level
-    Report.objects.update_or_create(
-        snapshot=snapshot,
-        checker_version=CHECKER_VERSION,
-        defaults={"score": score, "level": level, "results": results},
-    )
-    _set(snapshot, status=Snapshot.Status.DONE)
-    say(f"score {score} ({level})")
+        return {"score": previous.score, "level": previous.level, "results": previous.results}
+    say("scoring")
+    scored = score_tree(tree)
+    results = to_scorecard(scored, repo=snapshot.source, commit=commit, date=timezone.now())
+    return {"score": scored.score, "level": scored.level, "results": results}
+
+
+def _finish(
+    snapshot_id: int, *, report: dict[str, Any] | None = None, tree: Path | None = None, **fields: Any
+) -> Snapshot:
+    """Record a run's outcome unless a concurrent run recorded one first (then that one stands)."""
+    with transaction.atomic():
+        snapshot = Snapshot.objects.select_for_update().get(pk=snapshot_id)
+        if snapshot.status in (Snapshot.Status.DONE, Snapshot.Status.FAILED):
+            return snapshot
+        if tree is not None:
+            dest = Path(settings.CG_SNAPSHOTS_ROOT) / str(snapshot.pk)
+            shutil.rmtree(dest, ignore_errors=True)  # left by a run that crashed before this point
+            tree.rename(dest)
+            fields["path"] = str(dest)
+        if report is not None:
+            Report.objects.update_or_create(snapshot=snapshot, checker_version=CHECKER_VERSION, defaults=report)
+        _set(snapshot, **fields)
     return snapshot

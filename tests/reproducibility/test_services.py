@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 import time
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import jsonschema
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 from django.urls import reverse
 
 from reproducibility import services
@@ -36,6 +38,35 @@ def test_the_scoring_task_on_a_real_worker_fills_in_the_report(celery_worker, ma
     report = snapshot.latest_report
     assert report.level == "gold" and report.results["repo"]["commit"] == snapshot.commit
     assert snapshot.file_count == len(GOOD_FILES)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_scoring_one_snapshot_at_once_leave_one_report_and_one_tree(make_repo, settings):
+    snapshot = services.request_snapshot(str(make_repo(GOOD_FILES)))
+    barrier = threading.Barrier(2)
+    outcomes: list[object] = []
+
+    def run() -> None:
+        try:
+            barrier.wait()
+            outcomes.append(services.score_snapshot(snapshot.pk).status)
+        except Exception as error:  # surfaced by the assertion below
+            outcomes.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert outcomes == [Snapshot.Status.DONE, Snapshot.Status.DONE]
+    snapshot.refresh_from_db()
+    assert snapshot.reports.count() == 1 and snapshot.latest_report.level == "gold"
+    root = Path(settings.CG_SNAPSHOTS_ROOT)
+    tree = root / str(snapshot.pk)
+    assert sorted(str(p.relative_to(tree)) for p in tree.rglob("*") if p.is_file()) == sorted(GOOD_FILES)
+    assert not list(root.glob(f"{snapshot.pk}.*.partial"))
 
 
 @pytest.mark.django_db
