@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Case, Count, FloatField, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, Count, FloatField, IntegerField, OuterRef, QuerySet, Subquery, Value, When
 
 from portal import audit, lifecycle
 from portal.calls import open_calls
 from portal.models import Application, Call, Project
 from portal.reviews import ReviewSummary, reviews_of, summarise
+from portal.visibility import member_project_ids
 from reproducibility.models import Report
 from scheduler.models import Allocation, TrainingJob
 from scheduler.selectors import Bar, bar
@@ -25,8 +26,7 @@ S = Application.State
 
 def member_projects(user: Any) -> QuerySet[Project]:
     """Projects the user owns or is a member of (without duplicates, so they can be annotated)."""
-    mine = Project.objects.filter(Q(owner=user) | Q(members=user)).values("pk")
-    return Project.objects.filter(pk__in=mine)
+    return Project.objects.filter(pk__in=member_project_ids(user))
 
 
 def with_reproducibility(applications: QuerySet[Application]) -> QuerySet[Application]:

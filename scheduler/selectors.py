@@ -13,27 +13,11 @@ from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from portal import roles
+from portal.visibility import visible_project_filter
 from scheduler import admission
 from scheduler.models import AcceleratorPool, Allocation, LedgerEntry, TrainingJob
 
 S = TrainingJob.State
-
-
-# Review assignments that let a reviewer see a project's allocations and runs (portal.ReviewAssignment).
-REVIEWING_STATES = ("assigned", "submitted")
-
-
-def _project_visibility(user: Any, prefix: str) -> Q:
-    """Projects the user owns, belongs to, or reviews an application of."""
-    visible = Q(**{f"{prefix}owner": user}) | Q(**{f"{prefix}members": user})
-    if roles.is_reviewer(user):
-        visible |= Q(
-            **{
-                f"{prefix}applications__assignments__reviewer": user,
-                f"{prefix}applications__assignments__state__in": REVIEWING_STATES,
-            }
-        )
-    return visible
 
 
 def visible_allocations(user: Any) -> QuerySet[Allocation]:
@@ -41,14 +25,14 @@ def visible_allocations(user: Any) -> QuerySet[Allocation]:
     allocations = Allocation.objects.select_related("project", "pool")
     if roles.is_maintainer(user):
         return allocations
-    return allocations.filter(_project_visibility(user, "project__")).distinct()
+    return allocations.filter(visible_project_filter(user, "project__"))
 
 
 def visible_jobs(user: Any) -> QuerySet[TrainingJob]:
     jobs = TrainingJob.objects.select_related("allocation__project", "pool")
     if roles.is_maintainer(user):
         return jobs
-    return jobs.filter(_project_visibility(user, "allocation__project__")).distinct()
+    return jobs.filter(visible_project_filter(user, "allocation__project__"))
 
 
 @dataclass

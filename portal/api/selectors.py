@@ -11,7 +11,8 @@ from typing import Any
 from django.db.models import Prefetch, Q, QuerySet
 
 from portal import roles
-from portal.models import Application, Project, ReviewAssignment
+from portal.models import Application, Project
+from portal.visibility import member_project_ids, reviewed_application_ids, visible_project_filter
 from reproducibility.models import Report
 
 
@@ -20,13 +21,7 @@ def visible_projects(user: Any) -> QuerySet[Project]:
     projects = Project.objects.select_related("owner").prefetch_related("members")
     if roles.is_maintainer(user):
         return projects
-    visible = Q(owner=user) | Q(members=user)
-    if roles.is_reviewer(user):
-        visible |= Q(
-            applications__assignments__reviewer=user,
-            applications__assignments__state__in=ReviewAssignment.ACTIVE_STATES,
-        )
-    return projects.filter(visible).distinct()
+    return projects.filter(visible_project_filter(user))
 
 
 def with_latest_reports(applications: QuerySet[Application]) -> QuerySet[Application]:
@@ -41,8 +36,6 @@ def visible_applications(user: Any) -> QuerySet[Application]:
     applications = Application.objects.all()
     if not roles.is_maintainer(user):
         applications = applications.filter(
-            Q(project__owner=user)
-            | Q(project__members=user)
-            | Q(assignments__reviewer=user, assignments__state__in=ReviewAssignment.ACTIVE_STATES)
-        ).distinct()
+            Q(project__in=member_project_ids(user)) | Q(pk__in=reviewed_application_ids(user))
+        )
     return with_latest_reports(applications)
