@@ -40,3 +40,10 @@ def test_healthz_names_the_unreachable_database(client, settings):
     assert response.status_code == 503
     assert response.json()["checks"]["database"].startswith("database unreachable: OperationalError")
     assert response.json()["checks"]["broker"] == "ok"
+
+
+@pytest.mark.django_db
+def test_healthz_answers_probes_that_call_the_containers_own_address(client, settings):
+    settings.ALLOWED_HOSTS = ["grants.example.org"]
+    assert client.get("/healthz", HTTP_HOST="127.0.0.1:8000").status_code == 200
+    assert client.get("/", HTTP_HOST="127.0.0.1:8000").status_code == 400  # every other page still checks
