@@ -13,6 +13,17 @@ from django.db import connections
 from tests.support.celery_worker import WorkerProcess, client_app, start_worker, wait_for_pong, worker_env
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashing() -> Iterator[None]:
+    """Tests make hundreds of users: hash their passwords cheaply (PBKDF2 costs 0.5 s per user here).
+
+    The production hashers are Django's defaults; nothing in the tests depends on their cost."""
+    from django.test import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
 def _make_user(django_user_model, username: str, role: str | None, **extra):  # type: ignore[no-untyped-def]
     from portal import roles
 
