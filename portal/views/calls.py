@@ -151,10 +151,23 @@ def application_reviews(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def application_decide(request: HttpRequest, pk: int) -> HttpResponse:
-    """Award, decline or waitlist; from the ranking with htmx, answer with the application's row re-rendered."""
+    """Award, decline or waitlist; from the ranking with htmx, answer with the application's row re-rendered.
+
+    GET gives a ranking row its decision forms when "Decide" is opened (htmx), so the ranking does not
+    render three forms per row up front; without htmx it is the application's page, which has them.
+    """
     application = _application_for(request, pk, "portal.decide_application")
+    if request.method == "GET":
+        if not request.htmx:  # type: ignore[attr-defined]
+            return redirect("portal:application_reviews", application.pk)
+        shown_at = request.GET.get("rank", "")
+        row = maintainer.row_of(application, int(shown_at) if shown_at.isdigit() else None)
+        if row is None or not row.decidable:
+            return HttpResponse('<p class="muted">This application can no longer be decided here.</p>')
+        back = request.htmx.current_url_abs_path or reverse("portal:call_dashboard", args=[application.call_id])  # type: ignore[attr-defined]
+        return render(request, "portal/calls/_decision_forms.html", {"row": row, "htmx": True, "next": back})
     form = DecisionForm(request.POST)
     error, done = "", ""
     if not form.is_valid():

@@ -147,6 +147,7 @@ MATRIX: list[Route] = [
     R("portal:call_dashboard", {MAINTAINER}, **CALL),
     R("portal:call_audit", {MAINTAINER}, **CALL),
     R("portal:application_reviews", {MAINTAINER}, **MANAGED),
+    R("portal:application_decide", {MAINTAINER}, ok=frozenset({302}), **MANAGED),  # to the application's page
     R("portal:application_decide", {MAINTAINER}, method="POST", data=_decline, ok=frozenset({302}), **MANAGED),
     R("portal:application_assign", {MAINTAINER}, method="POST", ok=frozenset({302}), **MANAGED),
     # Quota.

@@ -158,8 +158,25 @@ def test_the_maintainer_sees_the_ranking_and_awards(open_call, plan, applicant, 
     assert "<strong>5.00</strong>/5" in page and "2 of 2 reviews" in page
     score = strong.snapshot.reports.get().score
     assert f"{score:.0f}/100" in page
-    # The award is prefilled with the reviewers' median recommendation.
-    assert f'id="award-hours-{strong.pk}" name="hours" min="0" step="any" value="60"' in page
+    # The row's forms come when "Decide" is opened (htmx); the award is prefilled with the reviewers'
+    # median recommendation, and the forms bring the maintainer back to this page of the ranking.
+    assert f'id="award-hours-{strong.pk}"' not in page
+    assert f'hx-get="{reverse("portal:application_decide", args=[strong.pk])}?rank=1"' in page
+    forms = client.get(
+        reverse("portal:application_decide", args=[strong.pk]),
+        {"rank": "1"},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_CURRENT_URL=f"http://testserver{url}?page=1",
+    ).content.decode()
+    assert f'id="award-hours-{strong.pk}" name="hours" min="0" step="any" value="60"' in forms
+    assert '<input type="hidden" name="rank" value="1">' in forms
+    assert f'name="next" value="{url}?page=1#application-{strong.pk}"' in forms
+    assert (
+        client_for(applicant)
+        .get(reverse("portal:application_decide", args=[strong.pk]), HTTP_HX_REQUEST="true")
+        .status_code
+        == 403
+    )
 
     response = client.post(
         reverse("portal:application_decide", args=[strong.pk]),
@@ -204,6 +221,10 @@ def test_a_decision_from_the_ranking_with_htmx_rerenders_the_row(
     assert (
         budgets.content.decode().lstrip().startswith('<div id="call-budgets"') and "900.00" in budgets.content.decode()
     )
+    # The ranking loads a row's decision forms when "Decide" is opened; a decided row has none.
+    decide = reverse("portal:application_decide", args=[application.pk])
+    assert "can no longer be decided" in client.get(decide, HTTP_HX_REQUEST="true").content.decode()
+    assert client.get(decide)["Location"] == reverse("portal:application_reviews", args=[application.pk])
     # And the audit log part, which now holds the award.
     log = client.get(reverse("portal:call_dashboard", args=[open_call.pk]) + "?part=log", HTTP_HX_REQUEST="true")
     text = log.content.decode()
