@@ -22,7 +22,7 @@ from portal.forms.calls import AssignReviewerForm, CallForm, DecisionForm, crite
 from portal.models import Application, Call, User
 from scheduler.models import AcceleratorPool
 
-RANKING_PAGE_SIZE = 25  # each row carries its decision forms: 50 rows rendered in about 150 ms
+RANKING_PAGE_SIZE = 25  # rows are tall (reviewers, actions): 50 took about 150 ms to render
 CALL_PAGE_SIZE = 50
 LOG_PAGE_SIZE = 100
 LOG_ON_DASHBOARD = 20
