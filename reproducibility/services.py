@@ -78,6 +78,7 @@ def score_snapshot(snapshot_id: int, progress: Any = None) -> Snapshot:
     dest = Path(settings.CG_SNAPSHOTS_ROOT) / str(snapshot.pk)
     work = dest.parent / f"{snapshot.pk}.{uuid.uuid4().hex}.partial"
     dest.parent.mkdir(parents=True, exist_ok=True)
+    _remove_abandoned_work(dest)
     unfinished = Snapshot.objects.filter(pk=snapshot_id).exclude(
         status__in=[Snapshot.Status.DONE, Snapshot.Status.FAILED]
     )
@@ -113,6 +114,17 @@ def score_snapshot(snapshot_id: int, progress: Any = None) -> Snapshot:
         shutil.rmtree(work, ignore_errors=True)  # gone already when this run's tree became the snapshot's
     say(f"score {report['score']} ({report['level']})")
     return done
+
+
+# A run's own folder older than this belongs to a run killed mid-fetch (fetches are capped far below it).
+ABANDONED_AFTER_SECONDS = 3600
+
+
+def _remove_abandoned_work(dest: Path) -> None:
+    cutoff = time.time() - ABANDONED_AFTER_SECONDS
+    for folder in dest.parent.glob(f"{dest.name}.*.partial"):
+        if folder.stat().st_mtime < cutoff:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _report_for(snapshot: Snapshot, commit: str, tree: Path, say: Any) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import threading
 import time
 from pathlib import Path
@@ -67,6 +68,19 @@ def test_two_runs_scoring_one_snapshot_at_once_leave_one_report_and_one_tree(mak
     tree = root / str(snapshot.pk)
     assert sorted(str(p.relative_to(tree)) for p in tree.rglob("*") if p.is_file()) == sorted(GOOD_FILES)
     assert not list(root.glob(f"{snapshot.pk}.*.partial"))
+
+
+@pytest.mark.django_db
+def test_folders_of_runs_killed_mid_fetch_are_removed_once_abandoned(make_repo, settings):
+    snapshot = services.request_snapshot(str(make_repo(GOOD_FILES)))
+    root = Path(settings.CG_SNAPSHOTS_ROOT)
+    abandoned, live = root / f"{snapshot.pk}.dead.partial", root / f"{snapshot.pk}.live.partial"
+    for folder in (abandoned, live):
+        folder.mkdir(parents=True)
+    long_ago = time.time() - services.ABANDONED_AFTER_SECONDS - 60
+    os.utime(abandoned, (long_ago, long_ago))
+    assert services.score_snapshot(snapshot.pk).status == Snapshot.Status.DONE
+    assert not abandoned.exists() and live.exists()
 
 
 @pytest.mark.django_db
