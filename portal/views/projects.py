@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
@@ -17,6 +18,8 @@ from portal.errors import WorkflowError
 from portal.forms.projects import COMMON_LICENCES, ProjectForm, ProjectMembersForm
 from portal.models import Project
 from reproducibility.snapshots import Caps
+
+PROJECT_PAGE_SIZE = 50
 
 
 def _project_for(request: HttpRequest, pk: int, perm: str = "portal.view_project") -> Project:
@@ -29,7 +32,8 @@ def _project_for(request: HttpRequest, pk: int, perm: str = "portal.view_project
 @login_required
 @require_GET
 def project_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "portal/projects/list.html", {"projects": applicant.projects_overview(request.user)})
+    page = Paginator(applicant.projects_overview(request.user), PROJECT_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "portal/projects/list.html", {"projects": page.object_list, "page": page})
 
 
 def _create(request: HttpRequest, form: ProjectForm) -> Project:

@@ -530,3 +530,19 @@ def test_the_project_and_calls_pages_run_the_same_number_of_queries_whatever_the
                 assert client.get(url).status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1], counts
+
+
+@pytest.mark.django_db
+def test_the_project_list_is_paged(applicant):
+    from portal.views.projects import PROJECT_PAGE_SIZE
+
+    Project.objects.bulk_create(
+        Project(owner=applicant, name=f"Project {n:03d}", slug=f"p{n}", repository_url=f"https://github.com/o/p{n}")
+        for n in range(PROJECT_PAGE_SIZE + 3)
+    )
+    client = Client()
+    client.force_login(applicant)
+    first = client.get(reverse("portal:project_list")).content.decode()
+    last = client.get(reverse("portal:project_list"), {"page": "2"}).content.decode()
+    assert first.count("Project 0") == PROJECT_PAGE_SIZE and "Page 1 of 2" in first
+    assert last.count("Project 0") == 3 and "Project 052" in last
