@@ -20,28 +20,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/computegrant_bench")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-import dj_database_url
 import django
-import psycopg2
 
-
-def ensure_database(url: str) -> None:
-    """Create the benchmark's own database on first use."""
-    config = dj_database_url.parse(url)
-    admin = psycopg2.connect(
-        dbname="postgres",
-        user=config["USER"],
-        password=config["PASSWORD"] or None,
-        host=config["HOST"],
-        port=config["PORT"] or 5432,
-    )
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]])
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{config["NAME"]}"')
-    admin.close()
-
+from benchmarks.postgres import ensure_database
 
 ensure_database(os.environ["DATABASE_URL"])
 django.setup()

@@ -37,28 +37,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/7")
 os.environ.setdefault("CG_DATA_DIR", "/tmp/cg-bench-pages-data")  # noqa: S108 - the benchmark's own scratch folder
 
-import dj_database_url
 import django
-import psycopg2
 
-
-def ensure_database(url: str) -> None:
-    """Create the benchmark's own database on first use."""
-    config = dj_database_url.parse(url)
-    admin = psycopg2.connect(
-        dbname="postgres",
-        user=config["USER"],
-        password=config["PASSWORD"] or None,
-        host=config["HOST"],
-        port=config["PORT"] or 5432,
-    )
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]])
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{config["NAME"]}"')
-    admin.close()
-
+from benchmarks.postgres import ensure_database
 
 ensure_database(os.environ["DATABASE_URL"])
 django.setup()

@@ -91,23 +91,22 @@ def award(application: Application, seconds: int, *, actor: Any, message: str = 
     return application
 
 
-@transaction.atomic
 def decline(application: Application, *, actor: Any, message: str) -> Application:
     """Decline, with a message to the applicant saying why."""
-    if not message.strip():
-        raise WorkflowError("Tell the applicant why the application is declined.")
-    application = _lock_for_decision(application)
-    lifecycle.transition(application, S.DECLINED, actor=actor, message=message.strip())
-    _announce(application)
-    return application
+    return _decide_with_message(application, S.DECLINED, actor, message, "why the application is declined")
+
+
+def waitlist(application: Application, *, actor: Any, message: str) -> Application:
+    """Keep the application for an award if budget frees up."""
+    return _decide_with_message(application, S.WAITLISTED, actor, message, "what the waitlist means for them")
 
 
 @transaction.atomic
-def waitlist(application: Application, *, actor: Any, message: str) -> Application:
-    """Keep the application for an award if budget frees up."""
+def _decide_with_message(application: Application, state: str, actor: Any, message: str, owed: str) -> Application:
+    """A decision that owes the applicant an explanation: refused without one."""
     if not message.strip():
-        raise WorkflowError("Tell the applicant what the waitlist means for them.")
+        raise WorkflowError(f"Tell the applicant {owed}.")
     application = _lock_for_decision(application)
-    lifecycle.transition(application, S.WAITLISTED, actor=actor, message=message.strip())
+    lifecycle.transition(application, state, actor=actor, message=message.strip())
     _announce(application)
     return application

@@ -4,14 +4,24 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from portal import applications, calls, projects
 from scheduler.models import AcceleratorPool
 
 HOUR = 3600
+
+
+def client_for(user: Any) -> Client:
+    """A test client signed in as `user` (force_login: django-axes refuses `login()` without a request)."""
+    client = Client()
+    client.force_login(user)
+    return client
+
 
 REPO_FILES = {
     "README.md": "# Tiny\n\n## Usage\n\n```sh\npython train.py\n```\n",

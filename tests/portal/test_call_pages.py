@@ -17,16 +17,11 @@ from portal import applications, assignment, calls, projects, reviews
 from portal.models import Application, Call, CallPool, Project, Review, ReviewAssignment, RubricCriterion
 from reproducibility import services as reproducibility_services
 from scheduler.models import Allocation, LedgerEntry
+from tests.portal.conftest import client_for
 
 HOUR = 3600
 S = Application.State
 A = ReviewAssignment.State
-
-
-def client_for(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

@@ -14,15 +14,10 @@ from portal import applications, decisions, projects, reviews
 from portal.models import Application, ConflictDeclaration, Review, ReviewAssignment
 from reproducibility import services as reproducibility_services
 from scheduler import quota
+from tests.portal.conftest import client_for
 
 HOUR = 3600
 A = ReviewAssignment.State
-
-
-def client_for(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture
