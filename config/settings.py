@@ -176,7 +176,8 @@ LOGOUT_REDIRECT_URL = "portal:home"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
-USE_I18N = True
+# The portal is in English only: no translation lookup for every value a page renders.
+USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import Case, Count, FloatField, IntegerField, OuterRef, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce
 
 from portal import audit, lifecycle
 from portal.calls import open_calls
@@ -63,14 +64,21 @@ def recent_jobs(user: Any) -> QuerySet[TrainingJob]:
 
 def projects_overview(user: Any) -> QuerySet[Project]:
     """The user's projects with how many applications and allocations each has."""
+    # Counted by subqueries: a join of both grouped every application with every allocation.
     return (
         member_projects(user)
         .annotate(
-            application_count=Count("applications", distinct=True),
-            allocation_count=Count("allocations", distinct=True),
+            application_count=_count_of_project(Application.objects.all()),
+            allocation_count=_count_of_project(Allocation.objects.all()),
         )
         .order_by("name", "pk")
     )
+
+
+def _count_of_project(rows: QuerySet[Any]) -> Coalesce:
+    """How many of `rows` belong to the outer project."""
+    counted = rows.filter(project=OuterRef("pk")).order_by().values("project").annotate(count=Count("pk"))
+    return Coalesce(Subquery(counted.values("count")), 0)
 
 
 def offered_calls() -> QuerySet[Call]:

@@ -6,7 +6,7 @@ from collections.abc import Collection
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Q, prefetch_related_objects
 
 from portal import audit, lifecycle, notifications, roles
 from portal.errors import WorkflowError
@@ -70,7 +70,8 @@ def candidates(application: Application) -> list[User]:
         )
         .order_by("load", "total", "pk")
     )
-    # The project's declared conflicts in one query, not one per reviewer (benchmarks/pages.py counts them).
+    # The project's people and declared conflicts read once, not once per reviewer.
+    prefetch_related_objects([application], "project__owner", "project__members")
     declared = set(
         ConflictDeclaration.objects.filter(project=application.project_id).values_list("reviewer_id", flat=True)
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from portal import applicant, maintainer, reviewer, roles
+from portal.paging import head
 from scheduler.models import Allocation
 
 # Rows per list on the dashboard; each list links to its full page.
@@ -17,9 +18,9 @@ def applicant_dashboard(user: Any) -> dict[str, Any]:
     allocations = Allocation.objects.filter(project__in=projects)
     return {
         "projects": list(applicant.projects_overview(user)[:DASHBOARD_ROWS]),
-        "applications": list(applicant.applications_of(user)[:DASHBOARD_ROWS]),
+        "applications": head(applicant.applications_of(user), DASHBOARD_ROWS),
         "allocations": applicant.allocations_with_bars(allocations, DASHBOARD_ROWS),
-        "jobs": list(applicant.recent_jobs(user)[:DASHBOARD_ROWS]),
+        "jobs": head(applicant.recent_jobs(user), DASHBOARD_ROWS),
         "rows": DASHBOARD_ROWS,
     }
 
@@ -27,7 +28,7 @@ def applicant_dashboard(user: Any) -> dict[str, Any]:
 def reviewer_dashboard(user: Any) -> dict[str, Any]:
     """The reviewer's queue: open assignments first, then done ones."""
     return {
-        "assignments": list(reviewer.queue(user)[:DASHBOARD_ROWS]),
+        "assignments": head(reviewer.queue(user), DASHBOARD_ROWS),
         "counts": reviewer.queue_counts(user),
         "rows": DASHBOARD_ROWS,
     }
@@ -38,7 +39,7 @@ def maintainer_dashboard(user: Any) -> dict[str, Any]:
     waiting = maintainer.awaiting_decision()
     return {
         "calls": list(maintainer.calls_overview()[:DASHBOARD_ROWS]),
-        "waiting": list(waiting[:DASHBOARD_ROWS]),
+        "waiting": head(waiting, DASHBOARD_ROWS),
         "waiting_count": waiting.count(),
         "rows": DASHBOARD_ROWS,
     }

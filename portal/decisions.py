@@ -11,13 +11,14 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Avg, Count, F, FloatField, Max, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, FloatField, IntegerField, Max, Min, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from portal import lifecycle, notifications
+from portal import lifecycle, notifications, reviews
 from portal.errors import WorkflowError
-from portal.models import Application, Call, CallPool, ReviewAssignment
+from portal.models import Application, Call, CallPool
+from portal.models.applications import REVIEW_RANK
 from reproducibility.models import Report
 from scheduler import quota
 
@@ -25,22 +26,30 @@ S = Application.State
 DECIDABLE_STATES = (S.UNDER_REVIEW, S.WAITLISTED)
 
 
+def in_ranking(call: Call) -> QuerySet[Application]:
+    """The call's applications that maintainers rank: neither drafts nor withdrawn."""
+    return call.applications.exclude(state__in=[S.DRAFT, S.WITHDRAWN])
+
+
+def reproducibility_score() -> Subquery:
+    """An application's latest reproducibility score, for annotate()."""
+    latest = Report.objects.filter(snapshot=OuterRef("snapshot")).order_by("-created").values("score")[:1]
+    return Subquery(latest, output_field=FloatField())
+
+
 def ranked_applications(call: Call) -> QuerySet[Application]:
-    """The call's submitted applications, best first: review score, then reproducibility, then smaller asks."""
-    submitted = Q(assignments__state=ReviewAssignment.State.SUBMITTED)
-    latest_report = Report.objects.filter(snapshot=OuterRef("snapshot")).order_by("-created").values("score")[:1]
+    """The call's submitted applications, best first: review score (the mean kept on the application by
+    portal.reviews), then reproducibility, then smaller asks."""
     return (
-        call.applications.exclude(state__in=[S.DRAFT, S.WITHDRAWN])
+        in_ranking(call)
         .select_related("project", "pool", "snapshot", "allocation")
         .annotate(
-            review_mean=Avg("assignments__review__weighted_score", filter=submitted),
-            review_count=Count("assignments__review", filter=submitted),
-            review_spread=Max("assignments__review__weighted_score", filter=submitted)
-            - Min("assignments__review__weighted_score", filter=submitted),
-            reproducibility_score=Subquery(latest_report, output_field=FloatField()),
+            review_count=Coalesce(reviews.submitted_reviews(Count("pk"), IntegerField()), 0),
+            review_spread=reviews.submitted_reviews(Max("weighted_score") - Min("weighted_score"), FloatField()),
+            reproducibility_score=reproducibility_score(),
         )
         .order_by(
-            F("review_mean").desc(nulls_last=True),
+            REVIEW_RANK.desc(),
             Coalesce("reproducibility_score", -1.0).desc(),
             "requested_seconds",
             "pk",

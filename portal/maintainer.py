@@ -6,16 +6,19 @@ page at a time), so the pages' query counts do not grow with it (benchmarks/page
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from portal import assignment, decisions
-from portal.models import Application, AuditEntry, Call, ReviewAssignment
-from portal.reviews import ReviewSummary, reviews_of, summarise
+from portal.models import Application, AuditEntry, Call, ReviewAssignment, User
+from portal.reviews import ReviewSummary, reviews_of, submitted_reviews, summarise
 
 S = Application.State
 # Applications that reached the maintainers: neither drafts nor withdrawn.
@@ -27,13 +30,19 @@ def calls_overview() -> QuerySet[Call]:
     """Every call, newest first, with its pools' budgets and how far its applications got."""
     return (
         Call.objects.annotate(
-            application_count=Count("applications", filter=Q(applications__state__in=LIVE_STATES)),
-            waiting_count=Count("applications", filter=Q(applications__state__in=decisions.DECIDABLE_STATES)),
-            decided_count=Count("applications", filter=Q(applications__state__in=[S.AWARDED, S.DECLINED])),
+            application_count=_applications_in(LIVE_STATES),
+            waiting_count=_applications_in(decisions.DECIDABLE_STATES),
+            decided_count=_applications_in((S.AWARDED, S.DECLINED)),
         )
         .prefetch_related("call_pools__pool")
         .order_by("-opens_at", "-pk")
     )
+
+
+def _applications_in(states: Iterable[str]) -> Coalesce:
+    """How many of the outer call's applications are in `states` (on the (call, state) index, not a grouped join)."""
+    applications = Application.objects.filter(call=OuterRef("pk"), state__in=states).order_by().values("call")
+    return Coalesce(Subquery(applications.annotate(count=Count("pk")).values("count")), 0)
 
 
 def awaiting_decision() -> QuerySet[Application]:
@@ -41,19 +50,28 @@ def awaiting_decision() -> QuerySet[Application]:
     return (
         Application.objects.filter(state__in=decisions.DECIDABLE_STATES)
         .select_related("call", "project", "pool")
-        .annotate(review_count=Count("assignments", filter=Q(assignments__state=ReviewAssignment.State.SUBMITTED)))
+        .annotate(review_count=Coalesce(submitted_reviews(Count("pk"), IntegerField()), 0))
         .order_by("submitted_at", "pk")
     )
 
 
-def _with_assignments(applications: QuerySet[Application]) -> QuerySet[Application]:
-    assignments = ReviewAssignment.objects.select_related("reviewer", "review").order_by("created", "pk")
-    return applications.prefetch_related(Prefetch("assignments", queryset=assignments))
+@dataclass(frozen=True)
+class ReviewFigures:
+    weighted_score: float
+    recommended_seconds: int
 
 
-def ranking(call: Call) -> QuerySet[Application]:
-    """The call's applications ranked by portal.decisions, each with its reviewers and their reviews."""
-    return _with_assignments(decisions.ranked_applications(call))
+@dataclass(frozen=True)
+class ReviewerLine:
+    """One reviewer of a ranking row: who, how far they got, and their review's figures once submitted."""
+
+    reviewer: str
+    state: str
+    review: ReviewFigures | None
+
+    @property
+    def state_label(self) -> str:
+        return ReviewAssignment.State(self.state).label
 
 
 @dataclass(frozen=True)
@@ -63,7 +81,7 @@ class RankedRow:
     rank: int | None
     application: Application
     summary: ReviewSummary
-    assignments: list[ReviewAssignment]
+    assignments: list[ReviewerLine]
 
     @property
     def award_hours(self) -> float:
@@ -80,21 +98,73 @@ class RankedRow:
         return self.application.state in assignment.REVIEWABLE_STATES
 
 
-def ranked_row(call: Call, application: Application, rank: int | None = None) -> RankedRow:
-    """A row from an application read through `ranking` (its assignments prefetched)."""
-    assignments = list(application.assignments.all())
-    submitted = [a.review for a in assignments if a.state == ReviewAssignment.State.SUBMITTED and hasattr(a, "review")]
-    return RankedRow(rank, application, summarise(call, submitted), assignments)
+def _applications(call: Call, application_ids: list[int]) -> Mapping[int, Application]:
+    """Those of `application_ids` still in the call's ranking, with what their rows show."""
+    return (
+        decisions.in_ranking(call)
+        .select_related("project", "pool", "snapshot", "allocation")
+        .annotate(reproducibility_score=decisions.reproducibility_score())
+        .in_bulk(application_ids)
+    )
 
 
-def ranked_rows(call: Call, applications: Iterable[Application], first_rank: int = 1) -> list[RankedRow]:
-    return [ranked_row(call, application, first_rank + i) for i, application in enumerate(applications)]
+def _reviewer_lines(application_ids: Iterable[int]) -> dict[int, list[ReviewerLine]]:
+    """The reviewers of each application, first assigned first, read as plain rows (a ranking page
+    has some sixty: as model instances with their users and reviews they took 5 ms of its time)."""
+    lines: dict[int, list[ReviewerLine]] = defaultdict(list)
+    rows = (
+        ReviewAssignment.objects.filter(application__in=list(application_ids))
+        .order_by("created", "pk")
+        .values_list(
+            "application_id",
+            "reviewer__first_name",
+            "reviewer__last_name",
+            "reviewer__username",
+            "state",
+            "review__weighted_score",
+            "review__recommended_seconds",
+        )
+    )
+    for application_id, first, last, username, state, score, seconds in rows:
+        submitted = state == ReviewAssignment.State.SUBMITTED and score is not None
+        figures = ReviewFigures(score, seconds) if submitted else None
+        lines[application_id].append(ReviewerLine(User.name_of(first, last, username), state, figures))
+    return lines
+
+
+def _rows(call: Call, application_ids: list[int], first_rank: int | None) -> list[RankedRow]:
+    applications = _applications(call, application_ids)
+    lines = _reviewer_lines(applications)
+    return [
+        RankedRow(
+            None if first_rank is None else first_rank + i,
+            applications[pk],
+            summarise(call, [line.review for line in lines[pk] if line.review]),
+            lines[pk],
+        )
+        for i, pk in enumerate(application_ids)
+        if pk in applications
+    ]
+
+
+def ranking_page(call: Call, number: Any, per_page: int) -> tuple[Page[int], list[RankedRow]]:
+    """One page of the call's ranking (portal.decisions), numbered from the page's first rank."""
+    # Ranked on bare ids, then only the page's rows read whole: sorting the call's wide joined
+    # rows cost three times the ranking itself (benchmarks/pages.py).
+    order = decisions.ranked_applications(call).select_related(None).values_list("pk", flat=True)
+    page = Paginator(order, per_page).get_page(number)
+    return page, _rows(call, list(page), page.start_index())
 
 
 def row_of(application: Application, rank: int | None = None) -> RankedRow | None:
     """One application's row of its call's ranking, read afresh; None once it left the ranking (withdrawn)."""
-    ranked = ranking(application.call).filter(pk=application.pk).first()
-    return None if ranked is None else ranked_row(application.call, ranked, rank)
+    rows = _rows(application.call, [application.pk], rank)
+    return rows[0] if rows else None
+
+
+def decision_row(application: Application, summary: ReviewSummary) -> RankedRow:
+    """The decision forms' row for an application on its own page: unranked, its reviewers shown apart."""
+    return RankedRow(None, application, summary, [])
 
 
 def call_log(call: Call) -> QuerySet[AuditEntry]:

@@ -116,16 +116,22 @@ def estimated_starts(
 
 
 def _pool_state(pool: AcceleratorPool, now: datetime) -> tuple[list[Running], list[Pending]]:
-    """Running and pending jobs of a pool: two queries of plain tuples, whatever the queue's length."""
-    running = [
-        Running(workers * per_worker, (started or admitted or now) + timedelta(seconds=runtime))
-        for workers, per_worker, started, admitted, runtime in TrainingJob.objects.filter(
-            pool=pool, state__in=TrainingJob.ACTIVE_STATES
-        ).values_list("workers", "accelerators_per_worker", "started_at", "admitted_at", "max_runtime_seconds")
-    ]
+    return _pools_state([pool.pk], now)[pool.pk]
+
+
+def _pools_state(pool_ids: list[int], now: datetime) -> dict[int, tuple[list[Running], list[Pending]]]:
+    """Running and pending jobs of each pool: two queries of plain tuples, whatever the queues' lengths."""
+    states: dict[int, tuple[list[Running], list[Pending]]] = {pool_id: ([], []) for pool_id in pool_ids}
+    active = TrainingJob.objects.filter(pool__in=pool_ids, state__in=TrainingJob.ACTIVE_STATES)
+    for pool_id, workers, per_worker, started, admitted, runtime in active.values_list(
+        "pool_id", "workers", "accelerators_per_worker", "started_at", "admitted_at", "max_runtime_seconds"
+    ):
+        ends_at = (started or admitted or now) + timedelta(seconds=runtime)
+        states[pool_id][0].append(Running(workers * per_worker, ends_at))
     queued = TrainingJob.objects.filter(
-        pool=pool, state=S.QUEUED, allocation__state=Allocation.State.ACTIVE
+        pool__in=pool_ids, state=S.QUEUED, allocation__state=Allocation.State.ACTIVE
     ).values_list(
+        "pool_id",
         "id",
         "workers",
         "accelerators_per_worker",
@@ -138,8 +144,8 @@ def _pool_state(pool: AcceleratorPool, now: datetime) -> tuple[list[Running], li
         "allocation__decayed_usage_at",
     )
     shares: dict[int, float] = {}
-    pending = []
     for (
+        pool_id,
         job_id,
         workers,
         per_worker,
@@ -154,21 +160,33 @@ def _pool_state(pool: AcceleratorPool, now: datetime) -> tuple[list[Running], li
         share = shares.get(alloc_id)
         if share is None:
             share = shares[alloc_id] = decay(usage, usage_at, now) / max(awarded, 1)
-        pending.append(Pending(job_id, workers * per_worker, timedelta(seconds=runtime), share, priority, submitted))
-    return running, pending
+        pending = Pending(job_id, workers * per_worker, timedelta(seconds=runtime), share, priority, submitted)
+        states[pool_id][1].append(pending)
+    return states
 
 
 def queue_estimates(pool: AcceleratorPool, now: datetime | None = None) -> list[tuple[int, int, datetime]]:
     """(job id, position, estimated start) for the pool's queue, first to last."""
+    return queue_estimates_of([pool], now)[pool.pk]
+
+
+def queue_estimates_of(
+    pools: list[AcceleratorPool], now: datetime | None = None
+) -> dict[int, list[tuple[int, int, datetime]]]:
+    """queue_estimates for several pools, read in two queries whatever their number."""
     now = now or timezone.now()
-    running, pending = _pool_state(pool, now)
-    estimates = estimated_starts(pool.capacity, running, pending, now)
-    ordered = sorted(pending, key=Pending.order_key)
-    return [
-        (job.job_id, position, estimates[job.job_id])
-        for position, job in enumerate(ordered, start=1)
-        if job.job_id in estimates
-    ]
+    states = _pools_state([pool.pk for pool in pools], now)
+    estimated = {}
+    for pool in pools:
+        running, pending = states[pool.pk]
+        starts = estimated_starts(pool.capacity, running, pending, now)
+        ordered = sorted(pending, key=Pending.order_key)
+        estimated[pool.pk] = [
+            (job.job_id, position, starts[job.job_id])
+            for position, job in enumerate(ordered, start=1)
+            if job.job_id in starts
+        ]
+    return estimated
 
 
 def admit_pool(pool_id: int, now: datetime | None = None) -> list[int]:

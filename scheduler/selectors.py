@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from portal import roles
@@ -65,18 +67,20 @@ class PoolUsage:
 
 def pool_usage() -> list[PoolUsage]:
     """Capacity, accelerators in use and queued demand of every pool: one query."""
-    active = Q(jobs__state__in=TrainingJob.ACTIVE_STATES)
-    queued = Q(jobs__state=S.QUEUED)
+    # Subqueries on the (pool, state) index read only the live jobs; a join grouped every job ever run.
+    active, queued = TrainingJob.ACTIVE_STATES, [S.QUEUED]
     pools = AcceleratorPool.objects.annotate(
-        in_use=Sum(_accelerators_expr(), filter=active, default=0),
-        queued_jobs=Count("jobs", filter=queued),
-        queued_accelerators=Sum(_accelerators_expr(), filter=queued, default=0),
-    )
+        in_use=_of_pool_jobs(active, Sum(F("workers") * F("accelerators_per_worker"))),
+        queued_jobs=_of_pool_jobs(queued, Count("pk")),
+        queued_accelerators=_of_pool_jobs(queued, Sum(F("workers") * F("accelerators_per_worker"))),
+    ).order_by("name")
     return [PoolUsage(p, p.in_use, p.queued_jobs, p.queued_accelerators) for p in pools]
 
 
-def _accelerators_expr() -> Any:
-    return F("jobs__workers") * F("jobs__accelerators_per_worker")
+def _of_pool_jobs(states: Any, aggregate: Any) -> Coalesce:
+    """An aggregate over the jobs of the outer pool in `states`, 0 without any."""
+    jobs = TrainingJob.objects.filter(pool=OuterRef("pk"), state__in=states).order_by().values("pool")
+    return Coalesce(Subquery(jobs.annotate(value=aggregate).values("value")), 0)
 
 
 @dataclass
@@ -97,14 +101,35 @@ class PoolQueue:
         return self.length - len(self.rows)
 
 
-def queue(pool: AcceleratorPool, now: datetime | None = None, limit: int = 100) -> PoolQueue:
-    """A pool's queue in admission order with estimated starts; rows for the first `limit` jobs only."""
+def _queued_jobs(estimates: list[tuple[int, int, datetime]]) -> dict[int, TrainingJob]:
+    return TrainingJob.objects.select_related("allocation__project").in_bulk([job_id for job_id, _, _ in estimates])
+
+
+def _rows(estimates: list[tuple[int, int, datetime]], jobs: dict[int, TrainingJob]) -> list[QueueRow]:
+    return [QueueRow(jobs[job_id], position, start) for job_id, position, start in estimates]
+
+
+def queues(pools: list[AcceleratorPool], now: datetime | None = None, limit: int = 10) -> list[PoolQueue]:
+    """The head of each pool's queue in admission order with estimated starts: the first `limit` jobs."""
     # The estimates need the whole line; the page needs its head (rows of 1,000 jobs cost 0.4 s to render).
-    estimates = admission.queue_estimates(pool, now)
-    head = estimates[:limit]
-    jobs = TrainingJob.objects.select_related("allocation__project").in_bulk([job_id for job_id, _, _ in head])
-    rows = [QueueRow(jobs[job_id], position, start) for job_id, position, start in head]
-    return PoolQueue(pool, rows, len(estimates))
+    estimates = admission.queue_estimates_of(pools, now)
+    heads = {pool.pk: estimates[pool.pk][:limit] for pool in pools}
+    jobs = _queued_jobs([row for head in heads.values() for row in head])  # one query for every pool
+    return [PoolQueue(pool, _rows(heads[pool.pk], jobs), len(estimates[pool.pk])) for pool in pools]
+
+
+def queue(pool: AcceleratorPool, now: datetime | None = None, limit: int = 10) -> PoolQueue:
+    """The head of one pool's queue (see `queues`)."""
+    return queues([pool], now, limit)[0]
+
+
+def queue_page(
+    pool: AcceleratorPool, number: Any, per_page: int, now: datetime | None = None
+) -> tuple[Page[tuple[int, int, datetime]], list[QueueRow]]:
+    """One page of a pool's whole queue in admission order, and its rows with estimated starts."""
+    page = Paginator(admission.queue_estimates(pool, now), per_page).get_page(number)
+    shown = list(page)
+    return page, _rows(shown, _queued_jobs(shown))
 
 
 def queue_position(job: TrainingJob) -> QueueRow | None:

@@ -11,6 +11,7 @@ urlpatterns = [
     path("allocations/<int:pk>/ledger.csv", views.allocation_ledger_csv, name="allocation_ledger_csv"),
     path("pools/", views.pool_list, name="pool_list"),
     path("queue/", views.queue, name="queue"),
+    path("queue/<int:pk>/", views.pool_queue, name="pool_queue"),
     path("jobs/", views.job_list, name="job_list"),
     path("jobs/<int:pk>/", views.job_detail, name="job_detail"),
     path("jobs/<int:pk>/cancel/", views.job_cancel, name="job_cancel"),

@@ -15,9 +15,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal import roles
+from portal.paging import IdFirstPaginator
 from scheduler import quota, runner, selectors
 from scheduler.forms import JobSubmitForm
 from scheduler.models import AcceleratorPool, Allocation, TrainingJob
+
+QUEUE_HEAD = 10  # runs per pool on the queue overview; each pool's own page has its whole line
+QUEUE_PAGE_SIZE = 50
 
 
 def _require_maintainer(request: HttpRequest) -> None:
@@ -163,8 +167,18 @@ def pool_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def queue(request: HttpRequest) -> HttpResponse:
     _require_maintainer(request)
-    queues = [selectors.queue(pool) for pool in AcceleratorPool.objects.all()]
+    queues = selectors.queues(list(AcceleratorPool.objects.order_by("name")), limit=QUEUE_HEAD)
     return render(request, "scheduler/queue.html", {"queues": queues})
+
+
+@login_required
+@require_GET
+def pool_queue(request: HttpRequest, pk: int) -> HttpResponse:
+    """One pool's whole line, a page at a time."""
+    _require_maintainer(request)
+    pool = get_object_or_404(AcceleratorPool, pk=pk)
+    page, rows = selectors.queue_page(pool, request.GET.get("page"), QUEUE_PAGE_SIZE)
+    return render(request, "scheduler/pool_queue.html", {"pool": pool, "page": page, "rows": rows})
 
 
 @login_required
@@ -174,7 +188,7 @@ def job_list(request: HttpRequest) -> HttpResponse:
     state = request.GET.get("state")
     if state in TrainingJob.State.values:
         jobs = jobs.filter(state=state)
-    page = Paginator(jobs, 50).get_page(request.GET.get("page"))
+    page = IdFirstPaginator(jobs, 50).get_page(request.GET.get("page"))
     return render(
         request,
         "scheduler/job_list.html",

@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 from django.db import connections
 
-from tests.support.celery_worker import WorkerProcess, client_app, start_worker, wait_for_pong, worker_env
+from tests.support.celery_worker import WorkerProcess, client_app, settle, start_worker, wait_for_pong, worker_env
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -84,6 +84,9 @@ def sent_mail(celery_worker, worker_mail_folder_path):  # type: ignore[no-untype
     import time
     from email import message_from_string
 
+    from config.celery import app
+
+    settle(app)
     seen = {p.name for p in worker_mail_folder_path.iterdir()}
 
     def wait_for(count: int, timeout: float = 30.0) -> list:  # type: ignore[type-arg]

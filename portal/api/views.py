@@ -31,6 +31,7 @@ from portal.api.filters import AllocationFilter, ApplicationFilter, JobFilter
 from portal.api.permissions import ObjectRules, require
 from portal.errors import WorkflowError
 from portal.models import Application, Project, User
+from portal.paging import IdFirstPaginator
 from reproducibility.models import Snapshot
 from reproducibility.scorecard import SCHEMA as SCORECARD_SCHEMA
 from scheduler import quota
@@ -58,6 +59,7 @@ def refusals() -> Iterator[None]:
 
 
 class Pages(PageNumberPagination):
+    django_paginator_class = IdFirstPaginator
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200

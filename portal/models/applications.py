@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
+
+# What the ranking sorts on first: the kept review mean (1-5), and -1 for applications without
+# reviews, so they come last. (No NULLS LAST: SQLite cannot index with it.)
+REVIEW_RANK = Coalesce(F("review_mean"), Value(-1.0))
 
 
 class Application(models.Model):
@@ -34,6 +39,9 @@ class Application(models.Model):
         "reproducibility.Snapshot", null=True, blank=True, on_delete=models.SET_NULL, related_name="applications"
     )
     decision_message = models.TextField(blank=True)
+    # The mean weighted score of the submitted reviews, kept by portal.reviews.submit_review. The
+    # call's ranking sorts on it: averaged per row instead, the sort cost 6 ms at 1,000 applications.
+    review_mean = models.FloatField(null=True, blank=True, editable=False)
     allocation = models.OneToOneField(
         "scheduler.Allocation", null=True, blank=True, on_delete=models.PROTECT, related_name="application"
     )
@@ -44,7 +52,14 @@ class Application(models.Model):
 
     class Meta:
         ordering = ["-created"]
-        indexes = [models.Index(fields=["call", "state"])]
+        indexes = [
+            models.Index(fields=["call", "state"]),
+            # Lists show the newest applications first: walked in this order, a page of them is read
+            # without sorting all the visible ones (benchmarks/pages.py).
+            models.Index(fields=["-created", "-id"], name="application_newest_first"),
+            # A call's ranking (portal.decisions) walks this index: a page of it sorts a handful of rows.
+            models.Index(F("call"), REVIEW_RANK.desc(), name="application_ranking"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["call", "project"], name="one_application_per_project_per_call"),
             models.CheckConstraint(condition=Q(requested_seconds__gt=0), name="application_requests_time"),

@@ -20,7 +20,12 @@ class User(AbstractUser):
         constraints = [models.UniqueConstraint(Lower("email"), name="user_email_ci_unique")]
 
     def __str__(self) -> str:
-        return self.get_full_name() or self.username
+        return self.name_of(self.first_name, self.last_name, self.username)
+
+    @staticmethod
+    def name_of(first_name: str, last_name: str, username: str) -> str:
+        """How the portal names someone: full name, else username (for rows read without a User)."""
+        return f"{first_name} {last_name}".strip() or username
 
 
 class Project(models.Model):

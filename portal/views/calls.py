@@ -9,7 +9,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import prefetch_related_objects
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -22,10 +21,10 @@ from portal.forms.calls import AssignReviewerForm, CallForm, DecisionForm, crite
 from portal.models import Application, Call, User
 from scheduler.models import AcceleratorPool
 
-RANKING_PAGE_SIZE = 25  # rows are tall (reviewers, actions): 50 took about 150 ms to render
+RANKING_PAGE_SIZE = 20  # rows are tall (reviewers, actions): 50 took about 150 ms to render
 CALL_PAGE_SIZE = 50
 LOG_PAGE_SIZE = 100
-LOG_ON_DASHBOARD = 20
+LOG_ON_DASHBOARD = 10  # the latest; the call's audit page has them all
 
 
 def _require_maintainer(request: HttpRequest) -> None:
@@ -99,12 +98,12 @@ def call_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
     if request.htmx and request.GET.get("part") == "log":  # type: ignore[attr-defined]
         log = list(maintainer.call_log(call)[:LOG_ON_DASHBOARD])
         return render(request, "portal/calls/_dashboard_log.html", {"call": call, "log": log})
-    page = Paginator(maintainer.ranking(call), RANKING_PAGE_SIZE).get_page(request.GET.get("page"))
+    page, rows = maintainer.ranking_page(call, request.GET.get("page"), RANKING_PAGE_SIZE)
     context = {
         "call": call,
         "budgets": budgets,
         "page": page,
-        "rows": maintainer.ranked_rows(call, page, first_rank=page.start_index() or 1),
+        "rows": rows,
         "criteria": list(call.criteria.all()),
         "log": list(maintainer.call_log(call)[:LOG_ON_DASHBOARD]),
         "back": request.get_full_path(),
@@ -129,16 +128,14 @@ def _reviewers() -> Any:
 def application_reviews(request: HttpRequest, pk: int) -> HttpResponse:
     """One application for maintainers: its reviewers and every review, confidential comments included."""
     application = _application_for(request, pk, "portal.decide_application")
-    # The conflict checks of every candidate read the project's people: once, not per candidate.
-    prefetch_related_objects([application], "project__members")
     reviewable = application.state in assignment.REVIEWABLE_STATES
-    row = maintainer.row_of(application)
+    panel = maintainer.review_panel(application)
     context = {
         "application": application,
         "call": application.call,
         "project": application.project,
-        "panel": maintainer.review_panel(application),
-        "row": row,
+        "panel": panel,
+        "row": maintainer.decision_row(application, panel.summary),
         "report": reviewer.report_summary(application),
         "assign_form": (
             AssignReviewerForm(reviewers=_reviewers(), candidates=assignment.candidates(application))

@@ -7,7 +7,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -17,6 +16,7 @@ from portal import reviewer, reviews, roles
 from portal.errors import WorkflowError
 from portal.forms.reviews import ReasonForm, ReviewForm
 from portal.models import ReviewAssignment
+from portal.paging import IdFirstPaginator
 
 QUEUE_PAGE_SIZE = 50
 HOUR = 3600
@@ -27,7 +27,7 @@ HOUR = 3600
 def review_queue(request: HttpRequest) -> HttpResponse:
     if not roles.is_reviewer(request.user):
         raise PermissionDenied("Only reviewers have a review queue.")
-    page = Paginator(reviewer.queue(request.user), QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = IdFirstPaginator(reviewer.queue(request.user), QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"page": page, "counts": reviewer.queue_counts(request.user)}
     return render(request, "portal/reviews/queue.html", context)
 

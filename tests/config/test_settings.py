@@ -55,6 +55,35 @@ def test_without_environment_the_defaults_are_sqlite_a_local_broker_and_console_
     assert (tmp_path / "broker" / "queue").is_dir()
 
 
+def test_the_embedded_defaults_migrate_and_load_the_demo(tmp_path):
+    """`make run`'s path on SQLite: every migration applies there too (PostgreSQL-only SQL would not),
+    the ranking index included, the demo data loads, and a call's ranking reads."""
+    env = {"CG_DATA_DIR": str(tmp_path)}
+    for command in (["migrate", "--noinput", "-v0"], ["seed_demo"]):
+        result = run_python("", env, "manage.py", *command)
+        assert result.returncode == 0, result.stderr
+    ranking = run_python(
+        "import django; django.setup()\n"
+        "from django.db import connection\nfrom portal.models import Call\nfrom portal import decisions\n"
+        "print(list(decisions.ranked_applications(Call.objects.get())))\n"
+        "with connection.cursor() as cursor:\n"
+        "    print(sorted(connection.introspection.get_constraints(cursor, 'portal_application')))",
+        env,
+    )
+    assert ranking.returncode == 0, ranking.stderr
+    assert "application_ranking" in ranking.stdout
+
+
+def test_the_wsgi_entry_point_freezes_its_start_up_heap(tmp_path):
+    """gunicorn's workers keep their start-up objects out of the collector's full passes (config/heap.py)."""
+    result = run_python(
+        "import gc, config.wsgi\nprint(gc.get_freeze_count(), len(gc.get_objects()))", {"CG_DATA_DIR": str(tmp_path)}
+    )
+    assert result.returncode == 0, result.stderr
+    frozen, tracked = map(int, result.stdout.split()[-2:])
+    assert frozen > 10_000 and tracked < frozen / 10
+
+
 def test_environment_selects_postgresql_and_redis(tmp_path):
     env = {
         "CG_DATA_DIR": str(tmp_path),

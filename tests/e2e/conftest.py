@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 
-from tests.portal.conftest import gpu_pool, make_local_repo, open_call, tpu_pool  # noqa: F401
+from tests.portal.conftest import draft, gpu_pool, make_local_repo, open_call, plan, project, tpu_pool  # noqa: F401
 
 PASSWORD = "a-strong-test-pass-1"  # tests/conftest.py's make_user
 SCREENSHOTS = pytest.StashKey[list[Path]]()
@@ -70,12 +71,27 @@ def artifacts(request, tmp_path) -> Path:  # type: ignore[no-untyped-def]
     return folder
 
 
+AXE = Axe()  # axe-core, the engine of the browsers' own accessibility audits
+
+
+def accessibility_problems(page: Any) -> list[str]:
+    """What axe-core finds wrong on the page as it is now (WCAG 2.x A and AA rules, best practices)."""
+    found = AXE.run(page).response["violations"]
+    return [
+        f"axe on {page.url}: {v['id']} ({v['impact']}): {v['help']} at "
+        + ", ".join(" ".join(map(str, node["target"])) for node in v["nodes"][:3])
+        for v in found
+    ]
+
+
 @pytest.fixture
-def screenshot(artifacts) -> Callable[[Any, str], Path]:  # type: ignore[no-untyped-def]
-    """Save a full-page screenshot as NN-name.png, numbered in the order the steps take them."""
+def screenshot(artifacts, visit) -> Callable[[Any, str], Path]:  # type: ignore[no-untyped-def]
+    """Save a full-page screenshot as NN-name.png, numbered in the order the steps take them, and
+    check the page's accessibility there: what axe-core finds is one of the visit's problems."""
     taken: list[Path] = []
 
     def take(page: Any, name: str) -> Path:
+        visit.problems.extend(accessibility_problems(page))
         path = artifacts / f"{len(taken) + 1:02d}-{name}.png"
         page.screenshot(path=str(path), full_page=True)
         taken.append(path)

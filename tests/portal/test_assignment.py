@@ -3,10 +3,12 @@
 import random
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from portal import applications, assignment, projects
 from portal.errors import WorkflowError
-from portal.models import ConflictDeclaration, ReviewAssignment
+from portal.models import Application, ConflictDeclaration, ReviewAssignment
 
 A = ReviewAssignment.State
 
@@ -149,3 +151,19 @@ def test_maintainers_assign_by_hand_only_active_reviewers_without_conflicts(draf
     assert draft.state == "under_review"
     with pytest.raises(WorkflowError, match="already asked"):
         assignment.assign_by_hand(draft, chosen, actor=maintainer)
+
+
+@pytest.mark.django_db
+def test_finding_candidates_reads_the_projects_people_once_whatever_the_number_of_reviewers(draft, make_user):
+    def queries_for_candidates() -> int:
+        fresh = Application.objects.select_related("call", "project").get(pk=draft.pk)  # as assign_reviewers reads it
+        with CaptureQueriesContext(connection) as captured:
+            assignment.candidates(fresh)
+        return len(captured)
+
+    draft.project.members.add(make_user("member", affiliation="Elsewhere"))
+    make_user("r0", "reviewer", affiliation="A")
+    few = queries_for_candidates()
+    for i in range(1, 6):
+        make_user(f"r{i}", "reviewer", affiliation=f"A{i}")
+    assert queries_for_candidates() == few

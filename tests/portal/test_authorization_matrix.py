@@ -157,6 +157,7 @@ MATRIX: list[Route] = [
     R("scheduler:allocation_ledger_csv", PROJECT_VIEWERS, args=lambda w: [w.allocation.pk]),
     R("scheduler:pool_list", {MAINTAINER}),
     R("scheduler:queue", {MAINTAINER}),
+    R("scheduler:pool_queue", {MAINTAINER}, args=lambda w: [w.job.pool_id]),
     R("scheduler:job_list", SIGNED_IN),
     R("scheduler:job_detail", PROJECT_VIEWERS, **JOB),
     R("scheduler:job_cancel", PROJECT_PEOPLE, method="POST", ok=frozenset({302}), **JOB),

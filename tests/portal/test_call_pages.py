@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from portal import applications, assignment, calls, projects, reviews
 from portal.models import Application, Call, CallPool, Project, Review, ReviewAssignment, RubricCriterion
+from portal.views import calls as call_views
 from reproducibility import services as reproducibility_services
 from scheduler.models import Allocation, LedgerEntry
 from tests.portal.conftest import client_for
@@ -486,7 +487,8 @@ def test_the_maintainer_pages_query_counts_do_not_grow_with_applications(
     assert large == small
     assert small[0] <= 15, "the ranking page stays a handful of queries"
     page = client.get(urls[0]).content.decode()
-    assert page.count('data-testid="ranking-row"') == 25 and "Page 1 of 5" in page
+    per_page = call_views.RANKING_PAGE_SIZE  # 125 applications
+    assert page.count('data-testid="ranking-row"') == per_page and f"Page 1 of {-(-125 // per_page)}" in page
 
 
 # --- In a real browser ------------------------------------------------------------------------

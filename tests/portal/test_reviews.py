@@ -1,10 +1,13 @@
 """Reviews: every criterion scored 1-5, weighted means, spreads and disagreement flags."""
 
+import threading
+
 import pytest
+from django.db import connection
 
 from portal import applications, reviews
 from portal.errors import WorkflowError
-from portal.models import Review, ReviewAssignment
+from portal.models import Application, Review, ReviewAssignment
 
 HOUR = 3600
 
@@ -120,3 +123,43 @@ def test_close_reviews_are_not_flagged_and_no_reviews_summarise_to_nothing():
     assert close.spread == 1.0 and not close.disagreement
     empty = reviews.summarise(Call(), [])
     assert empty.count == 0 and empty.mean is None and not empty.disagreement
+
+
+@pytest.mark.django_db
+def test_the_application_keeps_the_mean_of_its_submitted_reviews_for_the_ranking(under_review):
+    first, second = under_review.assignments.all()
+    assert Application.objects.get(pk=under_review.pk).review_mean is None
+    review(first, 5, 5, 5, 5)
+    assert Application.objects.get(pk=under_review.pk).review_mean == pytest.approx(5)
+    review(second, 1, 1, 1, 1)
+    assert Application.objects.get(pk=under_review.pk).review_mean == pytest.approx(3)
+    refused = {"scores": {}, "comment_to_applicant": "", "recommendation": "award"}
+    with pytest.raises(WorkflowError):
+        reviews.submit_review(first, actor=first.reviewer, **refused)
+    assert Application.objects.get(pk=under_review.pk).review_mean == pytest.approx(3)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_reviewers_submitting_at_once_are_both_in_the_kept_mean(under_review):
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks are what this checks")
+    first, second = under_review.assignments.all()
+    barrier = threading.Barrier(2)
+    failures: list[BaseException] = []
+
+    def submit(assignment, value):  # type: ignore[no-untyped-def]
+        try:
+            barrier.wait()
+            review(assignment, value, value, value, value)
+        except BaseException as error:  # reported by the assertion below
+            failures.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit, args=pair) for pair in ((first, 5), (second, 2))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not failures
+    assert Application.objects.get(pk=under_review.pk).review_mean == pytest.approx(3.5)

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from portal import roles
-from scheduler import admission, quota, selectors
+from scheduler import admission, quota, selectors, views
 from scheduler.models import TrainingJob
 from tests.scheduler.factories import HOUR, PoolFactory, ProjectFactory, job_request, make_allocation
 
@@ -42,6 +42,7 @@ def urls(world):
         "job_detail": reverse("scheduler:job_detail", args=[j]),
         "pools": reverse("scheduler:pool_list"),
         "queue": reverse("scheduler:queue"),
+        "pool_queue": reverse("scheduler:pool_queue", args=[world["allocation"].pool_id]),
         "allocations": reverse("scheduler:allocation_list"),
         "jobs": reverse("scheduler:job_list"),
         "allocations_csv": reverse("scheduler:allocations_csv"),
@@ -55,6 +56,7 @@ EXPECTED = {
     "job_detail": (200, 403, 200, 403),
     "pools": (403, 403, 200, 403),
     "queue": (403, 403, 200, 403),
+    "pool_queue": (403, 403, 200, 403),
     "allocations": (200, 200, 200, 200),
     "jobs": (200, 200, 200, 200),
     "allocations_csv": (200, 200, 200, 200),
@@ -81,6 +83,7 @@ def test_every_scheduler_url_is_in_the_permission_table(world):
         "job_detail",
         "pool_list",
         "queue",
+        "pool_queue",
         "allocation_list",
         "job_list",
         "allocations_csv",
@@ -232,6 +235,8 @@ def test_pools_page_shows_capacity_in_use_and_queued_demand(client, world):
     row = response.context["usage"][0]
     assert (row.pool.capacity, row.in_use, row.queued_jobs, row.queued_accelerators) == (8, 2, 1, 8)
     assert row.utilisation == 25.0
+    line = reverse("scheduler:pool_queue", args=[row.pool.pk])
+    assert f'href="{line}" aria-label="1 queued on nvidia-v100: the whole line"' in response.content.decode()
 
 
 def test_maintainers_read_allocations_in_the_admin_but_cannot_edit_balances(client, world):
@@ -256,3 +261,59 @@ def test_the_queue_page_lists_the_head_of_each_line_in_admission_order(client, w
     page = client.get(reverse("scheduler:queue")).content.decode()
     assert "5 runs in line." in page
     assert all(reverse("scheduler:job_detail", args=[job.pk]) in page for job in [world["job"], *waiting])
+    assert reverse("scheduler:pool_queue", args=[allocation.pool_id]) not in page  # all of the line is shown
+
+
+def test_each_pool_gets_the_head_of_its_own_line_when_read_together(world):
+    v100 = world["allocation"]
+    tpu = make_allocation(pool=PoolFactory(name="tpu-v4", capacity=4), hours=10)
+    idle = PoolFactory(name="idle")
+    on_v100 = [world["job"], *(quota.submit_job(v100, job_request()) for _ in range(2))]
+    on_tpu = [quota.submit_job(tpu, job_request()) for _ in range(3)]
+    lines = selectors.queues([tpu.pool, idle, v100.pool], limit=2)
+    assert [(line.pool, line.length, line.hidden) for line in lines] == [
+        (tpu.pool, 3, 1),
+        (idle, 0, 0),
+        (v100.pool, 3, 1),
+    ]
+    assert [row.job for row in lines[0].rows] == on_tpu[:2]
+    assert [row.job for row in lines[2].rows] == on_v100[:2]
+    assert [row.position for line in lines for row in line.rows] == [1, 2, 1, 2]
+
+
+def test_a_long_line_shows_its_head_and_links_to_the_pool_page_which_pages_through_all_of_it(
+    client, world, monkeypatch
+):
+    allocation = world["allocation"]
+    waiting = [quota.submit_job(allocation, job_request(workers=1, runtime=60)) for _ in range(views.QUEUE_HEAD + 2)]
+    line = [world["job"], *waiting]  # equal share and priority: oldest first
+    client.force_login(world["maintainer"])
+    overview = client.get(reverse("scheduler:queue")).content.decode()
+    pool_url = reverse("scheduler:pool_queue", args=[allocation.pool_id])
+    assert f"{len(line)} runs in line; the first {views.QUEUE_HEAD} are shown." in overview
+    assert overview.count('data-testid="queue-row"') == views.QUEUE_HEAD
+    assert f'href="{pool_url}"' in overview
+    assert reverse("scheduler:job_detail", args=[line[-1].pk]) not in overview
+
+    per_page = 5
+    seen = []
+    for number in (1, 2, 3):
+        page, rows = selectors.queue_page(allocation.pool, number, per_page)
+        assert [row.position for row in rows] == list(range(page.start_index(), page.end_index() + 1))
+        seen += [row.job for row in rows]
+    assert seen == line  # every run once, in admission order
+
+    monkeypatch.setattr(views, "QUEUE_PAGE_SIZE", per_page)
+    body = client.get(pool_url, {"page": 2}).content.decode()
+    assert f"{len(line)} runs in line; positions 6 to 10 are shown." in body
+    assert "Page 2 of 3" in body
+    assert reverse("scheduler:job_detail", args=[line[5].pk]) in body
+    assert reverse("scheduler:job_detail", args=[line[4].pk]) not in body
+    assert client.get(reverse("scheduler:pool_queue", args=[10_000])).status_code == 404
+
+
+def test_the_pool_page_says_when_nothing_is_queued(client, world):
+    quota.cancel_job(world["job"], actor=world["maintainer"])
+    client.force_login(world["maintainer"])
+    body = client.get(reverse("scheduler:pool_queue", args=[world["allocation"].pool_id])).content.decode()
+    assert "Nothing queued." in body

@@ -82,6 +82,21 @@ def wait_for_pong(app: Celery, worker: WorkerProcess, timeout: float = 90) -> No
     raise TimeoutError(f"Celery worker did not answer within {timeout} s:\n{worker.log_tail()}")
 
 
+def settle(app: Celery, timeout: float = 60) -> None:
+    """Drop the messages earlier tests left waiting and let the worker finish what it holds, so that
+    what a test sees the worker do next is its own doing (a late mail from an earlier test's
+    submission once arrived inside the next test's window)."""
+    app.control.purge()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        inspect = app.control.inspect(timeout=2)
+        busy = [tasks for replies in (inspect.active(), inspect.reserved()) for tasks in (replies or {}).values()]
+        if not any(busy):
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"the worker was still busy after {timeout} s")
+
+
 def worker_env(**overrides: str) -> dict[str, str]:
     env = os.environ.copy()
     env.update(overrides)
