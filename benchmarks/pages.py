@@ -412,7 +412,9 @@ def record_history(calls: list[Call], applications: list[Application], maintaine
     """The audit log: each call opened, each application submitted, under review and decided."""
     types = ContentType.objects.get_for_models(Call, Application)
     entries = [
-        AuditEntry(actor=maintainer, verb="call.opened", target_type=types[Call], target_id=c.pk, target_repr=str(c))
+        AuditEntry(
+            actor=maintainer, verb="call.opened", target_type=types[Call], target_id=c.pk, target_repr=str(c), call=c
+        )
         for c in calls
     ]
     reached: dict[str, tuple[str, ...]] = {
@@ -435,6 +437,7 @@ def record_history(calls: list[Call], applications: list[Application], maintaine
                     target_repr=target,
                     from_state=previous,
                     to_state=step,
+                    call_id=a.call_id,
                 )
             )
             previous = step

@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
-from portal.models import AuditEntry
+from portal.models import Application, AuditEntry, Call
 
 
 def record(
@@ -31,7 +31,17 @@ def record(
         to_state=to_state,
         message=message,
         details=details,
+        call_id=call_of(target),
     )
+
+
+def call_of(target: models.Model) -> int | None:
+    """The call an audited object belongs to: a call itself, or the call of an application."""
+    if isinstance(target, Call):
+        return target.pk
+    if isinstance(target, Application):
+        return target.call_id
+    return None
 
 
 def history(target: models.Model) -> models.QuerySet[AuditEntry]:

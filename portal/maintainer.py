@@ -11,9 +11,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.contenttypes.models import ContentType
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from portal import assignment, decisions
@@ -169,15 +168,7 @@ def decision_row(application: Application, summary: ReviewSummary) -> RankedRow:
 
 def call_log(call: Call) -> QuerySet[AuditEntry]:
     """The audit entries of the call and of all its applications, newest first."""
-    types = ContentType.objects.get_for_models(Call, Application)
-    return (
-        AuditEntry.objects.filter(
-            Q(target_type=types[Call], target_id=call.pk)
-            | Q(target_type=types[Application], target_id__in=call.applications.values("pk"))
-        )
-        .select_related("actor")
-        .order_by("-at", "-pk")
-    )
+    return AuditEntry.objects.filter(call=call).select_related("actor").order_by("-at", "-pk")
 
 
 @dataclass(frozen=True)

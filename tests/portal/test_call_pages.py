@@ -3,10 +3,12 @@ log), the review panel of an application, and who may see them."""
 
 from __future__ import annotations
 
+import importlib
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.apps import apps as django_apps
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -14,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from portal import applications, assignment, calls, projects, reviews
-from portal.models import Application, Call, CallPool, Project, Review, ReviewAssignment, RubricCriterion
+from portal.models import Application, AuditEntry, Call, CallPool, Project, Review, ReviewAssignment, RubricCriterion
 from portal.views import calls as call_views
 from reproducibility import services as reproducibility_services
 from scheduler.models import Allocation, LedgerEntry
@@ -387,6 +389,43 @@ def test_the_call_audit_log_lists_the_call_and_its_applications(
     for verb in ("call.opened", "application.drafted", "application.submitted", "review.assigned"):
         assert verb in page
     assert str(application) in page
+
+
+@pytest.mark.django_db
+def test_a_call_s_audit_log_holds_its_own_entries_only(
+    open_call, gpu_pool, plan, applicant, make_local_repo, reviewers, maintainer
+):
+    now = timezone.now()
+    other_call = calls.open_call(
+        title="Spring sprint 2027",
+        opens_at=now - timedelta(days=1),
+        closes_at=now + timedelta(days=9),
+        budgets=[(gpu_pool, 200 * HOUR)],
+        actor=maintainer,
+    )
+    ours = submit(applicant, open_call, plan, make_local_repo("ours"), "Digits")
+    theirs = submit(applicant, other_call, plan, make_local_repo("theirs"), "Faces")
+    client = client_for(maintainer)
+    for call, own, other in ((open_call, ours, theirs), (other_call, theirs, ours)):
+        page = client.get(reverse("portal:call_audit", args=[call.pk])).content.decode()
+        assert str(own) in page and str(other) not in page
+        assert "project.created" not in page  # the project's entries are the project's, not the call's
+        dashboard = client.get(reverse("portal:call_dashboard", args=[call.pk])).content.decode()
+        assert "application.submitted" in dashboard and str(other) not in dashboard
+
+
+@pytest.mark.django_db
+def test_entries_written_before_the_call_column_are_filed_under_their_call(
+    open_call, plan, applicant, make_local_repo, reviewers, maintainer
+):
+    """The data migration that filled AuditEntry.call: every entry gets the call that audit.call_of gives."""
+    migration = importlib.import_module("portal.migrations.0006_audit_entry_call")
+    submit(applicant, open_call, plan, make_local_repo(), "Digits")
+    written = {entry.pk: entry.call_id for entry in AuditEntry.objects.all()}
+    assert set(written.values()) == {open_call.pk, None}  # None: the project's own entries
+    AuditEntry.objects.update(call=None)  # as before the column existed
+    migration.file_entries_under_their_call(django_apps, None)
+    assert {entry.pk: entry.call_id for entry in AuditEntry.objects.all()} == written
 
 
 @pytest.mark.django_db
