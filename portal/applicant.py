@@ -17,6 +17,7 @@ from portal import audit, lifecycle
 from portal.calls import open_calls
 from portal.models import Application, Call, Project
 from portal.reviews import ReviewSummary, reviews_of, summarise
+from portal.subqueries import per_row
 from portal.visibility import member_project_ids
 from reproducibility.models import Report
 from scheduler.models import Allocation, TrainingJob
@@ -77,8 +78,7 @@ def projects_overview(user: Any) -> QuerySet[Project]:
 
 def _count_of_project(rows: QuerySet[Any]) -> Coalesce:
     """How many of `rows` belong to the outer project."""
-    counted = rows.filter(project=OuterRef("pk")).order_by().values("project").annotate(count=Count("pk"))
-    return Coalesce(Subquery(counted.values("count")), 0)
+    return per_row(rows, "project", Count("*"))
 
 
 def offered_calls() -> QuerySet[Call]:

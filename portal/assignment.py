@@ -11,6 +11,7 @@ from django.db.models import Count, Q, prefetch_related_objects
 from portal import audit, lifecycle, notifications, roles
 from portal.errors import WorkflowError
 from portal.models import Application, ConflictDeclaration, ReviewAssignment, User
+from portal.subqueries import per_row
 
 A = ReviewAssignment.State
 # Applications that still need reviewers.
@@ -61,12 +62,13 @@ def reviewer_loads() -> dict[int, int]:
 def candidates(application: Application) -> list[User]:
     """Reviewers who may be asked, least loaded first (ties: fewest reviews ever, then oldest account)."""
     asked = set(application.assignments.values_list("reviewer_id", flat=True))
+    assignments = ReviewAssignment.objects.all()
     reviewers = (
         User.objects.filter(groups__name=roles.REVIEWER, is_active=True)
         .exclude(pk__in=asked)
         .annotate(
-            load=Count("assignments", filter=Q(assignments__state=A.ASSIGNED)),
-            total=Count("assignments", filter=Q(assignments__state__in=[A.ASSIGNED, A.SUBMITTED])),
+            load=per_row(assignments.filter(state=A.ASSIGNED), "reviewer", Count("*")),
+            total=per_row(assignments.filter(state__in=[A.ASSIGNED, A.SUBMITTED]), "reviewer", Count("*")),
         )
         .order_by("load", "total", "pk")
     )

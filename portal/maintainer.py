@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models import Count, IntegerField, QuerySet
 from django.db.models.functions import Coalesce
 
 from portal import assignment, decisions
 from portal.models import Application, AuditEntry, Call, ReviewAssignment, User
 from portal.reviews import ReviewSummary, reviews_of, submitted_reviews, summarise
+from portal.subqueries import per_row
 
 S = Application.State
 # Applications that reached the maintainers: neither drafts nor withdrawn.
@@ -39,9 +40,8 @@ def calls_overview() -> QuerySet[Call]:
 
 
 def _applications_in(states: Iterable[str]) -> Coalesce:
-    """How many of the outer call's applications are in `states` (on the (call, state) index, not a grouped join)."""
-    applications = Application.objects.filter(call=OuterRef("pk"), state__in=states).order_by().values("call")
-    return Coalesce(Subquery(applications.annotate(count=Count("pk")).values("count")), 0)
+    """How many of the outer call's applications are in `states` (on the (call, state) index)."""
+    return per_row(Application.objects.filter(state__in=states), "call", Count("*"))
 
 
 def awaiting_decision() -> QuerySet[Application]:

@@ -10,11 +10,12 @@ from datetime import datetime
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Sum
+from django.db.models import Count, F, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from portal import roles
+from portal.subqueries import per_row
 from portal.visibility import visible_project_filter
 from scheduler import admission
 from scheduler.models import AcceleratorPool, Allocation, LedgerEntry, TrainingJob
@@ -71,7 +72,7 @@ def pool_usage() -> list[PoolUsage]:
     active, queued = TrainingJob.ACTIVE_STATES, [S.QUEUED]
     pools = AcceleratorPool.objects.annotate(
         in_use=_of_pool_jobs(active, Sum(F("workers") * F("accelerators_per_worker"))),
-        queued_jobs=_of_pool_jobs(queued, Count("pk")),
+        queued_jobs=_of_pool_jobs(queued, Count("*")),
         queued_accelerators=_of_pool_jobs(queued, Sum(F("workers") * F("accelerators_per_worker"))),
     ).order_by("name")
     return [PoolUsage(p, p.in_use, p.queued_jobs, p.queued_accelerators) for p in pools]
@@ -79,8 +80,7 @@ def pool_usage() -> list[PoolUsage]:
 
 def _of_pool_jobs(states: Any, aggregate: Any) -> Coalesce:
     """An aggregate over the jobs of the outer pool in `states`, 0 without any."""
-    jobs = TrainingJob.objects.filter(pool=OuterRef("pk"), state__in=states).order_by().values("pool")
-    return Coalesce(Subquery(jobs.annotate(value=aggregate).values("value")), 0)
+    return per_row(TrainingJob.objects.filter(state__in=states), "pool", aggregate)
 
 
 @dataclass
