@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Case, Count, FloatField, IntegerField, OuterRef, QuerySet, Subquery, Value, When
+from django.db.models import Case, Count, IntegerField, QuerySet, Value, When
 from django.db.models.functions import Coalesce
 
 from portal import audit, lifecycle
@@ -33,10 +33,9 @@ def member_projects(user: Any) -> QuerySet[Project]:
 
 def with_reproducibility(applications: QuerySet[Application]) -> QuerySet[Application]:
     """Applications with their call, project, pool and snapshot, and the latest report's score and level."""
-    latest = Report.objects.filter(snapshot=OuterRef("snapshot")).order_by("-created")
     return applications.select_related("call", "project", "pool", "snapshot").annotate(
-        report_score=Subquery(latest.values("score")[:1], output_field=FloatField()),
-        report_level=Subquery(latest.values("level")[:1]),
+        report_score=Report.latest_of("snapshot", "score"),
+        report_level=Report.latest_of("snapshot", "level"),
     )
 
 

@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, F, FloatField, IntegerField, Max, Min, OuterRef, QuerySet, Subquery
+from django.db.models import Count, F, FloatField, IntegerField, Max, Min, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -31,12 +31,6 @@ def in_ranking(call: Call) -> QuerySet[Application]:
     return call.applications.exclude(state__in=[S.DRAFT, S.WITHDRAWN])
 
 
-def reproducibility_score() -> Subquery:
-    """An application's latest reproducibility score, for annotate()."""
-    latest = Report.objects.filter(snapshot=OuterRef("snapshot")).order_by("-created").values("score")[:1]
-    return Subquery(latest, output_field=FloatField())
-
-
 def ranked_applications(call: Call) -> QuerySet[Application]:
     """The call's submitted applications, best first: review score (the mean kept on the application by
     portal.reviews), then reproducibility, then smaller asks."""
@@ -46,7 +40,7 @@ def ranked_applications(call: Call) -> QuerySet[Application]:
         .annotate(
             review_count=Coalesce(reviews.submitted_reviews(Count("pk"), IntegerField()), 0),
             review_spread=reviews.submitted_reviews(Max("weighted_score") - Min("weighted_score"), FloatField()),
-            reproducibility_score=reproducibility_score(),
+            reproducibility_score=Report.latest_of("snapshot", "score"),
         )
         .order_by(
             REVIEW_RANK.desc(),

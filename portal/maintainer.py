@@ -19,6 +19,7 @@ from portal import assignment, decisions
 from portal.models import Application, AuditEntry, Call, ReviewAssignment, User
 from portal.reviews import ReviewSummary, reviews_of, submitted_reviews, summarise
 from portal.subqueries import per_row
+from reproducibility.models import Report
 
 S = Application.State
 # Applications that reached the maintainers: neither drafts nor withdrawn.
@@ -102,7 +103,7 @@ def _applications(call: Call, application_ids: list[int]) -> Mapping[int, Applic
     return (
         decisions.in_ranking(call)
         .select_related("project", "pool", "snapshot", "allocation")
-        .annotate(reproducibility_score=decisions.reproducibility_score())
+        .annotate(reproducibility_score=Report.latest_of("snapshot", "score"))
         .in_bulk(application_ids)
     )
 

@@ -14,12 +14,9 @@ from django.db.models import (
     Count,
     DateTimeField,
     F,
-    FloatField,
     IntegerField,
-    OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Value,
     When,
 )
@@ -35,15 +32,14 @@ FAILING_STATUSES = ("fail", "partial")
 
 def queue(user: Any) -> QuerySet[ReviewAssignment]:
     """The reviewer's assignments: open ones first (oldest first), then submitted ones (latest first)."""
-    latest = Report.objects.filter(snapshot=OuterRef("application__snapshot")).order_by("-created")
     open_first = Case(When(state=A.ASSIGNED, then=Value(0)), default=Value(1), output_field=IntegerField())
     open_since = Case(When(state=A.ASSIGNED, then=F("created")), default=None, output_field=DateTimeField())
     return (
         ReviewAssignment.objects.filter(reviewer=user, state__in=ReviewAssignment.ACTIVE_STATES)
         .select_related("application__call", "application__project", "application__pool", "review")
         .annotate(
-            report_score=Subquery(latest.values("score")[:1], output_field=FloatField()),
-            report_level=Subquery(latest.values("level")[:1]),
+            report_score=Report.latest_of("application__snapshot", "score"),
+            report_level=Report.latest_of("application__snapshot", "level"),
         )
         .alias(open_since=open_since)
         .order_by(open_first, F("open_since").asc(nulls_last=True), "-updated", "-pk")

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from django.db import transaction
-from django.db.models import Avg, FloatField, OuterRef, QuerySet, Subquery
+from django.db.models import Avg, FloatField, QuerySet, Subquery
 
 from portal import audit, notifications
 from portal.errors import WorkflowError
 from portal.models import Application, Call, CriterionScore, Review, ReviewAssignment, RubricCriterion
+from portal.subqueries import of_row
 
 SCORE_RANGE = range(1, 6)
 REVIEWABLE_STATES = (Application.State.UNDER_REVIEW, Application.State.WAITLISTED)
@@ -100,11 +101,8 @@ def submitted_reviews(aggregate: Any, output_field: Any) -> Subquery:
     A correlated subquery, not a JOIN with GROUP BY: grouping the wide joined rows of a
     1,000-application call took 27 ms (benchmarks/pages.py).
     """
-    submitted = Review.objects.filter(
-        assignment__application=OuterRef("pk"), assignment__state=ReviewAssignment.State.SUBMITTED
-    )
-    grouped = submitted.order_by().values("assignment__application").annotate(value=aggregate)
-    return Subquery(grouped.values("value"), output_field=output_field)
+    submitted = Review.objects.filter(assignment__state=ReviewAssignment.State.SUBMITTED)
+    return of_row(submitted, "assignment__application", aggregate, output_field)
 
 
 def keep_review_means(applications: QuerySet[Application]) -> int:

@@ -15,7 +15,12 @@ from django.db.models import Aggregate, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 
-def per_row(related: QuerySet[Any], link: str, aggregate: Aggregate) -> Coalesce:
-    """`aggregate` over the `related` rows whose `link` is the outer row; 0 where there are none."""
+def of_row(related: QuerySet[Any], link: str, aggregate: Any, output_field: Any = None) -> Subquery:
+    """`aggregate` over the `related` rows whose `link` is the outer row; None where there are none."""
     grouped = related.filter(**{link: OuterRef("pk")}).order_by().values(link)
-    return Coalesce(Subquery(grouped.annotate(value=aggregate).values("value")), 0)
+    return Subquery(grouped.annotate(value=aggregate).values("value"), output_field=output_field)
+
+
+def per_row(related: QuerySet[Any], link: str, aggregate: Aggregate) -> Coalesce:
+    """`of_row`, 0 where there are no related rows: for counts and sums."""
+    return Coalesce(of_row(related, link, aggregate), 0)

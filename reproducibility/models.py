@@ -65,3 +65,10 @@ class Report(models.Model):
 
     def __str__(self) -> str:
         return f"{self.snapshot}: {self.score} ({self.level})"
+
+    @staticmethod
+    def latest_of(snapshot: str, field: str) -> models.Subquery:
+        """For annotate(): `field` of the latest report on the outer row's snapshot, `snapshot` being
+        the path to it from that row ("snapshot", "application__snapshot")."""
+        latest = Report.objects.filter(snapshot=models.OuterRef(snapshot)).order_by("-created")
+        return models.Subquery(latest.values(field)[:1])
