@@ -1,6 +1,7 @@
 """How often the scorer agrees with careful hand labels on real repositories.
 
     python benchmarks/scoring_truth.py <folder of clones> [--disagreements] [--check ID] [--repo SLUG]
+    python benchmarks/scoring_truth.py <folder of clones> --labels benchmarks/scoring_truth/holdout
 
 The labels live in benchmarks/scoring_truth/labels/<slug>.csv (repository, commit, check, status,
 evidence), one file per public repository, labelled by hand from the files against the rubric in
@@ -25,8 +26,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-from reproducibility.checks import REGISTRY, all_checks  # noqa: E402
-from reproducibility.scoring import score_tree  # noqa: E402
+from reproducibility.checks import REGISTRY, all_checks
+from reproducibility.scoring import score_tree
 
 LABELS = Path(__file__).resolve().parent / "scoring_truth" / "labels"
 STATUSES = ("pass", "partial", "fail", "not_applicable")
@@ -64,10 +65,16 @@ def main() -> None:
     parser.add_argument("--disagreements", action="store_true", help="list every disagreement, not only false passes")
     parser.add_argument("--check", action="append", default=[], help="only these check ids")
     parser.add_argument("--repo", action="append", default=[], help="only these slugs")
+    parser.add_argument(
+        "--labels",
+        type=Path,
+        default=LABELS,
+        help="folder of label files (default: the corpus; holdout/ is the held-out set)",
+    )
     args = parser.parse_args()
 
     all_checks()
-    corpus = read_labels()
+    corpus = read_labels(args.labels)
     if args.repo:
         corpus = {slug: item for slug, item in corpus.items() if slug in args.repo}
     checks = [c for c in REGISTRY if not args.check or c in args.check]
@@ -133,6 +140,7 @@ def main() -> None:
         json.dumps(
             {
                 "benchmark": "scoring_truth",
+                "labels_folder": args.labels.name,
                 "repos": len({p[0] for p in pairs}),
                 "labels": len(pairs),
                 "exact_agreement": round(agreement, 4),

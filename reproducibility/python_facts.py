@@ -8,16 +8,25 @@ constants, and whether the file runs as a script. Nothing is imported or execute
 from __future__ import annotations
 
 import ast
+import re
+from bisect import bisect_left
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
 KERAS_PREFIXES = ("tensorflow.keras.", "tensorflow.python.keras.", "tf_keras.", "keras.src.", "keras.api.")
+# tf.compat.v1.X and tf.compat.v2.X are tf.X: one spelling, so every check sees TF1 code written
+# either way. The name tensorflow.compat.v1 itself is kept, as the mark of TF1-style code.
+COMPAT_PREFIXES = ("tensorflow.compat.v1.", "tensorflow.compat.v2.")
 
 
 def canonical(name: str) -> str:
-    """One spelling for Keras whatever the import: tensorflow.keras.X, tf_keras.X -> keras.X."""
+    """One spelling whatever the import: tensorflow.keras.X, tf_keras.X -> keras.X;
+    tensorflow.compat.v1.X -> tensorflow.X (and so tensorflow.compat.v1.keras.X -> keras.X)."""
+    if name.startswith(COMPAT_PREFIXES):
+        name = "tensorflow." + name[len("tensorflow.compat.v1.") :]
     if name.startswith(KERAS_PREFIXES):  # one C-level test for the usual case: no Keras prefix
         for prefix in KERAS_PREFIXES:
             if name.startswith(prefix):
@@ -50,8 +59,25 @@ class PythonFacts:
     keywords: dict[str, dict[str, Any]] = field(default_factory=dict)  # "name:line" -> literal keywords
     strings: list[tuple[str, int]] = field(default_factory=list)
     has_main_guard: bool = False
+    runs_statements: bool = False  # calls or loops at module level: the file does work when run
+    # What other files and checks need beyond uses and calls:
+    exports: dict[str, str] = field(default_factory=dict)  # names a `from this import *` brings: name -> module
+    imported: list[str] = field(
+        default_factory=list
+    )  # dotted modules this file may import (relative ones made absolute)
+    definitions: list[tuple[int, int]] = field(default_factory=list)  # line spans of top-level defs and classes
+    loops: list[tuple[int, int]] = field(default_factory=list)  # line spans of loops and per-epoch callbacks
+    # For calls of the methods in ARGUMENT_METHODS: "name:line" -> (receiver, path hint, positional count);
+    # the receiver is "saver", "self.saver", "self" or "" and the hint what the first argument says.
+    call_arguments: dict[str, tuple[str, str | None, int]] = field(default_factory=dict)
+    bound_strings: dict[str, str] = field(default_factory=dict)  # name = "literal" anywhere in the file
+    functions: dict[str, int] = field(default_factory=dict)  # names of the functions defined -> first line
+    function_spans: list[tuple[str, int, int]] = field(default_factory=list)  # every def: name, first, last line
+    referenced: set[str] = field(default_factory=set)  # plain names read that no import binds (local calls, callbacks)
     source: str = field(default="", repr=False)
     _lines: list[str] | None = field(default=None, repr=False, compare=False)
+    _ordered: list[str] | None = field(default=None, repr=False, compare=False)
+    derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)  # checks' memo per file
 
     @property
     def lines(self) -> list[str]:
@@ -64,24 +90,62 @@ class PythonFacts:
         lines = self.lines
         return lines[line - 1].strip()[:160] if 0 < line <= len(lines) else ""
 
+    def at_module_level(self, line: int) -> bool:
+        """Whether the line runs when the file runs (outside every top-level def and class)."""
+        return not any(start <= line <= end for start, end in self.definitions)
+
+    def in_loop(self, line: int) -> bool:
+        return any(start <= line <= end for start, end in self.loops)
+
     def find(self, *names: str) -> Location | None:
         """The first use of any of the qualified names (or of anything under them)."""
-        best: tuple[int, str] | None = None
-        for used, line in self.uses.items():
-            if any(used == n or used.startswith(n + ".") for n in names) and (best is None or line < best[0]):
-                best = (line, used)
-        return Location(self.path, best[0], self.snippet(best[0])) if best else None
+        ordered = self._ordered
+        if ordered is None or len(ordered) != len(self.uses):  # sorted once, when checks start asking
+            ordered = self._ordered = sorted(self.uses)
+        uses = self.uses
+        best: int | None = None
+        for name in names:
+            line = uses.get(name)
+            if line is not None and (best is None or line < best):
+                best = line
+            under = name + "."
+            for used in ordered[bisect_left(ordered, under) :]:
+                if not used.startswith(under):
+                    break
+                line = uses[used]
+                if best is None or line < best:
+                    best = line
+        return Location(self.path, best, self.snippet(best)) if best is not None else None
 
 
-def python_facts(path: str, source: str, names: Names | None = None) -> PythonFacts:
+StarExports = Callable[[str, int, str], "dict[str, str] | None"]
+
+
+def python_facts(
+    path: str,
+    source: str,
+    names: Names | None = None,
+    star: StarExports | None = None,
+    inherited: dict[str, str] | None = None,
+) -> PythonFacts:
     """Parse source (raises SyntaxError or ValueError) and collect its facts in one walk.
 
     `names` caches resolved dotted names; pass the same one for every file of a repository.
+    `star(module, level, path)` answers what `from module import *` binds when the module is the
+    repository's own (its exports), or None: so `tf` reaches a file through `from ops import *`.
+    `inherited` are names bound before the source starts (a notebook's earlier cells).
     """
     tree = ast.parse(source, filename=path)
     facts = PythonFacts(path=path, source=source)
     names = names or Names()
-    aliases, rebound = _imports(tree, source, facts)
+    aliases, rebound = _imports(tree, source, facts, star, inherited)
+    facts.exports = {name: target for name, target in aliases.items() if not name.startswith("_")}
+    for statement in tree.body:
+        kind = statement.__class__
+        if kind in _DEFINITIONS:
+            facts.definitions.append((statement.lineno, statement.end_lineno or statement.lineno))
+        elif kind in _SCRIPT_STATEMENTS or (kind is ast.Expr and statement.value.__class__ is ast.Call):
+            facts.runs_statements = True
     _walk(tree, aliases, facts, names)
     # A name bound by several imports (try/except fallbacks, a later rebinding) may mean any of
     # them: walk again with each other binding, so no use of any of them goes unseen. Rare.
@@ -99,7 +163,13 @@ _STATEMENT_LISTS = ("body", "orelse", "handlers", "finalbody", "cases")
 _STATEMENT_CHILDREN: dict[type, tuple[str, ...]] = {}
 
 
-def _imports(tree: Any, source: str, facts: PythonFacts) -> tuple[dict[str, str], dict[str, list[str]]]:
+def _imports(
+    tree: Any,
+    source: str,
+    facts: PythonFacts,
+    star: StarExports | None = None,
+    inherited: dict[str, str] | None = None,
+) -> tuple[dict[str, str], dict[str, list[str]]]:
     """Imports, and the names they bind: (name -> module, name -> every module when bound several times).
 
     Imports are statements, never expressions, so only statements are visited, in source order (a
@@ -108,19 +178,25 @@ def _imports(tree: Any, source: str, facts: PythonFacts) -> tuple[dict[str, str]
     `import`: when the top-level imports account for every occurrence in the text, no import is
     nested anywhere and the nested statements need no visit.
     """
-    aliases: dict[str, str] = {}
+    aliases: dict[str, str] = dict(inherited) if inherited else {}
     rebound: dict[str, list[str]] = {}
     top_level = [s for s in tree.body if s.__class__ is ast.Import or s.__class__ is ast.ImportFrom]
     if source.count("import") == len(top_level):
-        for statement in top_level:
-            _bind(statement, aliases, rebound, facts)
+        for statement in tree.body:
+            kind = statement.__class__
+            if kind is ast.Import or kind is ast.ImportFrom:
+                _bind(statement, aliases, rebound, facts, star)
+            elif kind is ast.Assign:
+                _rebind(statement, aliases, rebound)
         return aliases, rebound
     stack: list[Any] = [tree]
     while stack:
         node = stack.pop()
         kind = node.__class__
         if kind is ast.Import or kind is ast.ImportFrom:
-            _bind(node, aliases, rebound, facts)
+            _bind(node, aliases, rebound, facts, star)
+        elif kind is ast.Assign:
+            _rebind(node, aliases, rebound)
         else:
             fields = _STATEMENT_CHILDREN.get(kind)
             if fields is None:
@@ -131,13 +207,20 @@ def _imports(tree: Any, source: str, facts: PythonFacts) -> tuple[dict[str, str]
     return aliases, rebound
 
 
-def _bind(node: Any, aliases: dict[str, str], rebound: dict[str, list[str]], facts: PythonFacts) -> None:
+def _bind(
+    node: Any,
+    aliases: dict[str, str],
+    rebound: dict[str, list[str]],
+    facts: PythonFacts,
+    star: StarExports | None = None,
+) -> None:
     imports = facts.imports
     line = node.lineno
     bound: list[tuple[str, str]] = []
     if node.__class__ is ast.Import:
         for alias in node.names:
             module = alias.name
+            facts.imported.append(module)
             if module not in imports or line < imports[module]:
                 imports[module] = line
             if alias.asname:
@@ -147,14 +230,32 @@ def _bind(node: Any, aliases: dict[str, str], rebound: dict[str, list[str]], fac
                 bound.append((root, root))
     else:
         module = node.module
-        if node.level or not module:
-            return  # relative imports are the repository's own code
-        if module not in imports or line < imports[module]:
-            imports[module] = line
-        for alias in node.names:
-            qualified = f"{module}.{alias.name}"
-            bound.append((alias.asname or alias.name, qualified))
-            _use(facts.uses, canonical(qualified), line)
+        if node.level:  # the repository's own code: only where it leads, as an absolute name
+            base = _package(facts.path, node.level)
+            if base is not None:
+                module = ".".join(filter(None, (base, module)))
+                facts.imported.append(module)
+                facts.imported.extend(f"{module}.{alias.name}".lstrip(".") for alias in node.names if alias.name != "*")
+            if star is not None and any(alias.name == "*" for alias in node.names):
+                for name, target in (star(node.module or "", node.level, facts.path) or {}).items():
+                    bound.append((name, target))
+            else:
+                return
+        elif not module:
+            return
+        else:
+            facts.imported.append(module)
+            facts.imported.extend(f"{module}.{alias.name}" for alias in node.names if alias.name != "*")
+            if module not in imports or line < imports[module]:
+                imports[module] = line
+            for alias in node.names:
+                if alias.name == "*":
+                    exported = star(module, 0, facts.path) if star is not None else None
+                    bound.extend((exported or {}).items())
+                    continue
+                qualified = f"{module}.{alias.name}"
+                bound.append((alias.asname or alias.name, qualified))
+                _use(facts.uses, canonical(qualified), line)
     for name, target in bound:
         known = aliases.get(name)
         if known is not None and known != target:
@@ -165,6 +266,44 @@ def _bind(node: Any, aliases: dict[str, str], rebound: dict[str, list[str]], fac
                 targets.pop()
             targets.append(target)  # the last binding last: it is the one in `aliases`
         aliases[name] = target
+
+
+def _rebind(node: Any, aliases: dict[str, str], rebound: dict[str, list[str]]) -> None:
+    """`tf = tf.compat.v1`: an import's name rebound to a module under it stands for that module
+    too, as a second import would; `slim = tf.contrib.slim` binds a new name to a contrib module."""
+    target = node.targets[0] if len(node.targets) == 1 else None
+    if target is None or target.__class__ is not ast.Name:
+        return
+    attributes: list[str] = []
+    value = node.value
+    while value.__class__ is ast.Attribute:
+        attributes.append(value.attr)
+        value = value.value
+    if not attributes or value.__class__ is not ast.Name or value.id not in aliases:
+        return
+    dotted = ".".join([aliases[value.id], *reversed(attributes)])
+    known = aliases.get(target.id)
+    if known is None:
+        # `slim = tf.contrib.slim`: TF1 code names contrib modules this way instead of importing them.
+        if dotted.startswith("tensorflow.contrib."):
+            aliases[target.id] = dotted
+        return
+    if known != dotted:
+        targets = rebound.setdefault(target.id, [known])
+        if dotted in targets:
+            targets.remove(dotted)
+        elif len(targets) == MAX_BINDINGS:
+            targets.pop()
+        targets.append(dotted)
+        aliases[target.id] = dotted
+
+
+def _package(path: str, level: int) -> str | None:
+    """The dotted package a relative import of this level starts from, or None above the root."""
+    parts = path.split("#", 1)[0].split("/")[:-1]
+    if level - 1 > len(parts):
+        return None
+    return ".".join(parts[: len(parts) - (level - 1)])
 
 
 def _use(uses: dict[str, int], name: str, line: int) -> None:
@@ -213,6 +352,17 @@ _LEAF_FIELDS = frozenset(
 )
 # Statements read by _imports, or holding names only.
 _SKIPPED = frozenset({ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal})
+_DEFINITIONS = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef})
+# Top-level statements that do work when the file runs (a script), unlike a library's imports,
+# definitions and constant assignments.
+_SCRIPT_STATEMENTS = frozenset({ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith})
+_LOOPS = frozenset({ast.For, ast.AsyncFor, ast.While})
+# Callbacks' per-epoch, per-batch and per-step hooks (Keras, keras-rl) run in the training loop.
+_LOOP_HOOK = re.compile(r"^on_\w*(epoch|batch|step|episode)")
+# Methods whose receiver and first argument checks read: `saver.save(sess, path)` is no model
+# export, `model.save("m.h5")` is no SavedModel.
+ARGUMENT_METHODS = frozenset({"save", "save_weights", "export", "shuffle", "train", "run"})
+NOT_LITERAL: Any = ...  # the value kept for a keyword whose value is not a literal
 # Per node type, the fields to visit.
 _CHILDREN: dict[type, tuple[str, ...]] = {}
 
@@ -291,6 +441,7 @@ def _walk(tree: ast.AST, aliases: dict[str, str], facts: PythonFacts, names: Nam
     push their children directly, and contexts, operators and argument names are never visited.
     """
     uses, calls, keywords, strings = facts.uses, facts.calls, facts.keywords, facts.strings
+    referenced = facts.referenced
     Name, Attribute, Call, Constant = ast.Name, ast.Attribute, ast.Call, ast.Constant
     Expr, Assign, Return, If, arguments = ast.Expr, ast.Assign, ast.Return, ast.If, ast.arguments
     FunctionDef = ast.FunctionDef
@@ -309,6 +460,8 @@ def _walk(tree: ast.AST, aliases: dict[str, str], facts: PythonFacts, names: Nam
                 known = uses.get(used)
                 if known is None or line < known:
                     uses[used] = line
+            else:
+                referenced.add(node.id)
         elif kind is Call:
             func = node.func
             root = None
@@ -327,6 +480,7 @@ def _walk(tree: ast.AST, aliases: dict[str, str], facts: PythonFacts, names: Nam
                 target = aliases.get(func.id)
                 if target is None:
                     name = None
+                    referenced.add(func.id)
                 else:
                     name = (roots.get(target) or names.root(target))[0]
                     line = func.lineno
@@ -344,8 +498,18 @@ def _walk(tree: ast.AST, aliases: dict[str, str], facts: PythonFacts, names: Nam
                     calls[name] = [line]
                 else:
                     lines.append(line)
+                if func.__class__ is Attribute and func.attr in ARGUMENT_METHODS:
+                    facts.call_arguments[f"{name}:{line}"] = (
+                        _receiver(func.value),
+                        _path_hint(node.args[0]) if node.args else None,
+                        len(node.args),
+                    )
                 if arguments_:
-                    literal = {k.arg: k.value.value for k in arguments_ if k.arg and k.value.__class__ is Constant}
+                    literal = {
+                        k.arg: k.value.value if k.value.__class__ is Constant else NOT_LITERAL
+                        for k in arguments_
+                        if k.arg
+                    }
                     if literal:
                         key = f"{name}:{line}"
                         if key in keywords:  # several calls on one line: keep every keyword, the first value
@@ -368,9 +532,19 @@ def _walk(tree: ast.AST, aliases: dict[str, str], facts: PythonFacts, names: Nam
             if value.__class__ is str and 1 < len(value) < 300:
                 strings.append((value, node.lineno))
         elif kind is Assign:
-            push(node.value)
+            value = node.value
+            push(value)
             extend(node.targets)
+            if value.__class__ is Constant and value.value.__class__ is str and len(node.targets) == 1:
+                target = node.targets[0]
+                if target.__class__ is Name:
+                    facts.bound_strings[target.id] = value.value
         elif kind is FunctionDef:
+            facts.functions.setdefault(node.name, node.lineno)
+            end = node.end_lineno or node.lineno
+            facts.function_spans.append((node.name, node.lineno, end))
+            if node.name.startswith("on_") and _LOOP_HOOK.match(node.name):
+                facts.loops.append((node.lineno, end))
             push(node.args)
             extend(node.body)
             extend(node.decorator_list)
@@ -392,6 +566,8 @@ def _walk(tree: ast.AST, aliases: dict[str, str], facts: PythonFacts, names: Nam
         else:
             if kind is If and not facts.has_main_guard and _is_main_guard(node):
                 facts.has_main_guard = True
+            elif kind in _LOOPS:
+                facts.loops.append((node.lineno, node.end_lineno or node.lineno))
             fields = children.get(kind)
             if fields is None:
                 fields = _children(kind)
@@ -405,6 +581,37 @@ def _walk(tree: ast.AST, aliases: dict[str, str], facts: PythonFacts, names: Nam
         if len(lines) > 1:
             lines.sort()
     strings.sort(key=itemgetter(1))  # the walk's order is not the source's
+
+
+def _receiver(value: Any) -> str:
+    """`saver` for saver.save(...), `self.saver` for self.saver.save(...), else ""."""
+    if value.__class__ is ast.Name:
+        return value.id
+    if value.__class__ is ast.Attribute and value.value.__class__ is ast.Name:
+        return f"{value.value.id}.{value.attr}"
+    return ""
+
+
+def _path_hint(argument: Any) -> str | None:
+    """What a path argument says of itself: the literal; the literal tail of an f-string, a
+    concatenation or os.path.join(..., "m.h5"); "=name" for a plain name (resolved later); or None."""
+    kind = argument.__class__
+    if kind is ast.Constant:
+        return argument.value if isinstance(argument.value, str) else None
+    if kind is ast.Name:
+        return "=" + argument.id
+    if kind is ast.JoinedStr and argument.values:
+        last = argument.values[-1]
+        return "*" + last.value if last.__class__ is ast.Constant and isinstance(last.value, str) else None
+    if kind is ast.BinOp and argument.op.__class__ is ast.Add:
+        right = argument.right
+        if right.__class__ is ast.Constant and isinstance(right.value, str):
+            return "*" + right.value
+    if kind is ast.Call and argument.args and argument.func.__class__ is ast.Attribute and argument.func.attr == "join":
+        last = argument.args[-1]
+        if last.__class__ is ast.Constant and isinstance(last.value, str):
+            return "*" + last.value
+    return None
 
 
 def _is_main_guard(node: ast.If) -> bool:

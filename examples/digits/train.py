@@ -100,7 +100,8 @@ def main(argv: list[str]) -> int:
         callbacks=callbacks,
         verbose=0,
     )
-    model.save(args.model_dir if is_chief else os.path.join(scratch, "model"))
+    # save_format="tf": a SavedModel, said in the code (the path alone does not tell a reader).
+    model.save(args.model_dir if is_chief else os.path.join(scratch, "model"), save_format="tf")
     final = {k: round(float(v[-1]), 5) for k, v in history.history.items()}
     print(json.dumps({"worker": index, "event": "done", "workers": workers, "chief": is_chief, **final}), flush=True)
     return 0

@@ -4,25 +4,16 @@ from __future__ import annotations
 
 import re
 
-from reproducibility.checks import check, failed, not_applicable, partial, passed
-from reproducibility.repo_view import Location, RepoView
-
-TRAINING_CALLS = ("keras.Model.fit", ".fit", "tensorflow.GradientTape", ".train")
-
-
-TRAINING_SCRIPT = re.compile(r"^(train|main|run)\w*\.py$")
-EVALUATION_SCRIPT = re.compile(r"^(eval|evaluate|test_model|benchmark)\w*\.py$")
-
-
-def _scripts(view: RepoView, pattern: re.Pattern[str], starts: tuple[str, ...]):
-    """Python files (not notebook cells) whose name matches; `starts` is how any match begins."""
-    return [
-        facts
-        for facts in view.python_files
-        if (name := facts.path.rsplit("/", 1)[-1]).startswith(starts)
-        and pattern.search(name)
-        and "#cell" not in facts.path
-    ]
+from reproducibility.checks import Evidence, check, failed, not_applicable, partial, passed
+from reproducibility.checks.idioms import (
+    evaluation_line,
+    first_anywhere,
+    first_reached,
+    prediction_line,
+    training_line,
+)
+from reproducibility.checks.saving import model_saves
+from reproducibility.repo_view import Location, RepoView, is_test_path
 
 
 @check(
@@ -30,26 +21,26 @@ def _scripts(view: RepoView, pattern: re.Pattern[str], starts: tuple[str, ...]):
     "A training entry point",
     "Entry points",
     3,
-    """Provide a script that trains, e.g. train.py with `if __name__ == "__main__": main()` calling model.fit.""",
+    """Provide a script that trains, e.g. train.py with `if __name__ == "__main__": main()` calling model.fit,
+and show its command in the README (`python train.py --epochs 10`).""",
 )
 def training(view: RepoView):
     if not view.python_files:
         return not_applicable("No Python code.")
-    for facts in _scripts(view, TRAINING_SCRIPT, ("train", "main", "run")):
-        tape = facts.find("tensorflow.GradientTape")
-        line = min([*facts.calls.get(".fit", []), tape.line if tape else 10**9])
-        if facts.has_main_guard and line < 10**9:
-            return passed(f"{facts.path} trains and can be run as a script.", view_location(facts, line))
-        if line < 10**9:
-            return partial(f"{facts.path} trains but has no `__main__` guard.", view_location(facts, line))
-    fit = view.first_call(".fit")
-    if fit:
-        return partial("Training code exists, but no train.py / main.py script to run it.", fit)
-    return failed("No training script found (train.py calling fit or using GradientTape).")
-
-
-def view_location(facts, line: int) -> Location:
-    return Location(facts.path, line, facts.snippet(line))
+    reached = first_reached(view, training_line)
+    if reached:
+        entry, why, location = reached
+        where = "" if location.path.split("#")[0] == entry else f", reaching the training in {location.path}"
+        return passed(f"{entry} ({why}) trains{where}.", Evidence(entry, 1), location)
+    code = first_anywhere(view, training_line)
+    if code:
+        return partial(
+            f"Training code exists ({code.path}), but no script, notebook, console script or README command runs it.",
+            code,
+        )
+    return failed(
+        "No code trains a model (fit, GradientTape with apply_gradients, optimizer.minimize, Estimator.train)."
+    )
 
 
 @check(
@@ -58,21 +49,51 @@ def view_location(facts, line: int) -> Location:
     "Entry points",
     2,
     """Provide a script that evaluates a trained model, e.g. evaluate.py calling model.evaluate
-and printing its metrics.""",
+and printing its metrics (or an --mode eval flag), and show its command in the README.""",
 )
 def evaluation(view: RepoView):
     if not view.python_files:
         return not_applicable("No Python code.")
-    scripts = _scripts(view, EVALUATION_SCRIPT, ("eval", "test_model", "benchmark"))
-    if scripts:
-        return passed(f"Evaluation script {scripts[0].path}.", view_location(scripts[0], 1))
-    evaluate = view.first_call(".evaluate")
-    if evaluate:
-        return partial("The code evaluates (model.evaluate) but there is no separate evaluation script.", evaluate)
-    return failed("No evaluation script and no call to model.evaluate.")
+    reached = first_reached(view, evaluation_line)
+    if reached:
+        entry, why, location = reached
+        return passed(f"{entry} ({why}) evaluates: {location.snippet or location.path}.", Evidence(entry, 1), location)
+    code = first_anywhere(view, evaluation_line)
+    if code:
+        return partial(f"Evaluation code exists ({code.path}), but nothing runnable reaches it.", code)
+    prediction = first_anywhere(view, prediction_line)
+    if prediction:
+        return partial(
+            "The code predicts, but nothing measures the model on data (no metric, no evaluate).", prediction
+        )
+    return failed("Nothing evaluates the model: no evaluate, metrics, validation data or evaluation script.")
 
 
-WEIGHTS_LINK = re.compile(r"(weights|checkpoint|pretrained|model zoo|saved ?model)[^\n]{0,120}https?://", re.I)
+WEIGHTS_WORDS = r"(weights|checkpoints?|pre-?trained|model zoo|saved ?models?|trained models?|download the model)"
+WEIGHTS_LINK = re.compile(WEIGHTS_WORDS + r"[^\n]{0,160}?https?://", re.I)
+WEIGHTS_MENTION = re.compile(
+    r"pre-?trained (models?|weights|checkpoints?) (are|is|will be) (available|released|provided)|"
+    r"(available|provided) (up)?on request",
+    re.I,
+)
+DOWNLOAD_SCRIPT = re.compile(r"^(download|fetch|get)[\w-]*\.py$", re.I)
+MODEL_FILES = re.compile(r"(\.ckpt|\.h5|\.hdf5|\.pb\b|\.tflite|checkpoint|weights|pretrained)", re.I)
+WEIGHTS_URL = re.compile(
+    r"^https?://\S+(\.(h5|hdf5|ckpt|pb|tflite|keras|npz|pkl|zip|tar\.gz|tgz)|weights|checkpoint)", re.I
+)
+
+
+def _downloaded_weights(view: RepoView) -> Location | None:
+    """A weights URL in code, or a download script fetching model files."""
+    for facts in view.python_files:
+        if is_test_path(facts.path):
+            continue
+        download_script = DOWNLOAD_SCRIPT.search(facts.path.rsplit("/", 1)[-1])
+        names_model_files = download_script and any(MODEL_FILES.search(text) for text, _ in facts.strings)
+        for text, line in facts.strings:
+            if WEIGHTS_URL.match(text) or (names_model_files and text.startswith(("http://", "https://"))):
+                return Location(facts.path, line, facts.snippet(line))
+    return None
 
 
 @check(
@@ -80,26 +101,28 @@ WEIGHTS_LINK = re.compile(r"(weights|checkpoint|pretrained|model zoo|saved ?mode
     "Trained weights are published or the model is exported",
     "Entry points",
     2,
-    """Link pretrained weights in the README (with a checksum), or export the trained model:
+    """Link pretrained weights in the README (with a checksum), or save the trained model:
 
     model.save(os.environ["AIP_MODEL_DIR"])  # a SavedModel reviewers can inspect""",
 )
 def weights(view: RepoView):
-    for entry in view.named("README.md", "README.rst", "README.txt", "README"):
-        text = view.text(entry.path) or ""
+    if not view.python_files:
+        return not_applicable("No Python code.")
+    for path, text in view.readmes:
         match = WEIGHTS_LINK.search(text)
         if match:
-            return passed(
-                "The README links trained weights.",
-                Location(entry.path, text[: match.start()].count("\n") + 1),
+            return passed(f"{path} links trained weights.", Location(path, text[: match.start()].count("\n") + 1))
+    downloaded = _downloaded_weights(view)
+    if downloaded:
+        return passed("The code downloads published weights.", downloaded)
+    saves = model_saves(view)
+    if saves:
+        return passed("The training code saves the trained model or its weights.", saves[0])
+    for path, text in view.readmes:
+        match = WEIGHTS_MENTION.search(text)
+        if match:
+            return partial(
+                f"{path} mentions trained weights but links none.",
+                Location(path, text[: match.start()].count("\n") + 1),
             )
-    export = (
-        view.find_use("tensorflow.saved_model.save", "keras.Model.save", "keras.Model.export")
-        or view.first_call(".save")
-        or view.first_call(".export")
-    )
-    if export:
-        return passed("The training code saves or exports the model.", export)
-    if not view.uses_tensorflow:
-        return failed("No weights are linked and no model is saved.")
-    return failed("No weights are linked and the model is never saved or exported.")
+    return failed("No weights are linked and the trained model is never saved.")

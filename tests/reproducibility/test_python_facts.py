@@ -9,7 +9,7 @@ import time
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reproducibility.python_facts import MAX_BINDINGS, canonical, python_facts
+from reproducibility.python_facts import MAX_BINDINGS, NOT_LITERAL, canonical, python_facts
 
 # --- a reference: every node of ast.walk, every dotted name resolved on its own ------------------
 
@@ -67,7 +67,7 @@ def reference(source: str) -> dict:
                 name = "." + node.func.attr
             if name is not None:
                 calls.setdefault(name, []).append(node.lineno)
-                literal = {k.arg for k in node.keywords if k.arg and isinstance(k.value, ast.Constant)}
+                literal = {k.arg for k in node.keywords if k.arg}  # every keyword named, literal or not
                 if literal:
                     keywords.setdefault(f"{name}:{node.lineno}", set()).update(literal)
     return {
@@ -213,3 +213,80 @@ def test_keras_spellings_share_one_name_and_keep_the_others_findable():
     assert facts.calls == {"keras.layers.Dense": [2, 4]}
     for name in ("tensorflow", "tensorflow.python", "tensorflow.python.keras", "keras", "keras.src", "keras.layers"):
         assert facts.find(name), name
+
+
+def test_keywords_keep_literal_values_and_mark_the_others():
+    facts = python_facts("t.py", "model.fit(x, epochs=3, validation_data=(a, b))\n")
+    assert facts.keywords[".fit:1"] == {"epochs": 3, "validation_data": NOT_LITERAL}
+
+
+# --- name resolution as real TensorFlow code writes it ---------------------------------------------
+
+
+def test_compat_v1_names_are_tensorflow_names_with_the_mark_of_tf1():
+    facts = python_facts(
+        "t.py", "import tensorflow.compat.v1 as tf\ntf.disable_v2_behavior()\nw = tf.summary.FileWriter(d)\n"
+    )
+    assert "tensorflow.disable_v2_behavior" in facts.calls and "tensorflow.summary.FileWriter" in facts.calls
+    assert facts.find("tensorflow.compat.v1").line == 2
+
+
+def test_compat_v1_keras_is_keras():
+    assert canonical("tensorflow.compat.v1.keras.layers.Dense") == "keras.layers.Dense"
+    assert canonical("tensorflow.compat.v2.data.Dataset") == "tensorflow.data.Dataset"
+    assert canonical("tensorflow.compat.v1") == "tensorflow.compat.v1"
+
+
+def test_an_import_rebound_to_its_compat_module_means_both():
+    facts = python_facts("t.py", "import tensorflow as tf\ntf = tf.compat.v1\nx = tf.placeholder(tf.float32)\n")
+    assert facts.find("tensorflow.placeholder") and facts.find("tensorflow.compat.v1")
+
+
+def test_assignments_to_other_names_bind_nothing():
+    facts = python_facts("t.py", "import tensorflow as tf\nx = tf.keras\nx.fit(1)\n")
+    assert ".fit" in facts.calls and "keras.fit" not in facts.calls
+
+
+def test_a_star_import_brings_the_names_its_module_imported():
+    exported = {"tf": "tensorflow", "Dense": "tensorflow.keras.layers.Dense"}
+    facts = python_facts(
+        "a/model.py", "from ops import *\nx = tf.placeholder(1)\nDense(3)\n", star=lambda m, level, p: exported
+    )
+    assert "tensorflow.placeholder" in facts.calls and "keras.layers.Dense" in facts.calls
+
+
+def test_relative_imports_are_recorded_as_absolute_modules():
+    facts = python_facts("pkg/sub/f.py", "from . import ops\nfrom ..util import x\nimport numpy\n")
+    assert {"pkg.sub", "pkg.sub.ops", "pkg.util", "pkg.util.x", "numpy"} <= set(facts.imported)
+
+
+def test_save_calls_keep_their_receiver_and_what_their_path_says():
+    source = (
+        "path = 'out/model'\n"
+        "model.save('m.h5')\n"
+        "self.saver.save(sess, path)\n"
+        "model.save(f'{d}/m.keras')\n"
+        "model.save(os.path.join(d, 'export'))\n"
+        "model.save(path)\n"
+        "model.save(FLAGS.out)\n"
+    )
+    facts = python_facts("t.py", source)
+    assert facts.call_arguments[".save:2"] == ("model", "m.h5", 1)
+    assert facts.call_arguments[".save:3"] == ("self.saver", "=sess", 2)  # a Saver: its receiver tells
+    assert facts.call_arguments[".save:4"][1] == "*/m.keras"
+    assert facts.call_arguments[".save:5"][1] == "*export"
+    assert facts.call_arguments[".save:7"][1] is None
+    assert facts.bound_strings == {"path": "out/model"}
+
+
+def test_loops_definitions_and_module_level_lines():
+    source = "def f():\n    pass\nfor i in r:\n    g()\nclass C:\n    def on_epoch_end(self):\n        h()\nk()\n"
+    facts = python_facts("t.py", source)
+    assert facts.in_loop(4) and facts.in_loop(7) and not facts.in_loop(8)
+    assert not facts.at_module_level(2) and facts.at_module_level(4) and facts.at_module_level(8)
+    assert facts.functions == {"f": 1, "on_epoch_end": 6} and {"g", "h", "k"} <= facts.referenced
+
+
+def test_a_contrib_module_named_by_assignment_resolves():
+    facts = python_facts("t.py", "import tensorflow as tf\nslim = tf.contrib.slim\nslim.learning.train(op, logdir)\n")
+    assert "tensorflow.contrib.slim.learning.train" in facts.calls
