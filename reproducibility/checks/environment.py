@@ -1,13 +1,16 @@
-"""Environment: a container or binder definition with a pinned base image."""
+"""Environment: a container or Binder definition, with base images pinned by digest."""
 
 from __future__ import annotations
 
 import re
 
 from reproducibility.checks import Evidence, check, failed, partial, passed
+from reproducibility.dockerfiles import BaseImage, dockerfiles
+from reproducibility.markup import readmes
 from reproducibility.repo_view import RepoView
 
-FROM = re.compile(r"^\s*FROM\s+(?:--platform=\S+\s+)?(\S+)", re.IGNORECASE | re.MULTILINE)
+MYBINDER = re.compile(r"mybinder\.org/v2/|mybinder\.org/repo/|\bbinder\.pangeo\.io/", re.I)
+BINDER_FOLDERS = ("binder/", ".binder/")
 
 
 @check(
@@ -20,27 +23,44 @@ FROM = re.compile(r"^\s*FROM\s+(?:--platform=\S+\s+)?(\S+)", re.IGNORECASE | re.
     FROM tensorflow/tensorflow:2.21.0@sha256:<digest>""",
 )
 def container(view: RepoView):
-    dockerfiles = [e for e in view.files if e.name == "Dockerfile" or e.name.endswith(".Dockerfile")]
-    if not dockerfiles:
-        binder = [e for e in view.files if e.path.startswith(("binder/", ".binder/"))]
-        if binder:
-            return partial("A binder environment exists, but no Dockerfile.", Evidence(binder[0].path, 1))
-        return failed("No Dockerfile or binder environment.")
-    path = dockerfiles[0].path
-    text = view.text(path) or ""
-    images = [(m.group(1), text[: m.start()].count("\n") + 1) for m in FROM.finditer(text)]
-    # Stages built FROM an earlier stage of the same file are not base images.
-    stages = {m.group(1).lower() for m in re.finditer(r"\bAS\s+(\S+)", text, re.IGNORECASE)}
-    external = [(image, line) for image, line in images if image.lower() not in stages]
-    if not external:
-        return failed("The Dockerfile has no FROM line.", Evidence(path, 1))
-    if all("@sha256:" in image for image, _ in external):
-        return passed("Every base image is pinned by digest.", Evidence(path, external[0][1], external[0][0]))
-    loose = [(i, line) for i, line in external if "@sha256:" not in i]
-    tagged = [(i, line) for i, line in loose if ":" in i.split("/")[-1] and not i.endswith(":latest")]
-    if len(tagged) == len(loose):
-        return partial(
-            "Base images are pinned by tag, not by digest (tags can move).",
-            *[Evidence(path, line, i) for i, line in tagged],
+    files = dockerfiles(view)
+    if not files:
+        return _binder(view)
+    images = [(dockerfile.path, image) for dockerfile in files for image in dockerfile.images]
+    if not images:
+        return failed("The Dockerfile has no external FROM image.", *[Evidence(f.path, 1) for f in files[:3]])
+    loose = [(path, image) for path, image in images if image.pinning == "none"]
+    tagged = [(path, image) for path, image in images if image.pinning == "tag"]
+    if loose:  # with several Dockerfiles, the least pinned decides
+        return failed(
+            f"A base image has no version: {_names(loose)} (no tag, a floating tag such as latest, or a build "
+            "argument with no default).",
+            *_evidence(loose),
         )
-    return failed("A base image is unpinned or :latest.", *[Evidence(path, line, i) for i, line in loose])
+    if tagged:
+        return partial(
+            f"Base images are pinned by tag, not by digest (tags can move): {_names(tagged)}.", *_evidence(tagged)
+        )
+    return passed(
+        f"Every base image is pinned by digest ({len(images)} in {len(files)} Dockerfile(s)).", *_evidence(images)
+    )
+
+
+def _binder(view: RepoView):
+    folder = next((e for e in view.files if e.path.startswith(BINDER_FOLDERS)), None)
+    if folder is not None:
+        return partial("Only a Binder environment, no Dockerfile.", Evidence(folder.path, 1))
+    for document in readmes(view):
+        if match := MYBINDER.search(document.text):
+            line = document.text.count("\n", 0, match.start()) + 1
+            return partial("Only a Binder launch link, no Dockerfile.", Evidence(document.path, line, "mybinder.org"))
+    return failed("No Dockerfile, Containerfile or Binder environment.")
+
+
+def _names(images: list[tuple[str, BaseImage]]) -> str:
+    shown = [f"{image.reference or image.written} ({path}:{image.line})" for path, image in images[:4]]
+    return ", ".join(shown) + (f" and {len(images) - 4} more" if len(images) > 4 else "")
+
+
+def _evidence(images: list[tuple[str, BaseImage]]) -> list[Evidence]:
+    return [Evidence(path, image.line, f"FROM {image.written}") for path, image in images[:10]]

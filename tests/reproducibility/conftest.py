@@ -57,6 +57,29 @@ python train.py --epochs 3
 Pretrained weights: https://example.org/weights.tar.gz
 """
 
+MIT_LICENCE = """MIT License
+
+Copyright (c) 2026 The Good Project Authors
+
+Permission is hereby granted, free of charge, to any person obtaining a copy
+of this software and associated documentation files (the "Software"), to deal
+in the Software without restriction, including without limitation the rights
+to use, copy, modify, merge, publish, distribute, sublicense, and/or sell
+copies of the Software, and to permit persons to whom the Software is
+furnished to do so, subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all
+copies or substantial portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
+SOFTWARE.
+"""  # the SPDX MIT text: the licence check recognises a licence by its whole text
+
 GOOD_FILES: dict[str, str | bytes] = {
     "train.py": GOOD_TRAIN,
     "evaluate.py": "import tensorflow as tf\nmodel = tf.keras.models.load_model('model')\nmodel.evaluate([])\n",
@@ -65,7 +88,7 @@ GOOD_FILES: dict[str, str | bytes] = {
     ".python-version": "3.11\n",
     "Dockerfile": "FROM python:3.11-slim@sha256:" + "a" * 64 + "\n",
     "README.md": GOOD_README,
-    "LICENSE": "Apache License, Version 2.0, January 2004\n",
+    "LICENSE": MIT_LICENCE,
     "CITATION.cff": "cff-version: 1.2.0\ntitle: Good\nauthors:\n  - name: A\n",
     "tests/test_train.py": "def test_nothing():\n    assert True\n",
     ".github/workflows/ci.yml": "on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n      - run: pytest\n",

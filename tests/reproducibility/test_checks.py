@@ -6,7 +6,7 @@ import pytest
 
 from reproducibility.checks import REGISTRY, Status, all_checks
 from reproducibility.repo_view import RepoView
-from tests.reproducibility.conftest import GOOD_FILES, notebook
+from tests.reproducibility.conftest import GOOD_FILES, MIT_LICENCE, notebook
 
 TF = "import tensorflow as tf\n"
 all_checks()
@@ -50,7 +50,7 @@ CASES: dict[str, tuple[dict, dict]] = {
     ),
     "readme": ({"README.md": GOOD_FILES["README.md"]}, {"notes.txt": "nothing\n"}),
     "licence": (
-        {"LICENSE": "MIT License\n\nPermission is hereby granted, free of charge"},
+        {"LICENSE": MIT_LICENCE},
         {"README.md": "# x\n"},
     ),
     "citation": ({"CITATION.cff": "title: T\nauthors:\n  - name: A\n"}, {"README.md": "# x\n"}),
