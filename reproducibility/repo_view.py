@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 import yaml
 
 from reproducibility.python_facts import KERAS_PREFIXES, Location, Names, PythonFacts, canonical, python_facts
+from reproducibility.snapshots import file_kind, is_utf8, shown_path
 
 __all__ = [
     "KERAS_PREFIXES",
@@ -85,7 +86,11 @@ class RepoView:
     @cached_property
     def files(self) -> list[FileEntry]:
         """Every file and link under the root, in os.walk's order with sorted names: a folder's
-        files, then each subfolder in turn. A linked folder is listed as a file, never entered."""
+        files, then each subfolder in turn. A linked folder is listed as a file, never entered.
+
+        What is not listed is a problem instead: a FIFO, socket or device (never opened), a name
+        that is not UTF-8 (a report could neither show nor store it), a folder that cannot be read.
+        """
         entries: list[FileEntry] = []
         pending = [""]
         while pending:
@@ -94,21 +99,38 @@ class RepoView:
             subfolders: list[str] = []
             try:
                 with os.scandir(os.path.join(self._root, folder)) as listing:
-                    for item in listing:
-                        link = item.is_symlink()
-                        if item.is_dir():  # follows a link, as os.walk does
-                            if item.name in SKIPPED_DIRS:
-                                continue
-                            if not link:
-                                subfolders.append(item.name)
-                                continue
-                        try:
-                            size = item.stat(follow_symlinks=False).st_size
-                        except OSError:
-                            size = 0
-                        found.append((item.name, size, link))
-            except OSError:  # unreadable folder: skipped, as os.walk does
+                    items = list(listing)
+            except OSError as error:
+                where = folder.rstrip("/") or "."
+                self.problems[where] = Problem(where, f"unreadable folder: {_listing_error(error)}")
                 continue
+            for item in items:
+                name = item.name
+                try:
+                    if not (name.isascii() or is_utf8(name)):
+                        where = shown_path(folder + name)
+                        kind = "folder" if item.is_dir(follow_symlinks=False) else "file"
+                        self.problems[where] = Problem(where, f"{kind} name is not valid UTF-8: not read")
+                        continue
+                    if item.is_dir(follow_symlinks=False):
+                        if name not in SKIPPED_DIRS:
+                            subfolders.append(name)
+                        continue
+                    link = item.is_symlink()
+                    if link and name in SKIPPED_DIRS and _links_to_folder(item):
+                        continue
+                    if not link and not item.is_file(follow_symlinks=False):
+                        kind = file_kind(item.stat(follow_symlinks=False).st_mode)
+                        self.problems[folder + name] = Problem(folder + name, f"not a regular file: {kind}")
+                        continue
+                except OSError as error:  # its type needed a stat, and the stat failed
+                    self.problems[folder + name] = Problem(folder + name, f"unreadable: {error.strerror}")
+                    continue
+                try:
+                    size = item.stat(follow_symlinks=False).st_size
+                except OSError:
+                    size = 0
+                found.append((name, size, link))
             entries.extend(
                 FileEntry(folder + name, size, link, name, _suffix(name)) for name, size, link in sorted(found)
             )
@@ -174,16 +196,19 @@ class RepoView:
     def _read(self, path: str) -> bytes | None:
         """The bytes of a regular file inside the root, opened without following a link (the check
         and the open are one system call, so a link swapped in cannot be followed either)."""
+        full = os.path.join(self._root, path)
         try:
-            descriptor = os.open(os.path.join(self._root, path), _OPEN_FLAGS)
+            descriptor = os.open(full, _OPEN_FLAGS)
         except OSError as error:
-            reason = "symbolic link: not followed" if error.errno in _LINK_ERRORS else f"unreadable: {error.strerror}"
-            self.problems[path] = Problem(path, reason)
+            self.problems[path] = Problem(path, _open_error(full, error))
+            return None
+        except ValueError:  # a NUL byte in a path a check took from a file's text
+            self.problems[path] = Problem(path, "unreadable: the path holds a NUL byte")
             return None
         try:
             status = os.fstat(descriptor)
             if not stat.S_ISREG(status.st_mode):
-                self.problems[path] = Problem(path, "not a regular file")
+                self.problems[path] = Problem(path, f"not a regular file: {file_kind(status.st_mode)}")
                 return None
             if status.st_size > MAX_PARSE_BYTES:
                 self.problems[path] = Problem(path, f"larger than {MAX_PARSE_BYTES // (1024 * 1024)} MB: not parsed")
@@ -200,6 +225,9 @@ class RepoView:
                 self.problems[path] = Problem(path, f"larger than {MAX_PARSE_BYTES // (1024 * 1024)} MB: not parsed")
                 return None
             return raw
+        except OSError as error:  # an I/O error mid-read
+            self.problems[path] = Problem(path, f"unreadable: {error.strerror}")
+            return None
         finally:
             os.close(descriptor)
 
@@ -403,6 +431,32 @@ def _error_line(error: Exception) -> int:
         return mark.line + 1
     found = re.search(r"\bline (\d+)", str(error))
     return int(found.group(1)) if found else 0
+
+
+def _listing_error(error: OSError) -> str:
+    if error.errno == errno.ENAMETOOLONG:
+        return "nested too deeply (its path is longer than the system allows)"
+    return error.strerror or str(error)
+
+
+def _links_to_folder(item: os.DirEntry[str]) -> bool:
+    try:
+        return item.is_dir()
+    except OSError:  # a link loop
+        return False
+
+
+def _open_error(full: str, error: OSError) -> str:
+    """Why a listed path could not be opened, in words."""
+    if error.errno in _LINK_ERRORS:
+        return "symbolic link: not followed"
+    try:
+        mode = os.lstat(full).st_mode
+    except OSError:
+        return f"unreadable: {error.strerror}"
+    if not stat.S_ISREG(mode):  # a socket: no open() gets one
+        return f"not a regular file: {file_kind(mode)}"
+    return f"unreadable: {error.strerror}"
 
 
 def _order(item: tuple[int, FileEntry]) -> int:

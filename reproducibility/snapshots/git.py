@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from reproducibility.snapshots import Acquired, Caps, SnapshotError, measure_tree
+from reproducibility.snapshots import Acquired, Caps, SnapshotError, check_depth, measure_tree
 
 Resolver = Callable[[str, int], Sequence[str]]
 COMMIT = re.compile(r"^[0-9a-f]{40}$")
@@ -52,7 +52,11 @@ def check_url(url: str, allowed_hosts: Sequence[str], resolve: Resolver = system
 
 
 def hardened_git(*args: str, cwd: Path | None = None, timeout: int, extra_config: Sequence[str] = ()) -> str:
-    """Run git with every remote-code and exfiltration path closed; returns stdout."""
+    """Run git with every remote-code and exfiltration path closed; returns stdout.
+
+    File names in the output are not always UTF-8: bytes that are not come back as Python's file
+    system functions write them (surrogate escapes), so a listed name opens the file it names.
+    """
     with tempfile.TemporaryDirectory() as home:
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -91,16 +95,16 @@ def hardened_git(*args: str, cwd: Path | None = None, timeout: int, extra_config
                 cwd=cwd,
                 env=env,
                 capture_output=True,
-                text=True,
                 timeout=timeout,
                 stdin=subprocess.DEVNULL,
             )
         except subprocess.TimeoutExpired as error:
             raise SnapshotError(f"git took longer than {timeout} s and was stopped.") from error
     if result.returncode != 0:
-        message = (result.stderr.strip().splitlines() or ["git failed"])[-1]
+        stderr = result.stderr.decode("utf-8", "backslashreplace")
+        message = (stderr.strip().splitlines() or ["git failed"])[-1]
         raise SnapshotError(f"git could not fetch the repository: {message}")
-    return result.stdout
+    return os.fsdecode(result.stdout)
 
 
 def clone(
@@ -131,6 +135,16 @@ def clone(
         timeout=caps.timeout_seconds,
         extra_config=pin,
     )
+    return check_out_fetched(dest, caps)
+
+
+def check_out_fetched(dest: Path, caps: Caps) -> Acquired:
+    """Check out FETCH_HEAD in `dest`, refusing a tree past the file or depth caps before writing it."""
+    listing = hardened_git("ls-tree", "-r", "-z", "--name-only", "FETCH_HEAD", cwd=dest, timeout=60)
+    names = [name for name in listing.split("\0") if name]
+    if len(names) > caps.max_files:
+        raise SnapshotError(f"The repository has more than {caps.max_files:,} files.")
+    check_depth(names, caps)
     hardened_git("checkout", "--quiet", "--detach", "FETCH_HEAD", cwd=dest, timeout=60)
     commit = hardened_git("rev-parse", "HEAD", cwd=dest, timeout=30).strip()
     size, count = measure_tree(dest, caps)
@@ -139,7 +153,7 @@ def clone(
 
 def head_commit(path: Path) -> str | None:
     """The commit of a local git work tree, read with hooks and config off; None if not a clean repository."""
-    if not (path / ".git").exists():
+    if not os.path.lexists(path / ".git"):
         return None
     try:
         commit = hardened_git("rev-parse", "HEAD", cwd=path, timeout=30).strip()

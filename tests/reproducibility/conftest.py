@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ctypes
 import json
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -133,3 +135,75 @@ def make_repo(tmp_path) -> Callable[..., Path]:
         return root
 
     return build
+
+
+@pytest.fixture
+def permissions_enforced() -> Iterator[None]:
+    """chmod 000 keeps this test out even when it runs as root (as CI does): the thread's
+    capabilities to override file permissions are set aside for the test and restored after."""
+    if os.geteuid() != 0:
+        yield
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, the calling thread
+    data = (ctypes.c_uint32 * 6)()  # (effective, permitted, inheritable) for capabilities 0-31, then 32-63
+    if libc.capget(header, data) != 0:
+        pytest.skip("cannot read this thread's capabilities")
+    saved = list(data)
+    data[0] &= ~((1 << 1) | (1 << 2))  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH
+    if libc.capset(header, data) != 0:
+        pytest.skip("cannot drop this thread's capabilities")
+    try:
+        yield
+    finally:
+        data[:] = saved
+        libc.capset(header, data)
+
+
+@pytest.fixture
+def nest() -> Iterator[Callable[[Path, int], Path]]:
+    """nest(root, depth) -> a file `x.py` under `depth` folders named "d", however deep (past what
+    a path can name); removed after the test without recursing, as shutil.rmtree cannot."""
+    made: list[Path] = []
+
+    def build(root: Path, depth: int) -> Path:
+        root.mkdir(parents=True, exist_ok=True)
+        made.append(root / "d")
+        folder = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+        for _ in range(depth):
+            os.mkdir("d", dir_fd=folder)
+            inner = os.open("d", os.O_RDONLY | os.O_DIRECTORY, dir_fd=folder)
+            os.close(folder)
+            folder = inner
+        os.close(os.open("x.py", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=folder))
+        os.close(folder)
+        return root
+
+    yield build
+    for top in made:
+        _remove_nested(top)
+
+
+def _remove_nested(top: Path) -> None:
+    """Remove a tree of any depth, one folder at a time, holding one descriptor."""
+    folder, names = os.open(top, os.O_RDONLY | os.O_DIRECTORY), []
+    while True:
+        with os.scandir(folder) as listing:
+            entries = list(listing)
+        inner = next((e.name for e in entries if e.is_dir(follow_symlinks=False)), None)
+        if inner is not None:
+            names.append(inner)
+            deeper = os.open(inner, os.O_RDONLY | os.O_DIRECTORY, dir_fd=folder)
+            os.close(folder)
+            folder = deeper
+            continue
+        for entry in entries:
+            os.unlink(entry.name, dir_fd=folder)
+        parent = os.open("..", os.O_RDONLY | os.O_DIRECTORY, dir_fd=folder)
+        os.close(folder)
+        folder = parent
+        if not names:
+            break
+        os.rmdir(names.pop(), dir_fd=folder)
+    os.close(folder)
+    os.rmdir(top)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import socket
+import stat
 
 from reproducibility.checks import Status
 from reproducibility.repo_view import MAX_PARSE_BYTES, RepoView
@@ -72,7 +75,7 @@ def test_a_fifo_or_deeply_nested_code_is_a_problem_not_a_hang_or_a_crash(make_re
     os.mkfifo(root / "pipe.py")  # opening it for reading would block until a writer came
     scored = score_tree(root)
     problems = {p["path"]: p["reason"] for p in scored.problems}
-    assert problems["pipe.py"] == "not a regular file"
+    assert problems["pipe.py"] == "not a regular file: FIFO"
     assert problems["deep.py"] == "unparsable: nested too deeply"
     statuses = {o.check.id: o.result.status for o in scored.outcomes}
     assert statuses["python-parses"] == Status.FAIL and Status.ERROR not in statuses.values()
@@ -94,3 +97,72 @@ def test_the_first_use_is_found_in_file_order_at_its_first_line(make_repo):
     assert [(loc.path, loc.line) for loc in view.find_all("tensorflow.random")] == [("a.py", 4), ("b.py", 1)]
     assert view.find_use("tensorflow.random.set_seed", "numpy.random.seed") == view.find_all("tensorflow.random")[0]
     assert view.find_use("tensorflow.rand") is None  # a prefix of a name, not of a dotted part
+
+
+def test_fifos_sockets_and_devices_are_problems_by_kind_never_listed_nor_opened(make_repo):
+    root = make_repo({"train.py": "import os\n"})
+    os.mkfifo(root / "pipe")  # no reader would ever come: opening it blocking would hang
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(root / "control.sock"))
+    devices = {}
+    try:
+        os.mknod(root / "null", 0o600 | stat.S_IFCHR, os.makedev(1, 3))
+        devices = {"null": "not a regular file: character device"}
+    except PermissionError:  # creating a device needs CAP_MKNOD
+        pass
+    view = RepoView(root)
+    assert [entry.path for entry in view.files] == ["train.py"]
+    assert {path: p.reason for path, p in view.problems.items()} == {
+        "pipe": "not a regular file: FIFO",
+        "control.sock": "not a regular file: socket",
+        **devices,
+    }
+    assert view.text("control.sock") is None  # a check asking by name gets the same answer
+    assert view.problems["control.sock"].reason == "not a regular file: socket"
+
+
+def test_names_that_are_not_utf8_are_problems_shown_escaped_and_the_report_stays_valid_json(make_repo):
+    root = make_repo({"train.py": "import tensorflow as tf\nmodel.fit(x)\n"})
+    (root / os.fsdecode(b"caf\xe9.py")).write_bytes(b"import os\n")  # as open(b".../caf\xe9.py") makes it
+    (root / os.fsdecode(b"d\xe9")).mkdir()
+    (root / os.fsdecode(b"d\xe9") / "inner.py").write_bytes(b"import os\n")
+    view = RepoView(root)
+    assert [entry.path for entry in view.files] == ["train.py"]
+    scored = score_tree(root)
+    assert {p["path"]: p["reason"] for p in scored.problems} == {
+        "caf\\xe9.py": "file name is not valid UTF-8: not read",
+        "d\\xe9": "folder name is not valid UTF-8: not read",
+    }
+    json.dumps(scored.problems, ensure_ascii=False).encode("utf-8")  # storable and printable as it is
+    assert Status.ERROR not in {o.result.status for o in scored.outcomes}
+
+
+def test_a_symlink_loop_is_listed_as_links_and_hides_nothing(make_repo):
+    root = make_repo({"train.py": "import os\n", "pkg/model.py": "import os\n"})
+    os.symlink("self", root / "self")
+    os.symlink("b", root / "a")
+    os.symlink("a", root / "b")
+    view = RepoView(root)
+    assert [entry.path for entry in view.files] == ["a", "b", "self", "train.py", "pkg/model.py"]
+    assert view.text("self") is None and view.problems["self"].reason == "symbolic link: not followed"
+
+
+def test_unreadable_files_and_folders_are_problems(make_repo, permissions_enforced):
+    root = make_repo({"train.py": "import os\n", "secret.py": "import os\n", "locked/inner.py": "import os\n"})
+    (root / "secret.py").chmod(0)
+    (root / "locked").chmod(0)
+    try:
+        scored = score_tree(root)
+    finally:
+        (root / "locked").chmod(0o755)
+    problems = {p["path"]: p["reason"] for p in scored.problems}
+    assert problems["secret.py"] == "unreadable: Permission denied"
+    assert problems["locked"] == "unreadable folder: Permission denied"
+
+
+def test_folders_nested_past_what_a_path_can_name_are_a_problem_not_silently_dropped(make_repo, nest):
+    root = nest(make_repo({"train.py": "import os\n"}), 2100)  # "d/" x 2100: past PATH_MAX (4096)
+    view = RepoView(root)
+    assert [entry.path for entry in view.files] == ["train.py"]  # x.py lies beyond the problem
+    [(where, problem)] = view.problems.items()
+    assert where.startswith("d/d/") and problem.reason.startswith("unreadable folder: nested too deeply")

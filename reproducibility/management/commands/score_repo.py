@@ -11,10 +11,19 @@ from django.utils import timezone
 from reproducibility.scorecard import to_scorecard
 from reproducibility.scoring import score_tree
 from reproducibility.services import source_kind
-from reproducibility.snapshots import Caps, SnapshotError
+from reproducibility.snapshots import Caps, SnapshotError, shown_path
 from reproducibility.snapshots.archives import extract_archive
 from reproducibility.snapshots.git import clone
 from reproducibility.snapshots.local import copy_local
+
+
+def resolved(source: str) -> Path:
+    """The absolute path a local source names, its links resolved."""
+    try:
+        return Path(source).resolve()
+    except (OSError, RuntimeError) as error:  # RuntimeError: a symlink loop, in Python 3.11
+        raise SnapshotError(f"{shown_path(source)} cannot be resolved: {error}.") from error
+
 
 ICONS = {"pass": "✔", "partial": "◐", "fail": "✘", "not_applicable": "-", "error": "!"}
 
@@ -48,15 +57,18 @@ class Command(BaseCommand):
                         caps=caps,
                     )
                 elif kind == "archive":
-                    acquired = extract_archive(Path(source).resolve(), dest, caps)
+                    acquired = extract_archive(resolved(source), dest, caps)
                 else:
-                    acquired = copy_local(Path(source).resolve(), dest, caps)
+                    acquired = copy_local(resolved(source), dest, caps)
             except SnapshotError as error:
                 raise CommandError(str(error)) from error
             self.progress(f"fetched {acquired.file_count} files, {acquired.size_bytes / 1024:.0f} KB")
             self.progress("scoring")
             scored = score_tree(dest)
         self.progress(f"scored {len(scored.outcomes)} checks")
+        if acquired.omitted:  # left out of the snapshot (a FIFO, an unreadable file): the report says so
+            left_out = [{"path": o.path, "line": 0, "reason": o.reason} for o in acquired.omitted]
+            scored.problems = sorted([*scored.problems, *left_out], key=lambda p: (p["path"], p["line"]))
         report = to_scorecard(scored, repo=source, commit=acquired.commit, date=timezone.now())
         if options["json"]:
             self.stdout.write(json.dumps(report, indent=2))
@@ -70,6 +82,11 @@ class Command(BaseCommand):
                         self.stdout.write(f"      {evidence.path}:{evidence.line} {evidence.snippet}")
                     if status in ("fail", "partial"):
                         self.stdout.write(f"      fix: {outcome.check.remedy.splitlines()[0]}")
+            if scored.problems:
+                self.stdout.write("\nProblems")
+                for problem in scored.problems:
+                    where = f"{problem['path']}:{problem['line']}" if problem["line"] else problem["path"]
+                    self.stdout.write(f"  ! {where}: {problem['reason']}")
             self.stdout.write(f"\nScore {scored.score}/100, level {scored.level} (checker {scored.checker_version})")
         if options["min_score"] is not None and scored.score < options["min_score"]:
             raise CommandError(f"Score {scored.score} is below the required {options['min_score']}.")
