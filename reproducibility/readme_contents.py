@@ -19,8 +19,6 @@ USAGE_HEADINGS = re.compile(
     re.I,
 )
 RESULTS_HEADINGS = re.compile(r"\b(results?|performance|benchmarks?|accuracy|scores?|leaderboard)\b", re.I)
-# A caption above a table that presents results (a table of sample outputs is results too).
-RESULTS_CAPTION = re.compile(r"\b(results?|comparison|compared|performance|benchmarks?)\b", re.I)
 INSTALL_COMMAND = re.compile(
     r"\b(?:pip3?|conda|mamba|micromamba|poetry|pipenv|uv)\s+(?:install|create|env\s+create|sync|add)\b"
     r"|\bpython[\d.]*\s+(?:-m\s+pip\s+install|setup\.py\s+(?:install|develop))\b",
@@ -77,8 +75,8 @@ def usage(document: Document) -> Found | None:
 
 
 def results(document: Document) -> Found | None:
-    """A table of results (one holding numbers, or one a results heading or caption presents), or a
-    results section whose text reports numbers."""
+    """A table of results (one holding numbers, or any table in a results section: sample outputs
+    are results too), or a results section whose text reports numbers."""
     for table in document.tables[:MAX_TABLES]:
         if _TABLE_NUMBER.search(visible("\n".join(table.lines))):
             return Found(table.line, "a table of results")
@@ -94,15 +92,7 @@ def results(document: Document) -> Found | None:
 
 
 def _results_context(document: Document, line: int) -> str:
-    """The results heading above a table (its own or an enclosing one), or a results caption just above it."""
-    for back in range(line - 2, max(line - 5, -1), -1):
-        text = document.lines[back].strip()
-        if back + 1 in document.heading_lines:
-            break  # a caption sits in the table's own section
-        if text:
-            if RESULTS_CAPTION.search(visible(text)):
-                return f"'{text[:60]}'"
-            break
+    """The results heading a table sits under (its own section's or an enclosing one's), or ""."""
     level = 8
     for heading in reversed(document.headings):
         if heading.line >= line or heading.level >= level:
