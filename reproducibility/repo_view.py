@@ -18,7 +18,7 @@ import stat
 import sys
 import tomllib
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -82,6 +82,7 @@ class RepoView:
         self._parsed: dict[str, Any] = {}
         self.problems: dict[str, Problem] = {}
         self._names = Names()  # dotted names resolved once for every file
+        self._parsing: set[str] = set()
 
     @cached_property
     def files(self) -> list[FileEntry]:
@@ -187,7 +188,7 @@ class RepoView:
                 self.problems[path] = Problem(path, "binary file")
             else:
                 try:
-                    content = raw.decode("utf-8")
+                    content = raw.decode("utf-8").removeprefix("\ufeff")  # a BOM, which Python and editors accept
                 except UnicodeDecodeError as error:
                     self.problems[path] = Problem(path, f"not UTF-8 (byte {error.start})")
         self._text[path] = content
@@ -233,11 +234,14 @@ class RepoView:
 
     def python(self, path: str) -> PythonFacts | None:
         if path not in self._python:
+            if path in self._parsing:  # a star import back into a file being parsed: Python sees it half-bound too
+                return None
+            self._parsing.add(path)
             source = self.text(path)
             facts = None
             if source is not None:
                 try:
-                    facts = python_facts(path, source, self._names)
+                    facts = python_facts(path, source, self._names, self._star_exports)
                 except SyntaxError as error:
                     self.problems[path] = Problem(path, f"syntax error: {error.msg}", error.lineno or 0)
                 except ValueError as error:  # e.g. null bytes
@@ -245,6 +249,7 @@ class RepoView:
                 except (RecursionError, MemoryError):  # what CPython's parser raises for hostile nesting
                     self.problems[path] = Problem(path, "unparsable: nested too deeply")
             self._python[path] = facts
+            self._parsing.discard(path)
         return self._python[path]
 
     @cached_property
@@ -276,22 +281,27 @@ class RepoView:
         key = f"{path}#cells"
         if key not in self._parsed:
             cells: list[PythonFacts] = []
+            bound: dict[str, str] = {}  # names earlier cells imported: a notebook runs as one program
             notebook = self.notebook(path) or {"cells": []}
             for index, cell in enumerate(notebook["cells"]):
                 if not isinstance(cell, dict) or cell.get("cell_type") != "code":
                     continue
                 source = cell.get("source", "")
                 source = "".join(source) if isinstance(source, list) else str(source)
-                lines = ["" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines()]
+                lines = _ipython_as_python(source)
                 where = f"{path}#cell-{index}"
                 try:
-                    cells.append(python_facts(where, "\n".join(lines), self._names))
+                    cell = python_facts(where, "\n".join(lines), self._names, self._star_exports, bound)
+                    bound = cell.exports
+                    cells.append(cell)
                 except SyntaxError as error:
                     self.problems[where] = Problem(where, f"syntax error: {error.msg}", error.lineno or 0)
                 except ValueError as error:  # e.g. null bytes
                     self.problems[where] = Problem(where, f"unparsable: {error}")
                 except (RecursionError, MemoryError):
                     self.problems[where] = Problem(where, "unparsable: nested too deeply")
+            for cell in cells:
+                cell.derived["notebook"] = cells  # its cells run as one program
             self._parsed[key] = cells
         return self._parsed[key]
 
@@ -386,6 +396,10 @@ class RepoView:
         facts = self.python_files[first]
         return Location(facts.path, line, facts.snippet(line))
 
+    def find_outside_tests(self, *names: str) -> Location | None:
+        """find_use, skipping tests: a save or a seed in a test does nothing for a training run."""
+        return next((loc for loc in self.find_all(*names) if not is_test_path(loc.path)), None)
+
     def calls(self, name: str) -> list[Location]:
         """Every call of a qualified name (or of a method, written '.fit')."""
         found: list[Location] = []
@@ -411,6 +425,139 @@ class RepoView:
     @cached_property
     def stdlib(self) -> frozenset[str]:
         return frozenset(sys.stdlib_module_names)
+
+    # --- the repository's own modules and how its files reach each other ----------------------
+
+    @cached_property
+    def _modules(self) -> dict[str, list[str]]:
+        """Dotted name -> Python files it may mean, by every tail of the path (a/b/c.py is c, b.c
+        and a.b.c; a package's __init__.py is the package): scripts import siblings by bare name."""
+        index: dict[str, list[str]] = {}
+        for entry in self.files:
+            if entry.suffix != ".py":
+                continue
+            parts = entry.path[:-3].split("/")
+            if parts[-1] == "__init__":
+                parts.pop()
+            for start in range(len(parts)):
+                index.setdefault(".".join(parts[start:]), []).append(entry.path)
+        return index
+
+    def module_path(self, module: str, importer: str = "") -> str | None:
+        """The repository's file a dotted module name means, seen from the importing file: the
+        importer's folder first, then the root, then the shortest path anywhere; None if third-party."""
+        candidates = self._modules.get(module)
+        if not candidates:
+            return None
+        if len(candidates) == 1:
+            return candidates[0]
+        folder = importer.rpartition("/")[0]
+        while True:
+            prefix = f"{folder}/" if folder else ""
+            tail = module.replace(".", "/")
+            for path in (f"{prefix}{tail}.py", f"{prefix}{tail}/__init__.py"):
+                if path in candidates:
+                    return path
+            if not folder:
+                break
+            folder = folder.rpartition("/")[0]
+        return min(candidates, key=lambda path: (path.count("/"), path))
+
+    def _star_exports(self, module: str, level: int, importer: str) -> dict[str, str] | None:
+        """What `from module import *` binds when the module is the repository's own."""
+        if level:
+            base = importer.split("#", 1)[0].split("/")[:-1]
+            base = base[: len(base) - (level - 1)] if level - 1 <= len(base) else []
+            module = ".".join([*base, *([module] if module else [])])
+        path = self.module_path(module, importer) if module else None
+        if path is None or path == importer:
+            return None
+        facts = self.python(path)
+        return facts.exports if facts is not None else None
+
+    @cached_property
+    def import_graph(self) -> dict[str, set[str]]:
+        """Python file (or notebook) -> the repository's own Python files it imports."""
+        graph: dict[str, set[str]] = {}
+        for facts in self.python_files:
+            owner = facts.path.split("#", 1)[0]
+            found = graph.setdefault(owner, set())
+            for module in facts.imported:
+                path = self.module_path(module, owner)
+                if path is not None and path != owner:
+                    found.add(path)
+            # Modules named in strings are imported by name at run time (importlib.import_module,
+            # run_func_name="training.loop.run", a registry of "pkg.module:Class").
+            for text, _ in facts.strings:
+                if "." in text and len(text) < 100 and _DOTTED.match(text):
+                    module = text.split(":", 1)[0]
+                    path = self.module_path(module, owner) or self.module_path(module.rpartition(".")[0], owner)
+                    if path is not None and path != owner:
+                        found.add(path)
+        return graph
+
+    def reachable(self, starts: list[str]) -> dict[str, str]:
+        """Every file reached from the start files through the repository's own imports: file ->
+        the start it was reached from."""
+        graph = self.import_graph
+        reached: dict[str, str] = {}
+        for start in starts:
+            pending = [start]
+            while pending:
+                path = pending.pop()
+                if path in reached:
+                    continue
+                reached[path] = start
+                pending.extend(graph.get(path, ()))
+        return reached
+
+    @cached_property
+    def readmes(self) -> list[tuple[str, str]]:
+        """Every README in the tree (top level first) with its text."""
+        found = [
+            (entry.path, text)
+            for entry in self.files
+            if entry.name.lower().split(".", 1)[0] == "readme"
+            and entry.suffix in ("", ".md", ".rst", ".txt", ".markdown")
+            and (text := self.text(entry.path)) is not None
+        ]
+        return sorted(found, key=lambda item: (item[0].count("/"), item[0]))
+
+
+def _ipython_as_python(source: str) -> list[str]:
+    """A cell's lines as Python: a cell magic (%%bash) makes the whole cell another language; a
+    line magic or shell escape (`!pip install x`, `x = !ls`) becomes `pass` at its indent, so the
+    block around it still parses."""
+    lines = source.splitlines()
+    if lines and lines[0].lstrip().startswith("%%"):
+        return [""] * len(lines)
+    out = []
+    continued = False  # a magic's line ending in a backslash goes on in the next line
+    for line in lines:
+        stripped = line.lstrip()
+        if continued:
+            out.append("")
+        elif stripped.startswith(("%", "!")) or _ASSIGNED_ESCAPE.match(stripped):
+            out.append(line[: len(line) - len(stripped)] + "pass")
+        else:
+            out.append(line)
+            continue
+        continued = line.rstrip().endswith("\\")
+    return out
+
+
+_ASSIGNED_ESCAPE = re.compile(r"^[\w.,\s]+=\s*[!%]")
+_DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+(:\w+)?$")
+
+
+@lru_cache(maxsize=65536)
+def is_test_path(path: str) -> bool:
+    """Tests are never entry points: files under tests/ or test/, test_*.py, *_test.py, conftest.py."""
+    path = path.split("#", 1)[0]
+    folders, _, name = path.rpartition("/")
+    if name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py":
+        return True
+    return any(part in ("test", "tests", "testing") for part in folders.split("/"))
 
 
 def _parse_error(error: Exception) -> str:

@@ -13,8 +13,12 @@ from typing import Any
 
 from reproducibility.checks import POINTS, Check, Result, Status, all_checks
 from reproducibility.repo_view import RepoView
+from reproducibility.subprojects import subprojects
 
-CHECKER_VERSION = "1.2.0"  # 1.2: lock files parsed; 1.1: first lines as evidence, every binding of a rebound name
+# 2.0: checks follow the rubric in checks/guide.yaml, measured on hand-labelled public repositories
+#      (benchmarks/scoring_truth.py); 1.2: lock files parsed; 1.1: first lines as evidence, every
+#      binding of a rebound name
+CHECKER_VERSION = "2.0.0"
 
 # A level needs its minimum score and, on each of its required checks, at least the status named
 # (and everything the lower levels require). A container pinned by tag is enough for gold; the
@@ -77,6 +81,7 @@ class Scored:
     outcomes: list[Outcome]
     checker_version: str = CHECKER_VERSION
     problems: list[dict[str, Any]] = field(default_factory=list)
+    subprojects: list[str] = field(default_factory=list)  # a monorepo's projects, each with evidence
 
     def by_category(self) -> list[tuple[str, list[Outcome]]]:
         categories: dict[str, list[Outcome]] = {}
@@ -124,4 +129,10 @@ def score_tree(root: Path | str) -> Scored:
         {"path": p.path, "line": p.line, "reason": p.reason}
         for p in sorted(view.problems.values(), key=lambda p: (p.path, p.line))
     ]
-    return Scored(score=score, level=level_for(score, statuses), outcomes=outcomes, problems=problems)
+    return Scored(
+        score=score,
+        level=level_for(score, statuses),
+        outcomes=outcomes,
+        problems=problems,
+        subprojects=subprojects(view),
+    )

@@ -9,11 +9,24 @@ from reproducibility.checks.idioms import (
     evaluation_line,
     first_anywhere,
     first_reached,
+    per_subproject,
     prediction_line,
     training_line,
 )
 from reproducibility.checks.saving import model_saves
 from reproducibility.repo_view import Location, RepoView, is_test_path
+from reproducibility.subprojects import subprojects
+
+
+def _each_subproject(view: RepoView, finder, folders: list[str], does: str, lacks: str):
+    """A monorepo passes on the evidence of any of its projects; the reason names each one."""
+    found = per_subproject(view, finder, folders)
+    said = [f"{folder} {does} ({hit[0]})" if hit else f"{folder} has {lacks}" for folder, hit in found.items()]
+    evidence = [hit[1] for hit in found.values() if hit]
+    if not evidence:  # reached only from outside every subproject (a top-level program)
+        first = first_reached(view, finder)
+        evidence = [first[2]] if first else []
+    return passed(f"{len(folders)} projects in one repository: {'; '.join(said)}.", *evidence[:10])
 
 
 @check(
@@ -31,6 +44,8 @@ def training(view: RepoView):
     if reached:
         entry, why, location = reached
         where = "" if location.path.split("#")[0] == entry else f", reaching the training in {location.path}"
+        if folders := subprojects(view):
+            return _each_subproject(view, training_line, folders, "trains", "no entry point that trains")
         return passed(f"{entry} ({why}) trains{where}.", Evidence(entry, 1), location)
     code = first_anywhere(view, training_line)
     if code:
@@ -57,6 +72,8 @@ def evaluation(view: RepoView):
     reached = first_reached(view, evaluation_line)
     if reached:
         entry, why, location = reached
+        if folders := subprojects(view):
+            return _each_subproject(view, evaluation_line, folders, "evaluates", "nothing that evaluates")
         return passed(f"{entry} ({why}) evaluates: {location.snippet or location.path}.", Evidence(entry, 1), location)
     code = first_anywhere(view, evaluation_line)
     if code:

@@ -157,7 +157,9 @@ def is_program(facts: PythonFacts) -> bool:
     if "#cell" in facts.path or facts.has_main_guard:
         return True
     name = facts.path.rsplit("/", 1)[-1]
-    if facts.runs_statements and (EVALUATION_SCRIPT.match(name) or PREDICTION_SCRIPT.match(name) or TRAINING_SCRIPT.match(name)):
+    if facts.runs_statements and (
+        EVALUATION_SCRIPT.match(name) or PREDICTION_SCRIPT.match(name) or TRAINING_SCRIPT.match(name)
+    ):
         return True
     for name in PROGRAM_CALLS:
         if any(facts.at_module_level(line) for line in facts.calls.get(name, [])):
@@ -271,3 +273,31 @@ def reached_by_entry_point(view: RepoView, code: dict[str, Location]) -> tuple[s
             entry = reached[path]
             return entry, entries[entry], location
     return None
+
+
+def per_subproject(view: RepoView, finder, subprojects: list[str]) -> dict[str, tuple[str, Location] | None]:
+    """For each subproject folder: (its entry point, what `finder` found in code the entry point
+    reaches), or None when no entry point of that folder reaches such code."""
+    entries = entry_points(view)
+    found: dict[str, tuple[str, Location] | None] = {}
+    for folder in subprojects:
+        found[folder] = None
+        for entry in (e for e in entries if e.startswith(folder)):
+            for path in view.reachable([entry]):
+                for facts in _facts_of(view, path):
+                    line = finder(facts)
+                    if line is not None and not is_test_path(facts.path):
+                        found[folder] = (entry, Location(facts.path, line, facts.snippet(line)))
+                        break
+                if found[folder]:
+                    break
+            if found[folder]:
+                break
+    return found
+
+
+def _facts_of(view: RepoView, path: str) -> list[PythonFacts]:
+    if path.endswith(".ipynb"):
+        return view.notebook_cells(path)
+    facts = view.python(path)
+    return [facts] if facts is not None else []

@@ -127,3 +127,17 @@ def test_no_evaluation_fails(status_of):
 )
 def test_weights_published_or_saved(status_of, files, expected):
     assert status_of("weights-or-export", files) == expected
+
+
+def test_a_monorepo_names_each_project_and_what_it_does(make_repo):
+    from reproducibility.checks import REGISTRY
+    from reproducibility.repo_view import RepoView
+
+    project = {"README.md": "# p\n", "requirements.txt": "tensorflow==2.15\n"}
+    files = {f"{name}/{path}": text for name in ("det", "cls") for path, text in project.items()}
+    files["det/main.py"] = "def main():\n    model.fit(x)\n" + MAIN
+    files["cls/main.py"] = "def main():\n    model.predict(x)\n" + MAIN
+    result = REGISTRY["training-entrypoint"].run(RepoView(make_repo(files)))
+    assert result.status == Status.PASS
+    assert "2 projects in one repository" in result.reason
+    assert "det/ trains (det/main.py)" in result.reason and "cls/ has no entry point that trains" in result.reason
