@@ -144,7 +144,7 @@ def python_facts(
         kind = statement.__class__
         if kind in _DEFINITIONS:
             facts.definitions.append((statement.lineno, statement.end_lineno or statement.lineno))
-        elif kind in _SCRIPT_STATEMENTS or (kind is ast.Expr and statement.value.__class__ is ast.Call):
+        elif kind in _SCRIPT_STATEMENTS or (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call)):
             facts.runs_statements = True
     _walk(tree, aliases, facts, names)
     # A name bound by several imports (try/except fallbacks, a later rebinding) may mean any of

@@ -32,5 +32,9 @@ def _find(view: RepoView) -> list[str]:
             found.add("manifest")
         if entry.suffix == ".py" and "/" not in rest and name.startswith(("train", "main", "run")):
             found.add("program")
-    projects = [f"{folder}/" for folder, found in sorted(folders.items()) if {"readme", "code"} <= found and found & {"manifest", "program"}]
+    projects = [
+        f"{folder}/"
+        for folder, found in sorted(folders.items())
+        if {"readme", "code"} <= found and found & {"manifest", "program"}
+    ]
     return projects if len(projects) >= 2 else []

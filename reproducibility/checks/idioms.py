@@ -219,8 +219,8 @@ def _console_scripts(view: RepoView) -> list[tuple[str, str]]:
             found += [(entry.path, m.group(1)) for m in SCRIPT_ENTRY.finditer(text, start, start + 4000)]
     for entry in view.named("pyproject.toml"):
         data = view.toml(entry.path) or {}
-        project = data.get("project", {}) if isinstance(data.get("project"), dict) else {}
-        poetry = data.get("tool", {}).get("poetry", {}) if isinstance(data.get("tool"), dict) else {}
+        project = _table(data, "project")
+        poetry = _table(_table(data, "tool"), "poetry")
         for table in (project.get("scripts"), project.get("gui-scripts"), poetry.get("scripts")):
             if isinstance(table, dict):
                 found += [(entry.path, value.split(":")[0]) for value in table.values() if isinstance(value, str)]
@@ -248,6 +248,12 @@ def first_anywhere(view: RepoView, finder) -> Location | None:
         if not is_test_path(facts.path) and (line := finder(facts)) is not None:
             return Location(facts.path, line, facts.snippet(line))
     return None
+
+
+def _table(data: dict, key: str) -> dict:
+    """data[key] when it is a table: a pyproject.toml of the wrong shape crashes nothing."""
+    value = data.get(key) if isinstance(data, dict) else None
+    return value if isinstance(value, dict) else {}
 
 
 def per_file(view: RepoView, finder) -> dict[str, Location]:
