@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from portal.views.health import healthz
+from reproducibility.urls import check_pages
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
@@ -13,5 +14,6 @@ urlpatterns = [
     path("quota/", include("scheduler.urls")),
     path("runs/", include("scheduler.artifacts.urls")),
     path("reproducibility/", include("reproducibility.urls")),
+    path("checks/", include(check_pages)),
     path("", include("portal.urls")),
 ]

@@ -83,6 +83,14 @@ def _can_view_snapshot(user: Any, snapshot: Any) -> bool:
     return applications is not None and any(_can_view_application(user, a) for a in applications.all())
 
 
+def _can_rescore_snapshot(user: Any, snapshot: Any) -> bool:
+    """Maintainers, whoever asked for it, and the members of a project it scored: not its reviewers."""
+    if roles.is_maintainer(user) or getattr(snapshot, "requested_by_id", None) == user.pk:
+        return True
+    applications = getattr(snapshot, "applications", None)
+    return applications is not None and any(_can_change_application(user, a) for a in applications.all())
+
+
 Rule = Callable[[Any, Any], bool]
 
 RULES: dict[str, Rule] = {
@@ -101,6 +109,7 @@ RULES: dict[str, Rule] = {
     "scheduler.view_trainingjob": _can_view_project_things,
     "scheduler.cancel_trainingjob": _can_change_project_things,
     "reproducibility.view_snapshot": _can_view_snapshot,
+    "reproducibility.rescore_snapshot": _can_rescore_snapshot,
 }
 
 

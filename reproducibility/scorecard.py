@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from reproducibility.scoring import Scored
+from django.conf import settings
 
-DOCS = "https://github.com/computegrant/computegrant/blob/main/docs/checks.md#"
+from reproducibility.guide import page_path
+from reproducibility.scoring import Scored
 
 SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -81,6 +82,11 @@ SCHEMA: dict[str, Any] = {
 CHECK_SCORE = {"pass": 10, "partial": 5, "fail": 0, "not_applicable": -1, "error": -1}
 
 
+def documentation_url(check_id: str) -> str:
+    """The check's page on this portal, as an absolute URL: reports are read away from it (CI logs, the API)."""
+    return settings.CG_SITE_URL + page_path(check_id)
+
+
 def to_scorecard(scored: Scored, *, repo: str, commit: str, date: datetime) -> dict[str, Any]:
     return {
         "date": date.isoformat(),
@@ -99,7 +105,7 @@ def to_scorecard(scored: Scored, *, repo: str, commit: str, date: datetime) -> d
                 "reason": o.result.reason,
                 "details": [{"path": e.path, "line": e.line, "snippet": e.snippet} for e in o.result.evidence],
                 "remediation": o.check.remedy,
-                "documentation": {"short": o.check.title, "url": o.check.documentation or DOCS + o.check.id},
+                "documentation": {"short": o.check.title, "url": documentation_url(o.check.id)},
             }
             for o in scored.outcomes
         ],

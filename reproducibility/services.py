@@ -48,10 +48,27 @@ def enqueue_scoring(snapshot: Snapshot) -> None:
     transaction.on_commit(lambda: score_snapshot_task.delay(snapshot.pk))
 
 
-def _acquire(snapshot: Snapshot, dest: Path) -> Acquired:
+def request_rescore(snapshot: Snapshot) -> bool:
+    """Have a worker score a snapshot again with the current checker, at the commit it recorded.
+
+    False, and nothing enqueued, when it is not scored yet or already has a report by this checker.
+    """
+    if snapshot.status != Snapshot.Status.DONE or snapshot.reports.filter(checker_version=CHECKER_VERSION).exists():
+        return False
+    enqueue_scoring(snapshot)
+    return True
+
+
+def _acquire(snapshot: Snapshot, dest: Path, *, ref: str | None = None) -> Acquired:
     caps = Caps.from_settings()
     if snapshot.kind == Snapshot.Kind.GIT:
-        return clone(snapshot.source, dest, ref=snapshot.ref, allowed_hosts=settings.CG_GIT_ALLOWED_HOSTS, caps=caps)
+        return clone(
+            snapshot.source,
+            dest,
+            ref=snapshot.ref if ref is None else ref,
+            allowed_hosts=settings.CG_GIT_ALLOWED_HOSTS,
+            caps=caps,
+        )
     if snapshot.kind == Snapshot.Kind.ARCHIVE:
         return extract_archive(Path(snapshot.source), dest, caps)
     if not settings.CG_ALLOW_LOCAL_REPOSITORIES:
@@ -66,14 +83,17 @@ def _set(snapshot: Snapshot, **fields: Any) -> None:
 
 
 def score_snapshot(snapshot_id: int, progress: Any = None) -> Snapshot:
-    """Fetch and score a snapshot. Idempotent: a done or failed snapshot is left as it is.
+    """Fetch and score a snapshot. Idempotent: a failed snapshot, or a done one with a report by the
+    current checker, is left as it is; a done one scored by an older checker is re-scored (`_rescore`).
 
     Safe to run twice at once (a retried task, the CLI beside a worker): each run fetches into its
     own folder and the first to finish, under the snapshot's row lock, keeps its result.
     """
     say = progress or (lambda stage: None)
     snapshot = Snapshot.objects.get(pk=snapshot_id)
-    if snapshot.status in (Snapshot.Status.DONE, Snapshot.Status.FAILED):
+    if snapshot.status == Snapshot.Status.DONE:
+        return _rescore(snapshot, say)
+    if snapshot.status == Snapshot.Status.FAILED:
         return snapshot
     dest = Path(settings.CG_SNAPSHOTS_ROOT) / str(snapshot.pk)
     work = dest.parent / f"{snapshot.pk}.{uuid.uuid4().hex}.partial"
@@ -114,6 +134,53 @@ def score_snapshot(snapshot_id: int, progress: Any = None) -> Snapshot:
         shutil.rmtree(work, ignore_errors=True)  # gone already when this run's tree became the snapshot's
     say(f"score {report['score']} ({report['level']})")
     return done
+
+
+def _rescore(snapshot: Snapshot, say: Any) -> Snapshot:
+    """Score a done snapshot with the current checker at its recorded commit, never a newer one.
+
+    The snapshot keeps its tree, so that is what is scored; only if the tree is gone is the source
+    fetched again, at the recorded commit, and refused if it no longer gives that commit. The
+    snapshot stays done throughout: its older report shows until the new one is recorded.
+    """
+    if snapshot.reports.filter(checker_version=CHECKER_VERSION).exists():
+        return snapshot
+    stored = Path(snapshot.path) if snapshot.path else None
+    if stored is not None and stored.is_dir():
+        say(f"re-scoring the stored tree at {snapshot.commit[:19]}")
+        return _record_rescore(snapshot.pk, _report_for(snapshot, snapshot.commit, stored, say))
+    work = Path(settings.CG_SNAPSHOTS_ROOT) / f"{snapshot.pk}.{uuid.uuid4().hex}.partial"
+    work.parent.mkdir(parents=True, exist_ok=True)
+    say(f"fetching {snapshot.source} at {snapshot.commit[:19]} again: the stored tree is gone")
+    try:
+        try:
+            acquired = _acquire(snapshot, work, ref=snapshot.commit)
+            if acquired.commit != snapshot.commit:
+                raise SnapshotError(
+                    f"The source no longer gives the scored commit {snapshot.commit[:19]} (now {acquired.commit[:19]})."
+                )
+        except SnapshotError as error:
+            say(f"re-scoring failed: {error}")
+            _set(snapshot, error=f"Re-scoring failed: {error}")
+            return snapshot
+        return _record_rescore(snapshot.pk, _report_for(snapshot, snapshot.commit, work, say), tree=work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)  # gone already when it became the snapshot's tree
+
+
+def _record_rescore(snapshot_id: int, report: dict[str, Any], *, tree: Path | None = None) -> Snapshot:
+    """Add the current checker's report unless a concurrent re-score added it first."""
+    with transaction.atomic():
+        snapshot = Snapshot.objects.select_for_update().get(pk=snapshot_id)
+        if not snapshot.reports.filter(checker_version=CHECKER_VERSION).exists():
+            Report.objects.create(snapshot=snapshot, checker_version=CHECKER_VERSION, **report)
+        fields: dict[str, Any] = {"error": ""}
+        dest = Path(settings.CG_SNAPSHOTS_ROOT) / str(snapshot.pk)
+        if tree is not None and not dest.exists():  # keep the fetched tree for the next re-score
+            tree.rename(dest)
+            fields["path"] = str(dest)
+        _set(snapshot, **fields)
+    return snapshot
 
 
 # A run's own folder older than this belongs to a run killed mid-fetch (fetches are capped far below it).

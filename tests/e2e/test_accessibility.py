@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from reproducibility import services as reproducibility_services
 from scheduler import quota
 from tests.e2e.conftest import accessibility_problems
 
@@ -36,6 +37,13 @@ def test_every_role_s_other_pages_pass_the_accessibility_audit(  # type: ignore[
         quota.JobRequest(entrypoint="train.py", workers=1, accelerators_per_worker=1, max_runtime_seconds=HOUR),
         actor=applicant,
     )
+    snapshot = reproducibility_services.score_snapshot(
+        reproducibility_services.request_snapshot(draft.project.repository_url, requested_by=applicant).pk
+    )
+    snapshot.reports.update(checker_version="1.0.0")  # the report page then offers a re-score
+    for path in (reverse("checks:index"), reverse("checks:detail", args=["global-seed"])):  # public pages
+        visit.page.goto(visit.url(path))
+        screenshot(visit.page, f"anonymous-{path.strip('/').replace('/', '-')}")
     pages = {
         applicant: [
             reverse("portal:project_list"),
@@ -49,6 +57,7 @@ def test_every_role_s_other_pages_pass_the_accessibility_audit(  # type: ignore[
             reverse("scheduler:allocation_detail", args=[allocation.pk]),
             reverse("scheduler:job_list"),
             reverse("scheduler:job_detail", args=[job.pk]),
+            reverse("reproducibility:report", args=[snapshot.pk]),
         ],
         reviewer: [reverse("portal:home"), reverse("portal:review_queue")],
         maintainer: [

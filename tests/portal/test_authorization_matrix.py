@@ -117,6 +117,8 @@ MATRIX: list[Route] = [
     R("password_reset_complete", EVERYONE),
     R("password_reset_confirm", EVERYONE, args=lambda w: ["MQ", "set-password"], ok=frozenset({200, 302})),
     R("reproducibility:badge", EVERYONE, args=lambda w: [w.snapshot.pk]),
+    R("checks:index", EVERYONE),  # the checks' documentation describes rules, not anyone's data
+    R("checks:detail", EVERYONE, args=lambda w: ["global-seed"]),
     # Account pages.
     R("password_change", SIGNED_IN),
     R("password_change_done", SIGNED_IN),
@@ -172,6 +174,8 @@ MATRIX: list[Route] = [
     R("runs:tensorboard-path", PROJECT_VIEWERS, args=lambda w: [w.job.pk, "data/runs"]),
     # Reproducibility.
     R("reproducibility:report", PROJECT_VIEWERS, args=lambda w: [w.snapshot.pk]),
+    # Reviewers read the report but do not re-score it. The world's report is current: nothing to re-score.
+    R("reproducibility:rescore", PROJECT_PEOPLE, method="POST", args=lambda w: [w.snapshot.pk], ok=frozenset({302})),
     # API (token or session). Refused objects answer 403; the world's application is already awarded,
     # so its members' changes reach the workflow and are refused there (400).
     R("api:schema", EVERYONE),

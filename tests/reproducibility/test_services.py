@@ -19,7 +19,8 @@ from django.urls import reverse
 from reproducibility import services
 from reproducibility.models import Report, Snapshot
 from reproducibility.scorecard import SCHEMA
-from reproducibility.snapshots import SnapshotError
+from reproducibility.scoring import CHECKER_VERSION
+from reproducibility.snapshots import Acquired, SnapshotError
 from tests.reproducibility.conftest import GOOD_FILES
 
 DIGITS = Path(__file__).resolve().parents[2] / "examples" / "digits"
@@ -164,3 +165,85 @@ def test_the_badge_is_public_and_shows_level_and_score(client, make_repo):
     response = client.get(reverse("reproducibility:badge", args=[snapshot.pk]))
     assert response.status_code == 200 and response["Content-Type"] == "image/svg+xml"
     assert f"gold {snapshot.latest_report.score:.0f}" in response.content.decode()
+
+
+def _made_by_older_checker(snapshot: Snapshot) -> None:
+    snapshot.reports.update(checker_version="1.0.0")
+
+
+@pytest.mark.django_db
+def test_a_snapshot_scored_by_an_older_checker_is_re_scored_from_its_stored_tree_without_fetching(
+    make_repo, monkeypatch
+):
+    root = make_repo(GOOD_FILES)
+    snapshot = services.score_snapshot(services.request_snapshot(str(root)).pk)
+    _made_by_older_checker(snapshot)
+    old = snapshot.reports.get()
+    (root / "README.md").unlink()  # the source moved on; the snapshot's own tree did not
+
+    def no_fetch(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("a re-score with its tree at hand fetched the source")
+
+    monkeypatch.setattr(services, "_acquire", no_fetch)
+    assert services.score_snapshot(snapshot.pk).status == Snapshot.Status.DONE
+    new = snapshot.reports.get(checker_version=CHECKER_VERSION)
+    assert snapshot.latest_report == new
+    assert new.results["repo"]["commit"] == snapshot.commit and new.results["checks"] == old.results["checks"]
+    assert services.score_snapshot(snapshot.pk) and snapshot.reports.count() == 2  # done: a retry does nothing
+
+
+@pytest.mark.django_db
+def test_a_re_score_whose_tree_is_gone_fetches_the_recorded_commit_not_the_ref(monkeypatch, settings):
+    commit = "c" * 40
+    snapshot = Snapshot.objects.create(
+        kind="git", source="https://github.com/a/b", ref="main", commit=commit, status="done"
+    )
+    Report.objects.create(snapshot=snapshot, checker_version="1.0.0", score=0, level="none", results={"checks": []})
+    asked: list[str] = []
+
+    def clone(url, dest, *, ref, allowed_hosts, caps):  # type: ignore[no-untyped-def]
+        asked.append(ref)
+        dest.mkdir(parents=True)
+        for name, text in GOOD_FILES.items():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            (dest / name).write_text(str(text))
+        return Acquired(commit=ref, size_bytes=1, file_count=len(GOOD_FILES))
+
+    monkeypatch.setattr(services, "clone", clone)
+    services.score_snapshot(snapshot.pk)
+    assert asked == [commit]
+    snapshot.refresh_from_db()
+    assert snapshot.latest_report.checker_version == CHECKER_VERSION
+    assert snapshot.latest_report.results["repo"]["commit"] == commit and snapshot.commit == commit
+    assert Path(snapshot.path) == settings.CG_SNAPSHOTS_ROOT / str(snapshot.pk) and Path(snapshot.path).is_dir()
+
+
+@pytest.mark.django_db
+def test_a_re_score_never_scores_what_the_source_has_become(make_repo):
+    root = make_repo(GOOD_FILES)
+    snapshot = services.score_snapshot(services.request_snapshot(str(root)).pk)
+    _made_by_older_checker(snapshot)
+    Snapshot.objects.filter(pk=snapshot.pk).update(path="")  # the stored tree is gone
+    (root / "README.md").unlink()
+    snapshot = services.score_snapshot(snapshot.pk)
+    assert snapshot.status == Snapshot.Status.DONE and "no longer gives the scored commit" in snapshot.error
+    assert list(snapshot.reports.values_list("checker_version", flat=True)) == ["1.0.0"]
+
+
+@pytest.mark.django_db
+def test_a_re_score_is_requested_only_for_a_done_snapshot_with_an_older_report(
+    make_repo, monkeypatch, django_capture_on_commit_callbacks
+):
+    from reproducibility.tasks import score_snapshot_task
+
+    sent: list[int] = []
+    monkeypatch.setattr(score_snapshot_task, "delay", sent.append)
+    snapshot = services.score_snapshot(services.request_snapshot(str(make_repo(GOOD_FILES))).pk)
+    queued = services.request_snapshot(str(make_repo(GOOD_FILES)))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert not services.request_rescore(snapshot) and not services.request_rescore(queued)
+    assert sent == []
+    _made_by_older_checker(snapshot)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.request_rescore(snapshot)
+    assert sent == [snapshot.pk]
