@@ -2,15 +2,174 @@
 
 from __future__ import annotations
 
+import ast
+import bisect
+import itertools
+import json
+import os
 import re
+import stat
+from typing import Any
 
 from reproducibility.checks import Evidence, check, failed, not_applicable, partial, passed
-from reproducibility.repo_view import Location, RepoView
+from reproducibility.repo_view import Location, PythonFacts, RepoView
 
 LARGE_FILE = 10 * 1024 * 1024
-CONFIG_FILES = re.compile(r"(^|/)(conf|config|configs|hparams)[^/]*\.(ya?ml|json|gin|toml)$|\.gin$")
-CONFIG_ENDINGS = (".yml", ".yaml", ".json", ".gin", ".toml")  # how every CONFIG_FILES match ends, tested first
-TEST_FILE = re.compile(r"(^|/)(test_[^/]*|[^/]*_test)\.py$")
+
+# --- notebooks as saved: read once, also those too large for the view's parse cap ---------------
+
+# Notebooks carry their outputs (images, logs), so a few MB of JSON often hold a little code: the
+# view stops at its parse cap, these checks read notebooks up to this size themselves.
+NOTEBOOK_CAP = 64 * 1024 * 1024
+_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+INVALID = "not a valid notebook"
+
+
+def notebook_cells(view: RepoView, path: str) -> tuple[list[tuple[int, dict[str, Any]]] | None, str]:
+    """A notebook's cells as (index, cell), nbformat 4 or 3 alike; or None and why not.
+
+    The reason starts with INVALID when the file is no notebook JSON; other reasons (a link, a
+    file over NOTEBOOK_CAP) mean it could not be judged."""
+    return view.memo(f"quality:notebook:{path}", lambda: _notebook_cells(view, path))
+
+
+def _notebook_cells(view: RepoView, path: str) -> tuple[list[tuple[int, dict[str, Any]]] | None, str]:
+    document = view.notebook(path)
+    if document is None:
+        problem = view.problems.get(path)
+        reason = problem.reason if problem else "unreadable"
+        if reason.startswith("larger than"):
+            raw = _read_capped(view, path)
+            if raw is None:
+                return None, f"larger than {NOTEBOOK_CAP // (1024 * 1024)} MB: not read"
+            try:
+                document = json.loads(raw.decode("utf-8"))
+            except ValueError as error:  # UnicodeDecodeError and JSONDecodeError alike
+                return None, f"{INVALID}: {str(error)[:120]}"
+        elif reason.startswith("not a notebook"):
+            try:  # valid JSON without top-level cells: nbformat 3 keeps them in worksheets
+                document = json.loads(view.text(path) or "")
+            except ValueError:
+                return None, f"{INVALID}: {reason}"
+        elif reason in ("binary file",) or reason.startswith("not UTF-8"):
+            return None, f"{INVALID}: {reason}"
+        else:
+            return None, reason
+    if isinstance(document, dict) and isinstance(document.get("cells"), list):
+        cells = document["cells"]
+    elif isinstance(document, dict) and isinstance(document.get("worksheets"), list):
+        cells = [c for sheet in document["worksheets"] if isinstance(sheet, dict) for c in sheet.get("cells") or []]
+    else:
+        return None, f"{INVALID}: no cells"
+    return [(index, cell) for index, cell in enumerate(cells) if isinstance(cell, dict)], ""
+
+
+def _read_capped(view: RepoView, path: str) -> bytes | None:
+    """The bytes of a regular file up to NOTEBOOK_CAP, never following a link or blocking on a FIFO."""
+    try:
+        descriptor = os.open(os.path.join(view.root, path), _OPEN_FLAGS)
+    except OSError:
+        return None
+    try:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode) or status.st_size > NOTEBOOK_CAP:
+            return None
+        chunks, remaining = [], NOTEBOOK_CAP + 1
+        while remaining > 0 and (chunk := os.read(descriptor, min(remaining, 1 << 24))):
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        raw = b"".join(chunks)
+        return raw if len(raw) <= NOTEBOOK_CAP else None
+    finally:
+        os.close(descriptor)
+
+
+def is_code(cell: dict[str, Any]) -> bool:
+    return cell.get("cell_type") == "code"
+
+
+def cell_source(cell: dict[str, Any]) -> str:
+    source = cell.get("source", cell.get("input", ""))  # nbformat 3 calls it input
+    return "".join(str(part) for part in source) if isinstance(source, list) else str(source)
+
+
+def cell_count(cell: dict[str, Any]) -> Any:
+    return cell.get("execution_count", cell.get("prompt_number"))
+
+
+def large_notebooks(view: RepoView) -> list[str]:
+    """Notebooks the view did not parse (over its cap, or nbformat 3) but these checks can read."""
+    return [
+        e.path
+        for e in view.files
+        if e.suffix == ".ipynb" and view.notebook(e.path) is None and notebook_cells(view, e.path)[0] is not None
+    ]
+
+
+# IPython cell magics whose body is Python; every other cell magic (%%bash, %%writefile, %%html)
+# holds another language.
+PYTHON_CELL_MAGICS = frozenset({"capture", "time", "timeit", "prun", "debug", "memit", "mprun", "tensorflow_version"})
+# Line magics and shell aliases IPython runs without their % (automagic): `pip install x`.
+AUTOMAGIC = re.compile(
+    r"(pip|conda|mamba|cd|ls|ll|cat|cp|mv|rm|rmdir|mkdir|env|load_ext|matplotlib|run|pwd|tensorflow_version)\s"
+)
+HELP = re.compile(r"(\?{1,2}[\w.]+|[\w.]+\?{1,2})\s*$")
+ASSIGNED_MAGIC = re.compile(r"(\s*[\w.\[\], ]+=\s*)[!%]")
+
+
+def ipython_as_python(source: str) -> str:
+    """A notebook cell as the Python IPython runs: magics, shell escapes, automagics and help
+    lines become `pass` at their indentation (a magic may be a block's only statement), the lines
+    continuing them with a backslash go too, and a cell in another language is empty."""
+    lines = source.splitlines()
+    indent = lines[0][: len(lines[0]) - len(lines[0].lstrip())] if lines else ""
+    if indent:  # IPython removes the first line's indentation from every line
+        lines = [line[len(indent) :] if line.startswith(indent) else line for line in lines]
+    if lines and lines[0].lstrip().startswith("%%"):
+        magic = lines[0].lstrip()[2:].split(None, 1)
+        if not magic or magic[0] not in PYTHON_CELL_MAGICS:
+            return ""
+        lines[0] = ""
+    out: list[str] = []
+    continued = False
+    for line in lines:
+        if continued:
+            out.append("")
+            continued = line.rstrip().endswith("\\")
+            continue
+        stripped = line.lstrip()
+        indent = line[: len(line) - len(stripped)]
+        assigned = ASSIGNED_MAGIC.match(line)
+        if stripped.startswith(("%", "!")) or HELP.fullmatch(stripped) or _automagic(stripped):
+            out.append(indent + "pass")
+        elif assigned:
+            out.append(assigned.group(1) + "None")
+        else:
+            out.append(line)
+            continue
+        continued = line.rstrip().endswith("\\")
+    return "\n".join(out)
+
+
+def _automagic(stripped: str) -> bool:
+    if not AUTOMAGIC.match(stripped):
+        return False
+    try:  # `cd = 1` and `ls -la` are Python (an assignment, a subtraction): only a line that is not
+        ast.parse(stripped)
+    except SyntaxError:
+        return True
+    return False
+
+
+def python_parses(source: str) -> bool:
+    try:
+        ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
+
+
+# --- the checks ----------------------------------------------------------------------------------
 
 
 @check(
@@ -25,13 +184,126 @@ def parses(view: RepoView):
         return not_applicable("No Python code.")
     view.python_files  # parse everything once  # noqa: B018
     broken = [
-        p for p in view.problems.values() if p.reason.startswith(("syntax error", "unparsable", "not a notebook"))
+        Evidence(p.path, p.line, p.reason)
+        for p in list(view.problems.values())
+        if p.reason.startswith(("syntax error", "unparsable")) and not _parses_on_second_look(view, p.path)
     ]
+    for entry in view.files:
+        if entry.suffix != ".ipynb":
+            continue
+        cells, why = notebook_cells(view, entry.path)
+        if cells is None:
+            if why.startswith(INVALID):
+                broken.append(Evidence(entry.path, 0, why))
+        elif view.notebook(entry.path) is None:  # read here, not by the view: parse its code here
+            broken += [
+                Evidence(f"{entry.path}#cell-{index}", 0, "syntax error")
+                for index, cell in cells
+                if is_code(cell) and not python_parses(ipython_as_python(cell_source(cell)))
+            ]
     if broken:
-        return failed(
-            f"{len(broken)} file(s) do not parse.", *[Evidence(p.path, p.line, p.reason) for p in broken[:10]]
-        )
-    return passed("Every Python file and notebook parses.")
+        return failed(f"{len(broken)} file(s) or notebook cell(s) do not parse as Python 3.", *broken[:10])
+    return passed("Every Python file and notebook cell parses as Python 3.")
+
+
+def _parses_on_second_look(view: RepoView, where: str) -> bool:
+    """Whether what the view could not parse is Python after all: a notebook cell once IPython's
+    own syntax is read as IPython does, a file that starts with a UTF-8 byte-order mark."""
+    path, _, cell = where.partition("#cell-")
+    if cell:
+        cells, _ = notebook_cells(view, path)
+        source = next((cell_source(c) for i, c in cells or [] if str(i) == cell), None)
+        return source is not None and python_parses(ipython_as_python(source))
+    text = view.text(path)
+    return text is not None and text.startswith("\ufeff") and python_parses(text[1:])
+
+
+# Flags: the mechanisms that read settings from the command line, and the calls that define one.
+FLAG_MODULES = (
+    "argparse.ArgumentParser",
+    "optparse.OptionParser",
+    "absl.flags",
+    "tensorflow.flags",
+    "tensorflow.app.flags",
+    "tensorflow.compat.v1.flags",
+    "tensorflow.compat.v1.app.flags",
+    "tensorflow.python.platform.flags",
+    "gflags",
+)
+FLAG_DEFINITIONS = (".add_argument", ".add_option")
+DEFINING_METHODS = (
+    *FLAG_DEFINITIONS,
+    *(f".DEFINE_{kind}" for kind in ("string", "integer", "float", "bool", "boolean", "enum", "list", "multi_string")),
+)
+DEFINE = re.compile(r"(^|\.)DEFINE_\w+$")
+# Mechanisms whose settings are named elsewhere (function signatures, config files): their use is enough.
+CONFIG_SYSTEMS = (
+    "fire.Fire",
+    "click.command",
+    "click.option",
+    "click.argument",
+    "click.group",
+    "typer",
+    "hydra.main",
+    "hydra.compose",
+    "hydra.initialize",
+    "gin.configurable",
+    "gin.parse_config_file",
+    "gin.parse_config_files_and_bindings",
+    "gin.parse_config",
+    "gin.external_configurable",
+    "gin.bind_parameter",
+    "ml_collections",
+    "omegaconf",
+    "jsonargparse",
+    "configargparse",
+    "simple_parsing",
+)
+# A setting is a hyperparameter when its name says so (--lr, batch_size, num_epochs, z_dim);
+# paths, modes, devices, input sizes and thresholds of a tool are not.
+HYPERPARAMETER = re.compile(
+    r"(?<![a-z])(lr|learning_?rate|batch(_?size)?|epochs?|steps|iters?|iterations?|momentum|\w*decay\w*|"
+    r"dropout\w*|keep_?prob\w*|hidden\w*|units|layers|heads|blocks|dim|\w+_dim|d_model|d_ff|"
+    r"(batch|hidden|emb|embed|embedding|epoch|cell|kernel|filter|filters|step|window|pool|latent|state|ff|"
+    r"feature|beam|vocab)_size|seq_?len\w*|max_?len\w*|max_seq_length|embedding\w*|optimi[sz]er\w*|warmup\w*|"
+    r"beta\d?|l[12](_\w+)?|regulari[sz]\w*|lambda\w*|alpha|gamma|temperature|temp|top_?[kp]|margin|clip\w*|"
+    r"episodes?|epsilon|eps|smoothing|n_critic|n_d|ngf|ndf|num_filters|filter_sizes|kernel\w*|channels|"
+    r"hparams?|hyper_?param\w*|\w+_weight|\w+_rate|ratio)(?![a-z])"
+)
+FLAG_NAME = re.compile(r"-{0,2}[A-Za-z][\w.-]*")
+# Loading a configuration file: these calls, on a line (or in a file naming a config file) that says config.
+CONFIG_LOADERS = (
+    "json.load",
+    "json.loads",
+    "yaml.load",
+    "yaml.safe_load",
+    "yaml.full_load",
+    "yaml.unsafe_load",
+    "oyaml.load",
+    "oyaml.safe_load",
+    "toml.load",
+    "tomllib.load",
+    "tomli.load",
+)
+CONFIG_WORD = re.compile(r"conf|cfg|hparam|hyper|param|setting|option", re.IGNORECASE)
+CONFIG_FILE = re.compile(r"\.(json|ya?ml|toml|cfg|ini|gin)$", re.IGNORECASE)
+# A place to edit: a module of constants (config.py, hparams.py), a class of them, an EasyDict.
+CONFIG_MODULE = re.compile(
+    r"(^|/)(\w*[_-])?(config|configs|configuration|cfg|conf|hparams?|hyperparams?|hyper_parameters|params|"
+    r"parameters|settings|options|opts|constants|flags)\.py$",
+    re.IGNORECASE,
+)
+CONFIG_CLASS = re.compile(
+    r"^class\s+\w*(Config|Configuration|Cfg|Conf|HParams|Hparams|Hyperparameters|Params|Parameters|Settings|Options)\b",
+    re.MULTILINE,
+)
+# A constant set to a value, at the start of a line of a module or class body: `LR = 1e-3`,
+# `__C.TRAIN.BATCH_SIZE = 32` (a field declared `= None` holds nothing yet).
+ASSIGNMENT = re.compile(r"^(?:\w+\.)*(\w+)[ \t]*(?::[^=\n]+)?=(?!=)[ \t]*(?!None\b)\S", re.MULTILINE)
+CONFIG_OBJECTS = (".EasyDict", ".edict", ".HParams", ".ConfigDict", ".AttrDict", ".Namespace")
+
+
+CONFIG_LOADER_NAMES = frozenset(CONFIG_LOADERS)
 
 
 @check(
@@ -45,32 +317,159 @@ parser.add_argument("--learning-rate", type=float, default=1e-3)  # or absl flag
 def hyperparameters(view: RepoView):
     if not view.python_files:
         return not_applicable("No Python code.")
-    mechanism = view.find_use(
-        "argparse.ArgumentParser",
-        "absl.flags",
-        "hydra.main",
-        "gin.configurable",
-        "gin.parse_config_file",
-        "click.option",
-        "typer",
-        "ml_collections",
-        "omegaconf",
-    )
+    code = code_outside_tests(view)
+    mechanism = _hyperparameter_flag(view, code) or view.find_use(*CONFIG_SYSTEMS) or _config_file_loaded(code)
     if mechanism:
-        return passed("Hyperparameters are configurable.", mechanism)
-    config_files = [e for e in view.files if e.path.endswith(CONFIG_ENDINGS) and CONFIG_FILES.search(e.path)]
-    if config_files:
+        return passed("Hyperparameters are read from flags or a configuration file.", mechanism)
+    gathered = _config_module(code)
+    if gathered:
         return partial(
-            "Config files exist, but no flags or config loader was found in code.",
-            Evidence(config_files[0].path, 1),
+            "Hyperparameters are gathered in a configuration module, class or object to edit, not set by flags "
+            "or a config file.",
+            gathered,
         )
-    hard_coded = [
-        Location(f.path, int(key.rpartition(":")[2]), f.snippet(int(key.rpartition(":")[2])))
-        for f in view.python_files
-        for key, literal in f.keywords.items()
-        if key.startswith(".fit:") and ({"epochs", "batch_size"} & set(literal))
+    config_files = [
+        e
+        for e in view.files
+        if CONFIG_FILE.search(e.name)
+        and CONFIG_WORD.search(e.path.rpartition(".")[0])  # setup.cfg and tox.ini configure tools, not runs
+        and not e.path.startswith((".", "docs/"))
+        and "/." not in e.path
     ]
-    return failed("Hyperparameters are hard-coded.", *hard_coded[:5])
+    if config_files:
+        return partial("Config files exist, but no code reads them.", Evidence(config_files[0].path, 1))
+    hard_coded = (
+        Location(f.path, int(key.rpartition(":")[2]), f.snippet(int(key.rpartition(":")[2])))
+        for f in code
+        for key, literal in f.keywords.items()
+        if key.startswith((".fit:", ".compile:")) and ({"epochs", "batch_size", "learning_rate"} & set(literal))
+    )
+    return failed(
+        "Hyperparameters are literals in the code: no flags, config file or config module.",
+        *itertools.islice(hard_coded, 5),
+    )
+
+
+def is_hyperparameter(name: str) -> bool:
+    return bool(HYPERPARAMETER.search(name.lstrip("-").replace("-", "_").lower()))
+
+
+def _hyperparameter_flag(view: RepoView, code: list[PythonFacts]) -> Location | None:
+    """The first flag (argparse, optparse, absl, tf.flags) that sets a hyperparameter, by its name."""
+    flag_files = {location.path for location in view.find_all(*FLAG_MODULES)}
+    for facts in code:
+        calls = facts.calls
+        if facts.path not in flag_files and not any(method in calls for method in DEFINING_METHODS):
+            continue  # a file defining flags uses a flag module, or calls a parser handed to it
+        definitions = sorted(
+            {
+                line
+                for name, found in calls.items()
+                if name in FLAG_DEFINITIONS or ("DEFINE_" in name and DEFINE.search(name))
+                for line in found
+            }
+        )
+        if not definitions:
+            continue
+        starts = [line for _, line in facts.strings]  # strings are in line order
+        for index, line in enumerate(definitions):
+            # The definition's arguments: strings on its line and the few after it, up to the next definition.
+            last = min(line + 3, definitions[index + 1] - 1) if index + 1 < len(definitions) else line + 3
+            for text, _ in facts.strings[bisect.bisect_left(starts, line) : bisect.bisect_right(starts, last)]:
+                if FLAG_NAME.fullmatch(text) and is_hyperparameter(text):
+                    return Location(facts.path, line, facts.snippet(line))
+    if flag_files:
+        # Flags defined through a wrapper of the project's own (py.arg("--lr")): the strings naming them.
+        for facts in code:
+            for text, line in facts.strings:
+                if text.startswith("--") and FLAG_NAME.fullmatch(text) and is_hyperparameter(text):
+                    return Location(facts.path, line, facts.snippet(line))
+    return None
+
+
+def _config_file_loaded(code: list[PythonFacts]) -> Location | None:
+    """A JSON / YAML / TOML configuration the code loads: the loader's line says config
+    (`config = json.load(f)`), or the file names a config file (`hparams.json`)."""
+    for facts in code:
+        if "omegaconf" in facts.imports:
+            return Location(facts.path, facts.imports["omegaconf"], facts.snippet(facts.imports["omegaconf"]))
+        loaders = CONFIG_LOADER_NAMES.intersection(facts.calls)
+        if not loaders:
+            continue
+        names_config_file = any(CONFIG_FILE.search(text) and CONFIG_WORD.search(text) for text, _ in facts.strings)
+        for line in sorted(line for name in loaders for line in facts.calls[name]):
+            if names_config_file or CONFIG_WORD.search(facts.snippet(line)):
+                return Location(facts.path, line, facts.snippet(line))
+    return None
+
+
+def _class_body(source: str, start: int) -> str:
+    """The statements directly in a class body, dedented: its first level only, not its methods' code."""
+    lines = source[start:].split("\n")[1:]
+    body = [line for line in lines if line.strip()]
+    indent = body[0][: len(body[0]) - len(body[0].lstrip())] if body else ""
+    kept = []
+    for line in lines:
+        if line.strip() and not line.startswith(indent or " "):
+            break  # back at module level: the class ends
+        kept.append(line[len(indent) :] if line.startswith(indent) and not line[len(indent) :][:1].isspace() else "")
+    return "\n" + "\n".join(kept)
+
+
+def _config_module(code: list[PythonFacts]) -> Location | None:
+    """Hyperparameters gathered in one place to edit: constants in a config module or class
+    (LEARNING_RATE = 1e-3), an EasyDict / HParams of them (EasyDict(beta1=0.9))."""
+    objects: dict[str, bool] = {}  # call name -> whether it builds a config object; names recur across files
+    for facts in code:
+        source = facts.source
+        blocks: list[tuple[int, str]] = []  # (offset, text) of module and class bodies holding constants
+        if facts.path.lower().endswith(CONFIG_MODULE_ENDINGS) and CONFIG_MODULE.search(facts.path):
+            blocks.append((0, source))
+        if "class " in source:
+            blocks += [(match.end(), _class_body(source, match.end())) for match in CONFIG_CLASS.finditer(source)]
+        for offset, block in blocks:
+            for match in ASSIGNMENT.finditer(block):
+                if is_hyperparameter(match.group(1)):
+                    line = source.count("\n", 0, offset + match.start()) + 1
+                    return Location(facts.path, line, facts.snippet(line))
+        for name, lines in facts.calls.items():
+            known = objects.get(name)
+            if known is None:
+                known = objects[name] = name.endswith(CONFIG_OBJECTS)
+            if known:
+                for line in lines:
+                    if any(is_hyperparameter(k) for k in facts.keywords.get(f"{name}:{line}", ())):
+                        return Location(facts.path, line, facts.snippet(line))
+    return None
+
+
+# How every CONFIG_MODULE match ends, tested first (a C-level test on every path).
+CONFIG_MODULE_ENDINGS = tuple(
+    f"{stem}.py"
+    for stem in ("config", "configs", "configuration", "cfg", "conf", "hparam", "hparams", "hyperparam", "hyperparams",
+                 "hyper_parameters", "params", "parameters", "settings", "options", "opts", "constants", "flags")
+)  # fmt: skip
+
+
+def is_test(path: str) -> bool:
+    """Tests: test_*.py, *_test.py, conftest.py, or a file under a tests/ folder (notebook cells by their notebook)."""
+    path = path.split("#", 1)[0]
+    name = path.rsplit("/", 1)[-1]
+    return name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py" or _in_tests_folder(path)
+
+
+def code_outside_tests(view: RepoView) -> list[PythonFacts]:
+    """Python files and notebook cells outside tests: settings and data of the work, not of its tests."""
+    return view.memo("quality:code", lambda: [f for f in view.python_files if not is_test(f.path)])
+
+
+CI_FILES = frozenset(
+    {".travis.yml", ".gitlab-ci.yml", "azure-pipelines.yml", "appveyor.yml", ".appveyor.yml", "Jenkinsfile"}
+)
+# What runs tests: the runners, and the build verbs that run them.
+TEST_RUNNER = re.compile(
+    r"\b(py\.?test|nosetests|nose2?|unittest|tox|nox|setup\.py\s+test|make\s+(test|check)\w*|bazel\s+test)\b"
+)
 
 
 @check(
@@ -82,25 +481,43 @@ def hyperparameters(view: RepoView):
 `run: python -m pytest`.""",
 )
 def tests_and_ci(view: RepoView):
-    tests = [
-        e
-        for e in view.files
-        if e.name.endswith(".py") and ("test_" in e.name or "_test" in e.name) and TEST_FILE.search(e.path)
-    ]
-    ci_files = [
-        e
-        for e in view.files
-        if e.path.startswith(".github/workflows/")
-        or e.name in (".gitlab-ci.yml", ".travis.yml", "azure-pipelines.yml", "Jenkinsfile", ".circleci/config.yml")
-    ]
-    runs_tests = [e for e in ci_files if re.search(r"pytest|unittest|tox|nox|make test", view.text(e.path) or "")]
+    tests = [e for e in view.files if e.suffix == ".py" and is_test(e.path) and e.name != "conftest.py"]
+    ci_files = [e for e in view.files if _is_ci(e.path, e.name)]
+    runs_tests = [e for e in ci_files if _runs_tests(view, view.text(e.path) or "", tests)]
     if tests and runs_tests:
         return passed(f"{len(tests)} test file(s), run by {runs_tests[0].path}.", Evidence(runs_tests[0].path, 1))
+    if tests and ci_files:
+        return partial(
+            f"{len(tests)} test file(s), but CI ({ci_files[0].path}) does not run them.", Evidence(ci_files[0].path, 1)
+        )
     if tests:
         return partial(f"{len(tests)} test file(s), but no CI runs them.", Evidence(tests[0].path, 1))
     if ci_files:
         return partial("CI is configured, but there are no tests.", Evidence(ci_files[0].path, 1))
     return failed("No tests and no CI.")
+
+
+def _in_tests_folder(path: str) -> bool:
+    return path.startswith("tests/") or "/tests/" in path
+
+
+def _is_ci(path: str, name: str) -> bool:
+    if path.startswith(".github/workflows/"):
+        return path.endswith((".yml", ".yaml"))
+    return name in CI_FILES or path.startswith((".circleci/", ".azure-pipelines/"))
+
+
+def _runs_tests(view: RepoView, text: str, tests: list[Any], depth: int = 0) -> bool:
+    """Whether CI text calls a test runner or a test file, itself or through the scripts, Makefile
+    and tox / nox files it hands the work to (one step deep)."""
+    if TEST_RUNNER.search(text) or any(e.name in text for e in tests):
+        return True
+    if depth:
+        return False
+    delegated = [e for e in view.files if e.suffix in (".sh", ".bash", ".py", ".ini", ".cfg") and e.path in text]
+    if re.search(r"\bmake\b", text):
+        delegated += view.named("Makefile", "GNUmakefile")
+    return any(_runs_tests(view, view.text(e.path) or "", tests, depth + 1) for e in delegated)
 
 
 @check(
@@ -111,29 +528,47 @@ def tests_and_ci(view: RepoView):
     """Restart and run notebooks top to bottom before committing, or strip outputs (nbstripout).""",
 )
 def notebooks(view: RepoView):
-    paths = [e.path for e in view.files if e.suffix == ".ipynb"]
+    paths = [e.path for e in view.files if e.suffix == ".ipynb" and not e.is_symlink]
     if not paths:
         return not_applicable("No notebooks.")
     issues: list[Evidence] = []
+    unread: list[str] = []
     for path in paths:
-        notebook = view.notebook(path)
-        if notebook is None:
-            issues.append(Evidence(path, 0, "not a valid notebook"))
+        cells, why = notebook_cells(view, path)
+        if cells is None:
+            if why.startswith(INVALID):
+                issues.append(Evidence(path, 0, why))
+            else:
+                unread.append(path)
             continue
-        counts = [
-            c.get("execution_count") for c in notebook["cells"] if isinstance(c, dict) and c.get("cell_type") == "code"
-        ]
-        ran = [n for n in counts if isinstance(n, int)]
-        if ran and ran != sorted(ran):
-            issues.append(Evidence(path, 0, "cells were run out of order"))
-        for index, cell in enumerate(notebook["cells"]):
-            outputs = cell.get("outputs", []) if isinstance(cell, dict) else []
-            if any(isinstance(o, dict) and o.get("output_type") == "error" for o in outputs):
-                issues.append(Evidence(f"{path}#cell-{index}", 0, "the saved output is an error"))
-                break
+        issues += _notebook_issues(path, cells)
     if issues:
         return failed(f"{len(issues)} notebook problem(s).", *issues[:10])
-    return passed(f"{len(paths)} notebook(s) run in order without errors.")
+    skipped = f" ({len(unread)} too large to read: {unread[0]})" if unread else ""
+    return passed(f"{len(paths) - len(unread)} notebook(s) ran in order without errors{skipped}.")
+
+
+def _notebook_issues(path: str, cells: list[tuple[int, dict[str, Any]]]) -> list[Evidence]:
+    """Execution counts that do not increase (a repeated count is a cell run again), saved errors."""
+    issues: list[Evidence] = []
+    previous: tuple[int, int] | None = None  # (cell index, count)
+    for index, cell in cells:
+        count = cell_count(cell)
+        if not is_code(cell) or not isinstance(count, int) or isinstance(count, bool) or count <= 0:
+            continue  # not run: no count, or Colab's 0
+        if previous is not None and count <= previous[1]:
+            issues.append(Evidence(f"{path}#cell-{index}", 0, f"run out of order: count {count} after {previous[1]}"))
+            break
+        previous = (index, count)
+    for index, cell in cells:
+        outputs = cell.get("outputs") or []
+        if isinstance(outputs, list) and any(
+            isinstance(o, dict) and o.get("output_type") in ("error", "pyerr") for o in outputs
+        ):
+            name = next((o.get("ename", "") for o in outputs if isinstance(o, dict) and o.get("ename")), "")
+            issues.append(Evidence(f"{path}#cell-{index}", 0, f"the saved output is an error {name}".strip()))
+            break
+    return issues
 
 
 @check(

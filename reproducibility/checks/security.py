@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from reproducibility.checks import Evidence, check, failed, passed
-from reproducibility.repo_view import Location, RepoView
+from reproducibility.repo_view import Location, PythonFacts, RepoView
 
 SECRETS = {
     "AWS access key": re.compile(r"\bAKIA[0-9A-Z]{16}\b"),
@@ -38,6 +38,29 @@ TEXT_SUFFIXES = frozenset(
 )
 
 
+# Loaders that run code from the file they read: pickle in all its spellings and wrappers.
+PICKLE_MODULES = ("pickle", "cPickle", "_pickle", "six.moves.cPickle", "pickle5", "dill", "cloudpickle")
+UNSAFE_CALLS = frozenset(
+    {f"{module}.{name}" for module in PICKLE_MODULES for name in ("load", "loads", "Unpickler")}
+    | {
+        "joblib.load",
+        "sklearn.externals.joblib.load",
+        "pandas.read_pickle",
+        "marshal.load",
+        "marshal.loads",
+        "yaml.unsafe_load",
+        "yaml.unsafe_load_all",
+        "yaml.full_load",  # FullLoader still builds arbitrary Python objects in old PyYAML: not a safe loader
+        "yaml.full_load_all",
+        "oyaml.unsafe_load",
+        "oyaml.full_load",
+    }
+)
+# yaml.load is unsafe unless given a safe loader (by keyword or as the second argument).
+YAML_LOADS = ("yaml.load", "yaml.load_all", "oyaml.load", "oyaml.load_all")
+SAFE_LOADER = re.compile(r"\b(C?SafeLoader|C?BaseLoader)\b")
+
+
 @check(
     "unsafe-deserialisation",
     "No unsafe deserialisation",
@@ -48,28 +71,24 @@ safe_mode=True; never pickle.load files from others.""",
 )
 def deserialisation(view: RepoView):
     found: list[Location] = []
-    for name in (
-        "pickle.load",
-        "pickle.loads",
-        "cloudpickle.load",
-        "dill.load",
-        "joblib.load",
-        "marshal.loads",
-    ):
-        found += view.calls(name)
     for facts in view.python_files:
-        for key, literal in facts.keywords.items():
-            if literal.get("safe_mode") is False or literal.get("allow_pickle") is True:
-                number = int(key.rpartition(":")[2])
-                found.append(Location(facts.path, number, facts.snippet(number)))
-        for line in facts.calls.get("yaml.load", []):
-            if "SafeLoader" not in facts.snippet(line) and "CSafeLoader" not in facts.snippet(line):
-                found.append(Location(facts.path, line, facts.snippet(line)))
-        for line in facts.calls.get("yaml.unsafe_load", []):
-            found.append(Location(facts.path, line, facts.snippet(line)))
+        found += _unsafe_loads(facts)
     if found:
         return failed(f"{len(found)} unsafe deserialisation call(s): they can run code from the file.", *found[:10])
-    return passed("No pickle, unsafe YAML or unsafe Keras loading.")
+    return passed("No pickle, unsafe YAML, allow_pickle=True or safe_mode=False loading.")
+
+
+def _unsafe_loads(facts: PythonFacts) -> list[Location]:
+    lines = [line for name in UNSAFE_CALLS.intersection(facts.calls) for line in facts.calls[name]]
+    for name in YAML_LOADS:
+        for line in facts.calls.get(name, ()):
+            # The call's arguments: its line and the next two (a loader on a continuation line).
+            if not SAFE_LOADER.search(" ".join(facts.lines[line - 1 : line + 2])):
+                lines.append(line)
+    for key, literal in facts.keywords.items():
+        if literal.get("safe_mode") is False or (literal.get("allow_pickle") is True and "load:" in key):
+            lines.append(int(key.rpartition(":")[2]))
+    return [Location(facts.path, line, facts.snippet(line)) for line in sorted(set(lines))]
 
 
 @check(
@@ -93,10 +112,28 @@ def secrets(view: RepoView):
     for path, text in texts if markers else ():
         if not any(marker.search(text) for marker in markers):
             continue
-        match = ANY_SECRET.search(text)  # one pass per file; name the kind only on a hit
-        if match:
+        for match in ANY_SECRET.finditer(text):  # one pass per file; name the kind only on a hit
+            if _inside_encoded_data(text, match.start(), match.end()):
+                continue
             kind = next(kind for kind, pattern in SECRETS.items() if pattern.fullmatch(match.group(0)))
             found.append(Evidence(path, text[: match.start()].count("\n") + 1, kind))
+            break
     if found:
         return failed(f"{len(found)} credential(s) committed.", *found[:10])
     return passed("No credentials found.")
+
+
+BASE64 = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
+ENCODED_RUN = 200  # base64 characters around a match that make it part of encoded data
+
+
+def _inside_encoded_data(text: str, start: int, end: int) -> bool:
+    """Whether a match lies inside a long run of base64 (a notebook's saved PNG output): any string
+    of letters can turn up in encoded bytes, a key written by a person stands among other text."""
+    before = start
+    while before > 0 and start - before < ENCODED_RUN and text[before - 1] in BASE64:
+        before -= 1
+    after = end
+    while after < len(text) and (after - end) + (start - before) < ENCODED_RUN and text[after] in BASE64:
+        after += 1
+    return (start - before) + (after - end) >= ENCODED_RUN
