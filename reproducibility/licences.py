@@ -52,9 +52,18 @@ def identify(text: str) -> Identified:
         leftover.append(text[last:start])
         last = end
     leftover.append(text[last:])
+    # GNU and Apache licences end their terms with this line; what follows is their own appendix
+    # on how to apply them ("If you develop a new program, ..."), not a term someone added.
+    if (appendix := text.find("END OF TERMS AND CONDITIONS")) != -1:
+        leftover = [part[: max(0, appendix - start)] for part, start in zip(leftover, _starts(matches), strict=True)]
     added = _added_terms("\n".join(leftover))
     spdx = tuple(dict.fromkeys(spdx for spdx, _, _ in matches))
     return Identified(spdx, all(is_open(spdx) for spdx in spdx), added, first_line)
+
+
+def _starts(matches: tuple[tuple[str, int, int], ...]) -> list[int]:
+    """Where each leftover piece of text starts: the file's start, then each match's end."""
+    return [0, *(end for _, _, end in matches)]
 
 
 def _added_terms(text: str) -> str:

@@ -75,12 +75,13 @@ def usage(document: Document) -> Found | None:
 
 
 def results(document: Document) -> Found | None:
-    """A table of results (one holding numbers, or any table in a results section: sample outputs
-    are results too), or a results section whose text reports numbers."""
+    """A table of results (one holding numbers, or one in a results section that reports any
+    number), or a results section whose text reports numbers. Sample images alone are no results."""
     for table in document.tables[:MAX_TABLES]:
-        if _TABLE_NUMBER.search(visible("\n".join(table.lines))):
+        text = visible("\n".join(table.lines))
+        if _TABLE_NUMBER.search(text):
             return Found(table.line, "a table of results")
-        if context := _results_context(document, table.line):
+        if _REPORTED_NUMBER.search(text) and (context := _results_context(document, table.line)):
             return Found(table.line, f"a table under {context}")
     for heading in document.headings:
         if not RESULTS_HEADINGS.search(heading.text):

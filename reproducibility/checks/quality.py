@@ -285,6 +285,8 @@ CONFIG_LOADERS = (
     "tomllib.load",
     "tomli.load",
 )
+# A config class read from its file, whatever the class is called: BertConfig.from_json_file(path).
+CONFIG_CLASS_LOADERS = (".from_json_file", ".from_json_string", ".from_yaml_file")
 CONFIG_WORD = re.compile(r"conf|cfg|hparam|hyper|param|setting|option", re.IGNORECASE)
 CONFIG_FILE = re.compile(r"\.(json|ya?ml|toml|cfg|ini|gin)$", re.IGNORECASE)
 # A place to edit: a module of constants (config.py, hparams.py), a class of them, an EasyDict.
@@ -394,6 +396,7 @@ def _config_file_loaded(code: list[PythonFacts]) -> Location | None:
         if "omegaconf" in facts.imports:
             return Location(facts.path, facts.imports["omegaconf"], facts.snippet(facts.imports["omegaconf"]))
         loaders = CONFIG_LOADER_NAMES.intersection(facts.calls)
+        loaders |= {name for name in facts.calls if name.endswith(CONFIG_CLASS_LOADERS)}
         if not loaders:
             continue
         names_config_file = any(CONFIG_FILE.search(text) and CONFIG_WORD.search(text) for text, _ in facts.strings)

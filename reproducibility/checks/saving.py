@@ -116,6 +116,7 @@ def _callers(view: RepoView) -> tuple[dict[str, list[tuple[str, int]]], set[str]
     return view.memo("callers", index)
 
 
+OTHER_FRAMEWORKS = frozenset({"tflearn", "tensorlayer", "sonnet"})  # models of their own, saved their own way
 TENSORFLOW_FAMILY = frozenset({"tensorflow", "keras", "tf_keras", "tflearn", "sonnet", "tensorlayer", "tensorflow_hub"})
 
 
@@ -128,6 +129,7 @@ def _saves(facts: PythonFacts, bound: dict[str, str]) -> list[Save]:
     keras = facts.find("keras") is not None
     standalone_keras = any(module.split(".")[0] == "keras" for module in facts.imports)
     tf1 = bool(facts.find("tensorflow.compat.v1", "tensorflow.Session", "tensorflow.placeholder"))
+    other = any(module.split(".")[0] in OTHER_FRAMEWORKS for module in facts.imports)
     for method in (".save", ".save_weights", ".export"):
         for line in facts.calls.get(method, []):
             receiver, hint, positional = facts.call_arguments.get(f"{method}:{line}", ("", None, 0))
@@ -136,7 +138,7 @@ def _saves(facts: PythonFacts, bound: dict[str, str]) -> list[Save]:
             keywords = facts.keywords.get(f"{method}:{line}", {})
             path = _resolve(bound, hint if hint is not None else _keyword_path(keywords))
             location = Location(facts.path, line, facts.snippet(line))
-            kind = _kind(method, receiver.lower(), path, positional, keywords, keras, standalone_keras or tf1)
+            kind = _kind(method, receiver.lower(), path, positional, keywords, keras, standalone_keras or tf1, other)
             found.append(Save(location, kind, facts.in_loop(line)))
     return found
 
@@ -164,6 +166,7 @@ def _kind(
     keywords: dict,
     keras: bool,
     hdf5_keras: bool,
+    other_framework: bool = False,
 ) -> str:
     """What one save call writes. `keras`: the file uses Keras (else `.save` is no Keras model's);
     `hdf5_keras`: standalone Keras or TF1, whose model.save writes HDF5 whatever the name."""
@@ -183,6 +186,8 @@ def _kind(
     if keywords.get("save_format") in ("tf", "TF"):
         return "savedmodel"
     if not keras:
+        if other_framework:
+            return "file"  # tflearn's or TensorLayer's model.save writes that framework's own checkpoint
         if "model" in last and (path is None or "." not in path.rsplit("/", 1)[-1]):
             return "unknown-format"  # a model the file got from elsewhere: Keras or not, its format is unknown
         return "file" if receiver else "not-a-model"  # a project's or another library's object

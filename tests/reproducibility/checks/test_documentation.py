@@ -89,10 +89,19 @@ def test_a_results_section_of_images_only_is_no_results(make_repo):
     assert result.status == Status.PARTIAL and "lacks results" in result.reason
 
 
-def test_a_table_of_sample_images_under_a_results_heading_is_a_table_of_results(make_repo):
+def test_a_table_of_sample_images_under_a_results_heading_is_no_results(make_repo):
     text = MARKDOWN.replace(
         "Our model reaches 71.3 mAP on the toy set.",
         "### Toy set\n\nInput | Output\n:---: | :---:\n<img src='a.png'> | <img src='b.png'>\n",
+    )
+    result = run(make_repo, "readme", {"README.md": text})
+    assert result.status == Status.PARTIAL and "lacks results" in result.reason
+
+
+def test_a_table_under_a_results_heading_reporting_counts_is_results(make_repo):
+    text = MARKDOWN.replace(
+        "Our model reaches 71.3 mAP on the toy set.",
+        "### Toy set\n\nModel | Correct\n:---: | :---:\nsmall | 912\n",
     )
     assert run(make_repo, "readme", {"README.md": text}).status == Status.PASS
 
@@ -230,3 +239,12 @@ def test_a_paper_link_or_an_incomplete_cff_is_partial(make_repo, files):
 def test_an_email_address_is_no_bibtex_entry(make_repo):
     result = run(make_repo, "citation", {"README.md": "Write to toy@example.org{,} for help.\n"})
     assert result.status == Status.FAIL
+
+
+def test_text_after_the_end_of_terms_is_the_licences_own_appendix_not_an_added_term():
+    from reproducibility.licences import identify
+    from tests.reproducibility.conftest import MIT_LICENCE
+
+    appendix = "If you develop a new program, and you want it to be of use, apply these terms to it."
+    assert identify(f"{MIT_LICENCE}\n\nEND OF TERMS AND CONDITIONS\n\n{appendix}\n").added == ""
+    assert identify(f"{MIT_LICENCE}\n\n{appendix}\n").added == appendix  # without the end mark: a term added

@@ -121,6 +121,7 @@ FIT = TF + "model.fit(x, epochs=10, batch_size=32)\n"
         "from omegaconf import OmegaConf\ncfg = OmegaConf.load('experiment.yaml')\n",
         "import yaml\nwith open(path) as f:\n    config = yaml.safe_load(f)\n",
         "import json\nparams = json.load(open('hparams.json'))\n",
+        "from model import ModelConfig\nconfig = ModelConfig.from_json_file(args.config_file)\n",
     ],
 )
 def test_flags_and_config_files_make_hyperparameters_configurable(status_of, source):
