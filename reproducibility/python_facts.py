@@ -59,21 +59,18 @@ class PythonFacts:
     keywords: dict[str, dict[str, Any]] = field(default_factory=dict)  # "name:line" -> literal keywords
     strings: list[tuple[str, int]] = field(default_factory=list)
     has_main_guard: bool = False
-    runs_statements: bool = False  # calls or loops at module level: the file does work when run
+    runs_statements: bool = False  # statements at module level beyond imports, definitions and constants
     # What other files and checks need beyond uses and calls:
     exports: dict[str, str] = field(default_factory=dict)  # names a `from this import *` brings: name -> module
     imported: list[str] = field(
         default_factory=list
     )  # dotted modules this file may import (relative ones made absolute)
     definitions: list[tuple[int, int]] = field(default_factory=list)  # line spans of top-level defs and classes
-    loops: list[tuple[int, int]] = field(default_factory=list)  # line spans of loops and per-epoch callbacks
     # For calls of the methods in ARGUMENT_METHODS: "name:line" -> (receiver, path hint, positional count);
     # the receiver is "saver", "self.saver", "self" or "" and the hint what the first argument says.
     call_arguments: dict[str, tuple[str, str | None, int]] = field(default_factory=dict)
     bound_strings: dict[str, str] = field(default_factory=dict)  # name = "literal" anywhere in the file
     functions: dict[str, int] = field(default_factory=dict)  # names of the functions defined -> first line
-    function_spans: list[tuple[str, int, int]] = field(default_factory=list)  # every def: name, first, last line
-    referenced: set[str] = field(default_factory=set)  # plain names read that no import binds (local calls, callbacks)
     source: str = field(default="", repr=False)
     _lines: list[str] | None = field(default=None, repr=False, compare=False)
     _ordered: list[str] | None = field(default=None, repr=False, compare=False)
@@ -94,8 +91,35 @@ class PythonFacts:
         """Whether the line runs when the file runs (outside every top-level def and class)."""
         return not any(start <= line <= end for start, end in self.definitions)
 
+    @property
+    def loops(self) -> list[tuple[int, int]]:
+        """Line spans of loops and of callbacks' per-epoch hooks (on_epoch_end): a second look at
+        the file, taken only for the few files a check asks about (those that save a model)."""
+        return self._structure()[0]
+
+    @property
+    def function_spans(self) -> list[tuple[str, int, int]]:
+        """Every def: (name, first line, last line); a second look, as for loops."""
+        return self._structure()[1]
+
     def in_loop(self, line: int) -> bool:
         return any(start <= line <= end for start, end in self.loops)
+
+    def _structure(self) -> tuple[list[tuple[int, int]], list[tuple[str, int, int]]]:
+        found = self.derived.get("structure")
+        if found is None:
+            loops: list[tuple[int, int]] = []
+            spans: list[tuple[str, int, int]] = []
+            for node in ast.walk(ast.parse(self.source)):
+                if isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
+                    loops.append((node.lineno, node.end_lineno or node.lineno))
+                elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    end = node.end_lineno or node.lineno
+                    spans.append((node.name, node.lineno, end))
+                    if node.name.startswith("on_") and _LOOP_HOOK.match(node.name):
+                        loops.append((node.lineno, end))
+            found = self.derived["structure"] = (loops, spans)
+        return found
 
     def find(self, *names: str) -> Location | None:
         """The first use of any of the qualified names (or of anything under them)."""
@@ -109,12 +133,12 @@ class PythonFacts:
             if line is not None and (best is None or line < best):
                 best = line
             under = name + "."
-            for used in ordered[bisect_left(ordered, under) :]:
-                if not used.startswith(under):
-                    break
-                line = uses[used]
+            index, size = bisect_left(ordered, under), len(ordered)
+            while index < size and ordered[index].startswith(under):  # no slice: it would copy the tail
+                line = uses[ordered[index]]
                 if best is None or line < best:
                     best = line
+                index += 1
         return Location(self.path, best, self.snippet(best)) if best is not None else None
 
 
@@ -144,7 +168,11 @@ def python_facts(
         kind = statement.__class__
         if kind in _DEFINITIONS:
             facts.definitions.append((statement.lineno, statement.end_lineno or statement.lineno))
-        elif kind in _SCRIPT_STATEMENTS or (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call)):
+        elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):
+            continue  # a docstring
+        elif isinstance(statement, ast.If) and _is_main_guard(statement):
+            continue
+        elif kind not in _LIBRARY_STATEMENTS or (kind is ast.Assign and _calls(statement)):
             facts.runs_statements = True
     _walk(tree, aliases, facts, names)
     # A name bound by several imports (try/except fallbacks, a later rebinding) may mean any of
@@ -353,16 +381,33 @@ _LEAF_FIELDS = frozenset(
 # Statements read by _imports, or holding names only.
 _SKIPPED = frozenset({ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal})
 _DEFINITIONS = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef})
-# Top-level statements that do work when the file runs (a script), unlike a library's imports,
-# definitions and constant assignments.
-_SCRIPT_STATEMENTS = frozenset({ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith})
-_LOOPS = frozenset({ast.For, ast.AsyncFor, ast.While})
+# Top-level statements a library module is made of: imports, definitions, docstrings and constants,
+# `if __name__ == "__main__":` blocks. Anything else (a call, a loop, `x = f()`) runs when the
+# file runs, as a script's statements do.
+_LIBRARY_STATEMENTS = frozenset({ast.Import, ast.ImportFrom, ast.Assign, ast.AnnAssign, ast.Pass, *_DEFINITIONS})
+
+
+def _calls(statement: Any) -> bool:
+    return any(node.__class__ is ast.Call for node in ast.walk(statement.value))
+
+
 # Callbacks' per-epoch, per-batch and per-step hooks (Keras, keras-rl) run in the training loop.
 _LOOP_HOOK = re.compile(r"^on_\w*(epoch|batch|step|episode)")
 # Methods whose receiver and first argument checks read: `saver.save(sess, path)` is no model
 # export, `model.save("m.h5")` is no SavedModel.
 ARGUMENT_METHODS = frozenset({"save", "save_weights", "export", "shuffle", "train", "run"})
 NOT_LITERAL: Any = ...  # the value kept for a keyword whose value is not a literal
+# Keywords checks ask about whatever their value: kept when it is no literal too (only these, as
+# keeping every keyword of every call costs the walk a fifth more).
+NAMED_KEYWORDS = frozenset(
+    {
+        "validation_data", "validation_split", "validation_steps", "train_distribute", "eval_distribute",
+        "tf_random_seed", "seed", "random_state", "input_fn", "max_steps", "steps", "hooks", "num_gpus",
+        "num_clones", "file_hash", "md5_hash", "md5", "hash_prefix", "sha256", "checksum", "known_hash",
+        "save_format", "filepath", "export_dir", "path", "revision", "name", "tfds_name", "safe_mode",
+        "allow_pickle", "Loader", "epochs", "batch_size", "learning_rate",
+    }
+)  # fmt: skip
 # Per node type, the fields to visit.
 _CHILDREN: dict[type, tuple[str, ...]] = {}
 
@@ -441,7 +486,6 @@ def _walk(tree: ast.AST, aliases: dict[str, str], facts: PythonFacts, names: Nam
     push their children directly, and contexts, operators and argument names are never visited.
     """
     uses, calls, keywords, strings = facts.uses, facts.calls, facts.keywords, facts.strings
-    referenced = facts.referenced
     Name, Attribute, Call, Constant = ast.Name, ast.Attribute, ast.Call, ast.Constant
     Expr, Assign, Return, If, arguments = ast.Expr, ast.Assign, ast.Return, ast.If, ast.arguments
     FunctionDef = ast.FunctionDef
@@ -460,8 +504,6 @@ def _walk(tree: ast.AST, aliases: dict[str, str], facts: PythonFacts, names: Nam
                 known = uses.get(used)
                 if known is None or line < known:
                     uses[used] = line
-            else:
-                referenced.add(node.id)
         elif kind is Call:
             func = node.func
             root = None
@@ -480,7 +522,6 @@ def _walk(tree: ast.AST, aliases: dict[str, str], facts: PythonFacts, names: Nam
                 target = aliases.get(func.id)
                 if target is None:
                     name = None
-                    referenced.add(func.id)
                 else:
                     name = (roots.get(target) or names.root(target))[0]
                     line = func.lineno
@@ -508,7 +549,7 @@ def _walk(tree: ast.AST, aliases: dict[str, str], facts: PythonFacts, names: Nam
                     literal = {
                         k.arg: k.value.value if k.value.__class__ is Constant else NOT_LITERAL
                         for k in arguments_
-                        if k.arg
+                        if k.arg and (k.value.__class__ is Constant or k.arg in NAMED_KEYWORDS)
                     }
                     if literal:
                         key = f"{name}:{line}"
@@ -541,10 +582,6 @@ def _walk(tree: ast.AST, aliases: dict[str, str], facts: PythonFacts, names: Nam
                     facts.bound_strings[target.id] = value.value
         elif kind is FunctionDef:
             facts.functions.setdefault(node.name, node.lineno)
-            end = node.end_lineno or node.lineno
-            facts.function_spans.append((node.name, node.lineno, end))
-            if node.name.startswith("on_") and _LOOP_HOOK.match(node.name):
-                facts.loops.append((node.lineno, end))
             push(node.args)
             extend(node.body)
             extend(node.decorator_list)
@@ -566,8 +603,6 @@ def _walk(tree: ast.AST, aliases: dict[str, str], facts: PythonFacts, names: Nam
         else:
             if kind is If and not facts.has_main_guard and _is_main_guard(node):
                 facts.has_main_guard = True
-            elif kind in _LOOPS:
-                facts.loops.append((node.lineno, node.end_lineno or node.lineno))
             fields = children.get(kind)
             if fields is None:
                 fields = _children(kind)

@@ -365,10 +365,10 @@ class RepoView:
             if name in index:
                 found.append(index[name])
             under = name + "."
-            for used in ordered[bisect.bisect_left(ordered, under) :]:
-                if not used.startswith(under):
-                    break
-                found.append(index[used])
+            at, size = bisect.bisect_left(ordered, under), len(ordered)
+            while at < size and ordered[at].startswith(under):  # no slice: it would copy the tail
+                found.append(index[ordered[at]])
+                at += 1
         return found
 
     def find_all(self, *names: str) -> list[Location]:
@@ -396,27 +396,116 @@ class RepoView:
         facts = self.python_files[first]
         return Location(facts.path, line, facts.snippet(line))
 
+    def paths_using(self, *names: str) -> set[str]:
+        """The paths of the files (notebook cells by their own path) using any of the names: find_all
+        without building a Location (and a snippet) per file."""
+        files = self.python_files
+        return {files[order].path for entries in self._matching(names) for order, _ in entries}
+
     def find_outside_tests(self, *names: str) -> Location | None:
-        """find_use, skipping tests: a save or a seed in a test does nothing for a training run."""
-        return next((loc for loc in self.find_all(*names) if not is_test_path(loc.path)), None)
+        """find_use, skipping tests: a save or a seed in a test does nothing for a training run.
+        Only the Location found is built (a snippet splits its file's lines)."""
+        best: dict[int, int] = {}
+        for entries in self._matching(names):
+            for order, line in entries:
+                if order not in best or line < best[order]:
+                    best[order] = line
+        files = self.python_files
+        for order in sorted(best):
+            if not is_test_path(files[order].path):
+                facts, line = files[order], best[order]
+                return Location(facts.path, line, facts.snippet(line))
+        return None
+
+    @cached_property
+    def _call_index(self) -> dict[str, list[PythonFacts]]:
+        """Each called name -> the files calling it, in file order: checks ask for a few names
+        among thousands of files."""
+        index: dict[str, list[PythonFacts]] = {}
+        for facts in self.python_files:
+            for name in facts.calls:
+                if name in index:
+                    index[name].append(facts)
+                else:
+                    index[name] = [facts]
+        return index
 
     def calls(self, name: str) -> list[Location]:
         """Every call of a qualified name (or of a method, written '.fit')."""
-        found: list[Location] = []
+        return [
+            Location(facts.path, line, facts.snippet(line))
+            for facts in self._call_index.get(name, ())
+            for line in facts.calls[name]
+        ]
+
+    @cached_property
+    def _keyword_index(self) -> dict[str, list[tuple[PythonFacts, str]]]:
+        """Each keyword argument's name -> (file, "call:line") of every call passing it, in file order."""
+        index: dict[str, list[tuple[PythonFacts, str]]] = {}
         for facts in self.python_files:
-            lines = facts.calls.get(name)
-            if lines:
-                found.extend(Location(facts.path, line, facts.snippet(line)) for line in lines)
+            for key, keywords in facts.keywords.items():
+                for name in keywords:
+                    if name in index:
+                        index[name].append((facts, key))
+                    else:
+                        index[name] = [(facts, key)]
+        return index
+
+    @cached_property
+    def _order(self) -> dict[int, int]:
+        return {id(facts): order for order, facts in enumerate(self.python_files)}
+
+    def order(self, facts: PythonFacts) -> int:
+        """The file's place in python_files: results from several indexes sort back to file order."""
+        return self._order[id(facts)]
+
+    def passing(self, keyword: str) -> list[tuple[PythonFacts, str]]:
+        """(file, "call:line") for every call passing this keyword argument (a literal, or one of
+        python_facts.NAMED_KEYWORDS whatever its value), in file order."""
+        return self._keyword_index.get(keyword, [])
+
+    def names_under(self, prefix: str) -> list[str]:
+        """Every used name under a dotted prefix (numpy.random -> numpy.random.rand, ...)."""
+        _, ordered = self._use_index
+        under = prefix + "."
+        at = bisect.bisect_left(ordered, under)
+        found = []
+        while at < len(ordered) and ordered[at].startswith(under):
+            found.append(ordered[at])
+            at += 1
         return found
 
-    def first_call(self, name: str) -> Location | None:
-        """The first call (in file order) of a qualified name or method: calls(name)[0], without
-        building the rest."""
+    @property
+    def called_names(self) -> list[str]:
+        """Every qualified name or method called anywhere."""
+        return list(self._call_index)
+
+    def defining(self, pattern: re.Pattern[str], words: tuple[str, ...]) -> set[str]:
+        """The files (a notebook as one) defining a function whose name matches the pattern. Every
+        matching name holds one of the lower-case `words`, tested first at C speed on each file's
+        names in one string."""
+        found = set()
         for facts in self.python_files:
-            lines = facts.calls.get(name)
-            if lines:
-                return Location(facts.path, lines[0], facts.snippet(lines[0]))
-        return None
+            if not facts.functions:
+                continue
+            names = facts.derived.get("function-names-lower")
+            if names is None:
+                names = facts.derived["function-names-lower"] = "\n".join(facts.functions).lower()
+            if any(word in names for word in words) and any(pattern.search(name) for name in names.split("\n")):
+                found.add(facts.path.split("#", 1)[0])
+        return found
+
+    def calling(self, name: str) -> list[PythonFacts]:
+        """The files that call a qualified name or method, in file order."""
+        return self._call_index.get(name, [])
+
+    def first_call(self, name: str) -> Location | None:
+        """The first call (in file order) of a qualified name or method: calls(name)[0]."""
+        files = self._call_index.get(name)
+        if not files:
+            return None
+        line = files[0].calls[name][0]
+        return Location(files[0].path, line, files[0].snippet(line))
 
     @cached_property
     def uses_tensorflow(self) -> bool:
@@ -478,13 +567,27 @@ class RepoView:
     @cached_property
     def import_graph(self) -> dict[str, set[str]]:
         """Python file (or notebook) -> the repository's own Python files it imports."""
-        graph: dict[str, set[str]] = {}
+        return {owner: self.imports_of(owner) for owner in self._facts_by_owner}
+
+    @cached_property
+    def _facts_by_owner(self) -> dict[str, list[PythonFacts]]:
+        """File -> its facts (one for a Python file, one per code cell for a notebook)."""
+        owners: dict[str, list[PythonFacts]] = {}
         for facts in self.python_files:
-            owner = facts.path.split("#", 1)[0]
-            found = graph.setdefault(owner, set())
+            owners.setdefault(facts.path.split("#", 1)[0], []).append(facts)
+        return owners
+
+    def imports_of(self, owner: str) -> set[str]:
+        """The repository's own Python files a file imports, worked out when first asked: a search
+        from a few entry points reads the edges of the files it reaches, not of the whole tree."""
+        key = f"#imports:{owner}"
+        if key in self._parsed:
+            return self._parsed[key]
+        found: set[str] = set()
+        modules = self._modules  # most imports are third-party: one dict test rules them out
+        for facts in self._facts_by_owner.get(owner, ()):
             for module in facts.imported:
-                path = self.module_path(module, owner)
-                if path is not None and path != owner:
+                if module in modules and (path := self.module_path(module, owner)) is not None and path != owner:
                     found.add(path)
             # Modules named in strings are imported by name at run time (importlib.import_module,
             # run_func_name="training.loop.run", a registry of "pkg.module:Class").
@@ -494,12 +597,12 @@ class RepoView:
                     path = self.module_path(module, owner) or self.module_path(module.rpartition(".")[0], owner)
                     if path is not None and path != owner:
                         found.add(path)
-        return graph
+        self._parsed[key] = found
+        return found
 
     def reachable(self, starts: list[str]) -> dict[str, str]:
         """Every file reached from the start files through the repository's own imports: file ->
         the start it was reached from."""
-        graph = self.import_graph
         reached: dict[str, str] = {}
         for start in starts:
             pending = [start]
@@ -508,7 +611,7 @@ class RepoView:
                 if path in reached:
                     continue
                 reached[path] = start
-                pending.extend(graph.get(path, ()))
+                pending.extend(self.imports_of(path))
         return reached
 
     @cached_property

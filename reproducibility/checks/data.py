@@ -143,7 +143,7 @@ def _verified_sources(view: RepoView) -> Iterator[tuple[str, Evidence]]:
     for location in view.find_all(*BUNDLED):
         if not is_test(location.path):
             yield "a data set bundled with a package", Evidence.at(location)
-    sklearn_files = {location.path for location in view.find_all("sklearn.datasets")}
+    sklearn_files = view.paths_using("sklearn.datasets")
     for facts in _code(view) if sklearn_files else ():
         if facts.path in sklearn_files:
             for used, line in facts.uses.items():
@@ -168,16 +168,14 @@ def _in_code(view: RepoView) -> list[tuple[str, Evidence, bool]]:
 
     def find() -> list[tuple[str, Evidence, bool]]:
         found = []
-        downloads: dict[str, bool] = {}  # call name -> whether it downloads; names recur in file after file
+        # The view's index of calls: the few names that download, then the files calling them.
+        downloading = {name for name in view.called_names if _downloads(name)}
         for facts in _code(view):
             for _, line, versioned in _tfds_loads(facts):
                 kind = "a TFDS data set at a pinned version" if versioned else "a TFDS / hub data set without a version"
                 found.append((kind, _at(facts, line), versioned))
-            for name, lines in facts.calls.items():
-                known = downloads.get(name)
-                if known is None:
-                    known = downloads[name] = _downloads(name)
-                for line in lines if known else ():
+            for name in downloading.intersection(facts.calls) if downloading else ():
+                for line in facts.calls[name]:
                     if not _about_weights(facts, line):
                         verified = _verified_call(facts, name, line)
                         kind = "a download verified by its checksum" if verified else "download code"
@@ -215,7 +213,7 @@ def _tfds_loads(facts: PythonFacts) -> Iterator[tuple[str, int, bool]]:
                 yield name, line, bool(TFDS_VERSION.search(first))
     for key, literal in facts.keywords.items() if "tfds_name" in facts.source else ():
         named = literal.get("tfds_name")
-        if isinstance(named, str):
+        if isinstance(named, str):  # only files holding the word get here: a C-speed test first
             name, _, at = key.rpartition(":")
             yield name, int(at), bool(TFDS_VERSION.search(named))
 

@@ -24,7 +24,7 @@ PYTHON_DRAWS = ("random.random", "random.randint", "random.choice", "random.shuf
 
 def _outside_tests(view: RepoView, *names: str) -> Location | None:
     """The first use of any of the names outside tests: a seed set in a test seeds no training."""
-    return next((loc for loc in view.find_all(*names) if not is_test_path(loc.path)), None)
+    return view.find_outside_tests(*names)
 
 
 def global_seed_sites(view: RepoView) -> list[Location]:
@@ -33,13 +33,10 @@ def global_seed_sites(view: RepoView) -> list[Location]:
 
     def find() -> list[Location]:
         found = [loc for loc in view.find_all(*TENSORFLOW_SEEDS) if not is_test_path(loc.path)]
-        for facts in view.python_files:
-            if is_test_path(facts.path):
-                continue
-            for key, keywords in facts.keywords.items():
-                if "tf_random_seed" in keywords and key.startswith("tensorflow."):
-                    line = int(key.rpartition(":")[2])
-                    found.append(Location(facts.path, line, facts.snippet(line)))
+        for facts, key in view.passing("tf_random_seed"):
+            if key.startswith("tensorflow.") and not is_test_path(facts.path):
+                line = int(key.rpartition(":")[2])
+                found.append(Location(facts.path, line, facts.snippet(line)))
         return found
 
     return view.memo("tensorflow-global-seeds", find)
@@ -52,13 +49,8 @@ def tensorflow_global_seed(view: RepoView) -> Location | None:
 
 def _used_other_than(view: RepoView, module: str, seeds: tuple[str, ...]) -> Location | None:
     """The first use outside tests of something under `module` that is not one of `seeds`."""
-    for facts in view.python_files:
-        if is_test_path(facts.path):
-            continue
-        for name, line in facts.uses.items():
-            if name.startswith(module + ".") and not any(name == s or name.startswith(s + ".") for s in seeds):
-                return Location(facts.path, line, facts.snippet(line))
-    return None
+    names = [n for n in view.names_under(module) if not any(n == s or n.startswith(s + ".") for s in seeds)]
+    return view.find_outside_tests(*names) if names else None
 
 
 @check(
@@ -108,13 +100,12 @@ def _op_level_seed(view: RepoView) -> Location | None:
         for location in view.calls(name):
             if not is_test_path(location.path) and SEEDED_GENERATOR.search(location.snippet):
                 return location
-    for facts in view.python_files:
-        if is_test_path(facts.path):
-            continue
-        for key, keywords in facts.keywords.items():
-            if keywords.get("seed", keywords.get("random_state")) is not None:  # seed=None seeds nothing
-                line = int(key.rpartition(":")[2])
-                return Location(facts.path, line, facts.snippet(line))
+    passing = sorted([*view.passing("seed"), *view.passing("random_state")], key=lambda item: view.order(item[0]))
+    for facts, key in passing:
+        keywords = facts.keywords[key]
+        if not is_test_path(facts.path) and keywords.get("seed", keywords.get("random_state")) is not None:
+            line = int(key.rpartition(":")[2])  # seed=None seeds nothing
+            return Location(facts.path, line, facts.snippet(line))
     return None
 
 

@@ -46,13 +46,18 @@ MODE_FLAGS = frozenset({"--mode", "--phase", "mode", "phase", "--run_mode", "--t
 EVALUATION_MODES = frozenset({"test", "eval", "evaluate", "evaluation", "val", "valid", "validate", "validation"})
 # The project's own metric code: compute_accuracy(), evaluate(), a metrics/ module.
 METRIC_FUNCTION = re.compile(
-    r"(accuracy|evaluat|metric|_eval\b|^eval|\bf1|psnr|ssim|\bbleu|\bfid\b|mean_ap|\bmap\b)", re.I
+    r"(accuracy|evaluat|metric|_eval\b|^eval|\bf1|psnr|ssim|\bbleu|\bfid\b|mean_ap)", re.I | re.M
 )
 METRIC_TEXT = re.compile(r"\b(acc|accuracy|precision|recall|f1|bleu|auc|mAP|error rate|psnr|ssim|fid)\b", re.I)
 
 COMPARISON_REDUCERS = ("numpy.sum", "numpy.mean", "numpy.average", "tensorflow.reduce_mean", "tensorflow.reduce_sum")
 # A generative model's demo: it samples, generates or visualises, and measures nothing.
-SAMPLING_FUNCTION = re.compile(r"^(sample|samples|sampling|generate|visuali[sz]e|infer|inference|predict|demo)(_\w*)?$")
+SAMPLING_FUNCTION = re.compile(
+    r"^(sample|samples|sampling|generate|visuali[sz]e|infer|inference|predict|demo)(_\w*)?$", re.M
+)
+# Text each name the two patterns above match holds (lower case): found first, at C speed.
+METRIC_WORDS = ("accuracy", "evaluat", "metric", "eval", "f1", "psnr", "ssim", "bleu", "fid", "mean_ap")
+SAMPLING_WORDS = ("sampl", "generat", "visuali", "infer", "predict", "demo")
 PROGRAM_CALLS = ("absl.app.run", "tensorflow.app.run", "fire.Fire", "tensorflow.platform.app.run")
 README_COMMAND = re.compile(r"\bpython[0-9.]*\s+(?:-u\s+)?(?:-m\s+([\w.]+)|((?:[\w.-]+/)*[\w.-]+\.py))\b")
 SCRIPT_ENTRY = re.compile(r"""["']?[\w.-]+["']?\s*=\s*["']?([A-Za-z_][\w.]*)\s*:\s*[A-Za-z_]\w*""")
@@ -99,12 +104,15 @@ def training_line(facts: PythonFacts) -> int | None:
 @_memo
 def evaluation_line(facts: PythonFacts) -> int | None:
     """Where the file measures a model on data."""
-    lines = []
+    path = facts.path.split("#", 1)[0]
+    name = path.rsplit("/", 1)[-1]
+    script = (EVALUATION_SCRIPT.match(name) or "metric" in path.lower()) and not _unit_test(facts)
+    lines = [1] if script else []
     if (line := first_of(facts, EVALUATION_METHODS, EVALUATION_NAMES)) is not None:
         lines.append(line)
     for method in (".fit", ".fit_generator"):
         for line in facts.calls.get(method, []):
-            if VALIDATION_KEYWORDS & set(facts.keywords.get(f"{method}:{line}", {})):
+            if not VALIDATION_KEYWORDS.isdisjoint(facts.keywords.get(f"{method}:{line}", ())):
                 lines.append(line)
                 break
     equal = facts.find("tensorflow.equal", "tensorflow.math.equal")
@@ -117,17 +125,14 @@ def evaluation_line(facts: PythonFacts) -> int | None:
     # `trainer.train()` beside `trainer.test()`: a program that trains or tests by a flag.
     if ".train" in facts.calls and (tests := facts.calls.get(".test") or facts.calls.get(".eval")):
         lines.append(tests[0])
-    lines += [line for name, line in facts.functions.items() if METRIC_FUNCTION.search(name)][:1]
+    if metric := _first_function(facts, METRIC_FUNCTION):
+        lines.append(facts.functions[metric])
     program = facts.derived.get("notebook", (facts,))  # a notebook's cells are one program
     if any(prediction_line(part) is not None for part in program):  # scored by a metric of its own
         lines += [line for text, line in facts.strings if METRIC_TEXT.search(text)][:1]
         # accuracy by hand: the mean or sum of a comparison, np.mean(predicted == labels)
         for name in COMPARISON_REDUCERS:
             lines += [line for line in facts.calls.get(name, []) if "==" in facts.snippet(line)][:1]
-    path = facts.path.split("#", 1)[0]
-    name = path.rsplit("/", 1)[-1]
-    if (EVALUATION_SCRIPT.match(name) or "metric" in path.lower()) and not _unit_test(facts):
-        lines.append(1)
     return min(lines) if lines else None
 
 
@@ -137,13 +142,25 @@ def prediction_line(facts: PythonFacts) -> int | None:
     line = first_of(facts, PREDICTION_METHODS)
     if line is not None:
         return line
-    sampling = [at for name, at in facts.functions.items() if SAMPLING_FUNCTION.match(name)]
-    if sampling:
-        return min(sampling)
+    if name := _first_function(facts, SAMPLING_FUNCTION):
+        return facts.functions[name]
     name = facts.path.rsplit("/", 1)[-1]
     if "#" not in facts.path and PREDICTION_SCRIPT.match(name) and not _unit_test(facts):
         return 1
     return None
+
+
+def _first_function(facts: PythonFacts, pattern: re.Pattern[str]) -> str | None:
+    """A function of the file whose name matches: one search over all the names, not one per name."""
+    names = facts.derived.get("function-names")
+    if names is None:
+        names = facts.derived["function-names"] = "\n".join(facts.functions)
+    match = pattern.search(names) if names else None
+    if match is None:
+        return None
+    start = names.rfind("\n", 0, match.start()) + 1
+    end = names.find("\n", match.end())
+    return names[start : end if end != -1 else len(names)]
 
 
 def _unit_test(facts: PythonFacts) -> bool:
@@ -161,6 +178,8 @@ def is_program(facts: PythonFacts) -> bool:
         EVALUATION_SCRIPT.match(name) or PREDICTION_SCRIPT.match(name) or TRAINING_SCRIPT.match(name)
     ):
         return True
+    if not facts.runs_statements:  # imports, definitions and constants only: a library module
+        return False
     for name in PROGRAM_CALLS:
         if any(facts.at_module_level(line) for line in facts.calls.get(name, [])):
             return True
@@ -244,10 +263,64 @@ def first_reached(view: RepoView, finder) -> tuple[str, str, Location] | None:
 
 def first_anywhere(view: RepoView, finder) -> Location | None:
     """The first place outside tests where `finder` finds something."""
+    worth = _candidates(view, finder)
     for facts in view.python_files:
-        if not is_test_path(facts.path) and (line := finder(facts)) is not None:
+        owner = facts.path.split("#", 1)[0]
+        if (worth is None or owner in worth) and not is_test_path(owner) and (line := finder(facts)) is not None:
             return Location(facts.path, line, facts.snippet(line))
     return None
+
+
+def _candidates(view: RepoView, finder) -> set[str] | None:
+    """The files (notebooks whole) where `finder` can find anything, from the view's indexes of
+    calls, uses and function names, so that it runs on those files only; None: every file."""
+    if finder is evaluation_line:
+        return view.memo("evaluation-candidates", lambda: _evaluation_candidates(view))
+    if finder is prediction_line:
+        return view.memo("prediction-candidates", lambda: _prediction_candidates(view))
+    return None
+
+
+def _prediction_candidates(view: RepoView) -> set[str]:
+    owners = {facts.path.split("#", 1)[0] for method in PREDICTION_METHODS for facts in view.calling(method)}
+    owners |= view.defining(SAMPLING_FUNCTION, SAMPLING_WORDS)
+    return owners | {e.path for e in view.files if e.suffix == ".py" and PREDICTION_SCRIPT.match(e.name)}
+
+
+def _evaluation_candidates(view: RepoView) -> set[str]:
+    """Every file evaluation_line could find something in: a superset, by the idioms' own names."""
+    files: list[PythonFacts] = []
+    for method in (*EVALUATION_METHODS, *PREDICTION_METHODS, ".test", ".eval"):
+        files += view.calling(method)
+    for method in (".fit", ".fit_generator"):
+        files += [f for f in view.calling(method) if _validates(f, method)]
+    flags = [name for name in view.called_names if name.endswith(".add_argument") or "DEFINE_" in name]
+    for name in (*flags, ".add_argument", ".add_option"):
+        files += view.calling(name)
+    owners = {facts.path.split("#", 1)[0] for facts in files}
+    names = (*EVALUATION_NAMES, "tensorflow.equal", "tensorflow.math.equal")
+    owners |= {path.split("#", 1)[0] for path in view.paths_using(*names)}
+    owners |= view.defining(METRIC_FUNCTION, METRIC_WORDS) | view.defining(SAMPLING_FUNCTION, SAMPLING_WORDS)
+    owners |= {facts.path.split("#", 1)[0] for facts in view.python_files if facts.strings and _flag_strings(facts)}
+    owners |= {e.path for e in view.files if e.suffix in (".py", ".ipynb") and _evaluation_path(e.path)}
+    return owners
+
+
+def _validates(facts: PythonFacts, method: str) -> bool:
+    return any(
+        not VALIDATION_KEYWORDS.isdisjoint(facts.keywords.get(f"{method}:{line}", ())) for line in facts.calls[method]
+    )
+
+
+def _flag_strings(facts: PythonFacts) -> bool:
+    source = facts.source  # every flag string is quoted in the source: C-speed tests first
+    if not ("eval" in source or "mode'" in source or 'mode"' in source or "phase" in source or "task" in source):
+        return False
+    return any(text in EVALUATION_FLAGS or text in MODE_FLAGS for text, _ in facts.strings)
+
+
+def _evaluation_path(path: str) -> bool:
+    return bool(EVALUATION_SCRIPT.match(path.rsplit("/", 1)[-1])) or "metric" in path.lower()
 
 
 def _table(data: dict, key: str) -> dict:

@@ -302,6 +302,8 @@ CONFIG_CLASS = re.compile(
 # A constant set to a value, at the start of a line of a module or class body: `LR = 1e-3`,
 # `__C.TRAIN.BATCH_SIZE = 32` (a field declared `= None` holds nothing yet).
 ASSIGNMENT = re.compile(r"^(?:\w+\.)*(\w+)[ \t]*(?::[^=\n]+)?=(?!=)[ \t]*(?!None\b)\S", re.MULTILINE)
+# Text every CONFIG_CLASS match holds (Params covers Parameters, HParams and Hyperparameters): tested first.
+CONFIG_CLASS_WORDS = ("Conf", "Cfg", "Hparams", "Params", "Settings", "Options")
 CONFIG_OBJECTS = (".EasyDict", ".edict", ".HParams", ".ConfigDict", ".AttrDict", ".Namespace")
 
 
@@ -323,7 +325,7 @@ def hyperparameters(view: RepoView):
     mechanism = _hyperparameter_flag(view, code) or view.find_use(*CONFIG_SYSTEMS) or _config_file_loaded(code)
     if mechanism:
         return passed("Hyperparameters are read from flags or a configuration file.", mechanism)
-    gathered = _config_module(code)
+    gathered = _config_module(view, code)
     if gathered:
         return partial(
             "Hyperparameters are gathered in a configuration module, class or object to edit, not set by flags "
@@ -358,7 +360,7 @@ def is_hyperparameter(name: str) -> bool:
 
 def _hyperparameter_flag(view: RepoView, code: list[PythonFacts]) -> Location | None:
     """The first flag (argparse, optparse, absl, tf.flags) that sets a hyperparameter, by its name."""
-    flag_files = {location.path for location in view.find_all(*FLAG_MODULES)}
+    flag_files = view.paths_using(*FLAG_MODULES)
     for facts in code:
         calls = facts.calls
         if facts.path not in flag_files and not any(method in calls for method in DEFINING_METHODS):
@@ -396,7 +398,8 @@ def _config_file_loaded(code: list[PythonFacts]) -> Location | None:
         if "omegaconf" in facts.imports:
             return Location(facts.path, facts.imports["omegaconf"], facts.snippet(facts.imports["omegaconf"]))
         loaders = CONFIG_LOADER_NAMES.intersection(facts.calls)
-        loaders |= {name for name in facts.calls if name.endswith(CONFIG_CLASS_LOADERS)}
+        if "from_" in facts.source:  # a C-speed test before reading every call's name
+            loaders |= {name for name in facts.calls if name.endswith(CONFIG_CLASS_LOADERS)}
         if not loaders:
             continue
         names_config_file = any(CONFIG_FILE.search(text) and CONFIG_WORD.search(text) for text, _ in facts.strings)
@@ -419,30 +422,26 @@ def _class_body(source: str, start: int) -> str:
     return "\n" + "\n".join(kept)
 
 
-def _config_module(code: list[PythonFacts]) -> Location | None:
+def _config_module(view: RepoView, code: list[PythonFacts]) -> Location | None:
     """Hyperparameters gathered in one place to edit: constants in a config module or class
     (LEARNING_RATE = 1e-3), an EasyDict / HParams of them (EasyDict(beta1=0.9))."""
-    objects: dict[str, bool] = {}  # call name -> whether it builds a config object; names recur across files
+    builders = {name for name in view.called_names if name.endswith(CONFIG_OBJECTS)}  # from the view's index
     for facts in code:
         source = facts.source
         blocks: list[tuple[int, str]] = []  # (offset, text) of module and class bodies holding constants
         if facts.path.lower().endswith(CONFIG_MODULE_ENDINGS) and CONFIG_MODULE.search(facts.path):
             blocks.append((0, source))
-        if "class " in source:
+        if "class " in source and any(word in source for word in CONFIG_CLASS_WORDS):  # C-speed tests first
             blocks += [(match.end(), _class_body(source, match.end())) for match in CONFIG_CLASS.finditer(source)]
         for offset, block in blocks:
             for match in ASSIGNMENT.finditer(block):
                 if is_hyperparameter(match.group(1)):
                     line = source.count("\n", 0, offset + match.start()) + 1
                     return Location(facts.path, line, facts.snippet(line))
-        for name, lines in facts.calls.items():
-            known = objects.get(name)
-            if known is None:
-                known = objects[name] = name.endswith(CONFIG_OBJECTS)
-            if known:
-                for line in lines:
-                    if any(is_hyperparameter(k) for k in facts.keywords.get(f"{name}:{line}", ())):
-                        return Location(facts.path, line, facts.snippet(line))
+        for name in builders.intersection(facts.calls) if builders else ():
+            for line in facts.calls[name]:
+                if any(is_hyperparameter(k) for k in facts.keywords.get(f"{name}:{line}", ())):
+                    return Location(facts.path, line, facts.snippet(line))
     return None
 
 

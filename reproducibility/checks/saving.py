@@ -7,6 +7,7 @@ receiver, positional count and path argument (a literal, or a name bound to one)
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from reproducibility.checks.idioms import training_line
@@ -86,42 +87,39 @@ CALLED_BY_FRAMEWORKS = frozenset({"main", "__init__", "__call__", "call", "build
 
 
 def _live(view: RepoView, facts: PythonFacts, line: int) -> bool:
-    """Whether the code at this line can run: outside any function, or in a function that is
-    called or named somewhere else (a `save` method nothing calls saves nothing)."""
-    spans = [(start, name) for name, start, end in facts.function_spans if start <= line <= end]
+    """Whether the code at this line can run: outside any function, or in a function whose name
+    appears somewhere outside itself (called, or passed as a callback): a `save` method nothing
+    calls saves nothing."""
+    spans = [(start, end, name) for name, start, end in facts.function_spans if start <= line <= end]
     if not spans:
         return True
-    _, name = max(spans)  # the innermost function
+    start, end, name = max(spans)  # the innermost function
     if name in CALLED_BY_FRAMEWORKS or name.startswith("on_"):
         return True
-    calls, named = _callers(view)
-    start, end = next((s, e) for n, s, e in facts.function_spans if n == name and s <= line <= e)
-    own = facts.path
-    return name in named or any(p != own or not start <= at <= end for p, at in calls.get(name, ()))
+    return view.memo(f"named-outside:{facts.path}:{start}", lambda: _named_outside(view, name, facts.path, start, end))
 
 
-def _callers(view: RepoView) -> tuple[dict[str, list[tuple[str, int]]], set[str]]:
-    """Method name -> where `.name(...)` is called; and every plain name read anywhere."""
-
-    def index() -> tuple[dict[str, list[tuple[str, int]]], set[str]]:
-        calls: dict[str, list[tuple[str, int]]] = {}
-        named: set[str] = set()
-        for facts in view.python_files:
-            named |= facts.referenced
-            for call, lines in facts.calls.items():
-                if call.startswith("."):
-                    calls.setdefault(call[1:], []).extend((facts.path, at) for at in lines)
-        return calls, named
-
-    return view.memo("callers", index)
+def _named_outside(view: RepoView, name: str, path: str, start: int, end: int) -> bool:
+    word = re.compile(rf"\b{re.escape(name)}\b")
+    for other in view.python_files:
+        if name not in other.source:  # the common case, at C speed
+            continue
+        for match in word.finditer(other.source):
+            at = other.source.count("\n", 0, match.start()) + 1
+            if other.path != path or not start <= at <= end:
+                return True
+    return False
 
 
+SAVE_METHODS = (".save", ".save_weights", ".export")
 OTHER_FRAMEWORKS = frozenset({"tflearn", "tensorlayer", "sonnet"})  # models of their own, saved their own way
 TENSORFLOW_FAMILY = frozenset({"tensorflow", "keras", "tf_keras", "tflearn", "sonnet", "tensorlayer", "tensorflow_hub"})
 
 
 def _saves(facts: PythonFacts, bound: dict[str, str]) -> list[Save]:
     found: list[Save] = []
+    if not any(method in facts.calls for method in SAVE_METHODS):
+        return found
     # A file without TensorFlow that trains nothing saves images, tables and text, unless what it
     # saves is called a model (one it loaded through the project's own code).
     family = any(module.split(".")[0] in TENSORFLOW_FAMILY for module in facts.imports) or facts.find("tensorflow")
@@ -130,7 +128,7 @@ def _saves(facts: PythonFacts, bound: dict[str, str]) -> list[Save]:
     standalone_keras = any(module.split(".")[0] == "keras" for module in facts.imports)
     tf1 = bool(facts.find("tensorflow.compat.v1", "tensorflow.Session", "tensorflow.placeholder"))
     other = any(module.split(".")[0] in OTHER_FRAMEWORKS for module in facts.imports)
-    for method in (".save", ".save_weights", ".export"):
+    for method in SAVE_METHODS:
         for line in facts.calls.get(method, []):
             receiver, hint, positional = facts.call_arguments.get(f"{method}:{line}", ("", None, 0))
             if models_only and "model" not in receiver.rsplit(".", 1)[-1].lower():

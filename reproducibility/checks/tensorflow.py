@@ -25,8 +25,8 @@ def _calls_with_keyword(view: RepoView, method: str, keyword: str) -> tuple[Loca
     argument, which for shuffle is the seed), and every one that does not."""
     first_with: Location | None = None
     without: list[Location] = []
-    for facts in view.python_files:
-        for line in facts.calls.get(method, []):
+    for facts in view.calling(method):
+        for line in facts.calls[method]:
             literal = facts.keywords.get(f"{method}:{line}", {})
             positional = facts.call_arguments.get(f"{method}:{line}", ("", None, 0))[2]
             if keyword not in literal and positional < 2:
@@ -178,9 +178,11 @@ def _own_saves_in_training(view: RepoView) -> Location | None:
     """A save function of the project's own (misc.save_pkl, save_checkpoint) called inside the
     loop of a file that trains."""
     for facts in view.python_files:
-        if is_test_path(facts.path) or not facts.find("tensorflow", "keras"):
+        saves = [name for name in facts.calls if ("save" in name or "snapshot" in name or "checkpoint" in name)]
+        if not saves or is_test_path(facts.path) or not facts.find("tensorflow", "keras"):
             continue
-        for name, lines in facts.calls.items():
+        for name in saves:
+            lines = facts.calls[name]
             if OWN_SAVE.search(name.rsplit(".", 1)[-1]):
                 for line in lines:
                     if facts.in_loop(line):
@@ -243,9 +245,8 @@ def distribution(view: RepoView):
     distributed_config = next(
         (
             Location(f.path, int(key.rpartition(":")[2]), f.snippet(int(key.rpartition(":")[2])))
-            for f in view.python_files
-            for key, keywords in f.keywords.items()
-            if "train_distribute" in keywords
+            for f, key in view.passing("train_distribute")
+            if not is_test_path(f.path)
         ),
         None,
     )
@@ -277,12 +278,9 @@ def _gpu_count_flag(view: RepoView) -> bool:
     """A GPU count the code is given (--num_gpus, num_gpus=, num_clones=): devices are then picked by it."""
 
     def find() -> bool:
-        for facts in view.python_files:
-            if any("gpus" in text.lower() or "num_clones" in text for text, _ in facts.strings):
-                return True
-            if any("num_gpus" in keywords or "num_clones" in keywords for keywords in facts.keywords.values()):
-                return True
-        return False
+        if view.passing("num_gpus") or view.passing("num_clones"):
+            return True
+        return any("gpus" in text.lower() or "num_clones" in text for f in view.python_files for text, _ in f.strings)
 
     return view.memo("gpu-count-flag", find)
 
