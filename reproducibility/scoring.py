@@ -136,3 +136,11 @@ def score_tree(root: Path | str) -> Scored:
         problems=problems,
         subprojects=subprojects(view),
     )
+
+
+def add_omitted(scored: Scored, omitted: Any) -> Scored:
+    """The files a snapshot left out (a FIFO, an unreadable file) listed among the report's problems."""
+    left_out = [{"path": o.path, "line": 0, "reason": o.reason} for o in omitted]
+    if left_out:
+        scored.problems = sorted([*scored.problems, *left_out], key=lambda p: (p["path"], p["line"]))
+    return scored

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from reproducibility.models import Report, Snapshot
 from reproducibility.scorecard import to_scorecard
-from reproducibility.scoring import CHECKER_VERSION, score_tree
+from reproducibility.scoring import CHECKER_VERSION, add_omitted, score_tree
 from reproducibility.snapshots import Acquired, Caps, SnapshotError
 from reproducibility.snapshots.archives import extract_archive
 from reproducibility.snapshots.git import COMMIT, clone
@@ -119,7 +119,7 @@ def score_snapshot(snapshot_id: int, progress: Any = None) -> Snapshot:
         Snapshot.objects.filter(pk=snapshot_id, status=Snapshot.Status.FETCHING).update(
             status=Snapshot.Status.SCORING, commit=acquired.commit, updated=timezone.now()
         )
-        report = _report_for(snapshot, acquired.commit, work, say)
+        report = _report_for(snapshot, acquired.commit, work, say, acquired.omitted)
         done = _finish(
             snapshot_id,
             status=Snapshot.Status.DONE,
@@ -194,7 +194,7 @@ def _remove_abandoned_work(dest: Path) -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def _report_for(snapshot: Snapshot, commit: str, tree: Path, say: Any) -> dict[str, Any]:
+def _report_for(snapshot: Snapshot, commit: str, tree: Path, say: Any, omitted: Any = ()) -> dict[str, Any]:
     """The report's fields: reused from the same commit and checker version, else scored from the tree."""
     previous = (
         Report.objects.filter(
@@ -210,7 +210,7 @@ def _report_for(snapshot: Snapshot, commit: str, tree: Path, say: Any) -> dict[s
         say("reusing the report of the same commit")
         return {"score": previous.score, "level": previous.level, "results": previous.results}
     say("scoring")
-    scored = score_tree(tree)
+    scored = add_omitted(score_tree(tree), omitted)  # a FIFO or an unreadable file left out is a problem shown
     results = to_scorecard(scored, repo=snapshot.source, commit=commit, date=timezone.now())
     return {"score": scored.score, "level": scored.level, "results": results}
 

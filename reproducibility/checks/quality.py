@@ -595,5 +595,8 @@ def hygiene(view: RepoView):
 
 
 def _link_inside(view: RepoView, path: str) -> bool:
-    target = (view.root / path).resolve()
+    try:
+        target = (view.root / path).resolve()
+    except (OSError, RuntimeError):  # a loop of links (RuntimeError before Python 3.13) leads nowhere inside
+        return False
     return target == view.root or view.root in target.parents

@@ -7,7 +7,7 @@ import os
 import socket
 import stat
 
-from reproducibility.checks import Status
+from reproducibility.checks import REGISTRY, Status, all_checks
 from reproducibility.repo_view import MAX_PARSE_BYTES, RepoView
 from reproducibility.scoring import score_tree
 
@@ -145,6 +145,9 @@ def test_a_symlink_loop_is_listed_as_links_and_hides_nothing(make_repo):
     view = RepoView(root)
     assert [entry.path for entry in view.files] == ["a", "b", "self", "train.py", "pkg/model.py"]
     assert view.text("self") is None and view.problems["self"].reason == "symbolic link: not followed"
+    all_checks()
+    hygiene = REGISTRY["repository-hygiene"].run(view)  # a loop leads nowhere inside: no error, a finding
+    assert hygiene.status == Status.FAIL and {"a", "b", "self"} <= {e.path for e in hygiene.evidence}
 
 
 def test_unreadable_files_and_folders_are_problems(make_repo, permissions_enforced):

@@ -85,6 +85,16 @@ def test_folders_of_runs_killed_mid_fetch_are_removed_once_abandoned(make_repo, 
 
 
 @pytest.mark.django_db
+def test_files_a_local_snapshot_leaves_out_are_problems_in_the_stored_report(make_repo):
+    root = make_repo(GOOD_FILES)
+    os.mkfifo(root / "pipe")
+    snapshot = services.request_snapshot(str(root))
+    assert services.score_snapshot(snapshot.pk).status == Snapshot.Status.DONE
+    problems = {p["path"]: p["reason"] for p in snapshot.reports.get().results["problems"]}
+    assert problems["pipe"].startswith("not a regular file")
+
+
+@pytest.mark.django_db
 def test_a_failed_fetch_records_its_reason(tmp_path):
     snapshot = services.request_snapshot(str(tmp_path / "missing"))
     services.score_snapshot(snapshot.pk)

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from reproducibility.scorecard import to_scorecard
-from reproducibility.scoring import score_tree
+from reproducibility.scoring import add_omitted, score_tree
 from reproducibility.services import source_kind
 from reproducibility.snapshots import Caps, SnapshotError, shown_path
 from reproducibility.snapshots.archives import extract_archive
@@ -66,9 +66,7 @@ class Command(BaseCommand):
             self.progress("scoring")
             scored = score_tree(dest)
         self.progress(f"scored {len(scored.outcomes)} checks")
-        if acquired.omitted:  # left out of the snapshot (a FIFO, an unreadable file): the report says so
-            left_out = [{"path": o.path, "line": 0, "reason": o.reason} for o in acquired.omitted]
-            scored.problems = sorted([*scored.problems, *left_out], key=lambda p: (p["path"], p["line"]))
+        add_omitted(scored, acquired.omitted)  # left out of the snapshot (a FIFO, an unreadable file)
         report = to_scorecard(scored, repo=source, commit=acquired.commit, date=timezone.now())
         if options["json"]:
             self.stdout.write(json.dumps(report, indent=2))
