@@ -75,6 +75,7 @@ SCHEMA: dict[str, Any] = {
             },
         },
         "problems": {"type": "array"},
+        "subprojects": {"type": "array", "items": {"type": "string"}},
     },
 }
 
@@ -110,4 +111,5 @@ def to_scorecard(scored: Scored, *, repo: str, commit: str, date: datetime) -> d
             for o in scored.outcomes
         ],
         "problems": scored.problems,
+        "subprojects": scored.subprojects,
     }

@@ -92,6 +92,22 @@ def test_the_report_links_each_check_to_its_page_and_explains_its_status_in_a_se
 
 
 @pytest.mark.django_db
+def test_the_report_lists_unreadable_files_and_the_projects_of_a_monorepo(client, make_user, make_repo):
+    project = {"README.md": "# p\n", "requirements.txt": "tensorflow==2.15.0\n"}
+    files = {f"{name}/{path}": text for name in ("det", "cls") for path, text in project.items()}
+    files |= {"det/main.py": "def main():\n    model.fit(x)\n", "cls/main.py": "x = 1\n", "bad.py": b"\xff\xfe x"}
+    owner = make_user("owner")
+    snapshot = score(make_repo, files, requested_by=owner)
+    client.force_login(owner)
+    html = client.get(reverse("reproducibility:report", args=[snapshot.pk])).content.decode()
+    assert snapshot.latest_report.results["subprojects"] == ["cls/", "det/"]
+    projects = text_of(html.split('data-testid="subprojects"')[1].split("</section>")[0])
+    assert "2 projects in one repository" in projects and "cls/" in projects and "det/" in projects
+    problems = text_of(html.split('data-testid="problems"')[1].split("</section>")[0])
+    assert "bad.py" in problems and "UTF-8" in problems
+
+
+@pytest.mark.django_db
 def test_every_url_in_a_report_s_json_is_a_page_of_the_site_that_answers(client, make_user, make_repo, settings):
     settings.CG_SITE_URL = "https://grants.example.org"
     owner = make_user("owner")
