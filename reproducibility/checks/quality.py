@@ -9,6 +9,7 @@ import json
 import os
 import re
 import stat
+from functools import lru_cache
 from typing import Any
 
 from reproducibility.checks import Evidence, check, failed, not_applicable, partial, passed
@@ -453,6 +454,7 @@ CONFIG_MODULE_ENDINGS = tuple(
 )  # fmt: skip
 
 
+@lru_cache(maxsize=65536)  # several checks ask of every file
 def is_test(path: str) -> bool:
     """Tests: test_*.py, *_test.py, conftest.py, or a file under a tests/ folder (notebook cells by their notebook)."""
     path = path.split("#", 1)[0]

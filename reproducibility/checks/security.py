@@ -70,25 +70,40 @@ SAFE_LOADER = re.compile(r"\b(C?SafeLoader|C?BaseLoader)\b")
 safe_mode=True; never pickle.load files from others.""",
 )
 def deserialisation(view: RepoView):
-    found: list[Location] = []
-    for facts in view.python_files:
-        found += _unsafe_loads(facts)
+    found = [
+        Location(facts.path, line, facts.snippet(line))
+        for facts, lines in sorted(_unsafe_loads(view).values(), key=lambda item: view.order(item[0]))
+        for line in sorted(lines)
+    ]
     if found:
         return failed(f"{len(found)} unsafe deserialisation call(s): they can run code from the file.", *found[:10])
     return passed("No pickle, unsafe YAML, allow_pickle=True or safe_mode=False loading.")
 
 
-def _unsafe_loads(facts: PythonFacts) -> list[Location]:
-    lines = [line for name in UNSAFE_CALLS.intersection(facts.calls) for line in facts.calls[name]]
+def _unsafe_loads(view: RepoView) -> dict[int, tuple[PythonFacts, set[int]]]:
+    """File -> the lines loading unsafely, from the view's indexes of calls and keywords."""
+    found: dict[int, tuple[PythonFacts, set[int]]] = {}
+
+    def add(facts: PythonFacts, line: int) -> None:
+        found.setdefault(id(facts), (facts, set()))[1].add(line)
+
+    for name in UNSAFE_CALLS:
+        for facts in view.calling(name):
+            for line in facts.calls[name]:
+                add(facts, line)
     for name in YAML_LOADS:
-        for line in facts.calls.get(name, ()):
-            # The call's arguments: its line and the next two (a loader on a continuation line).
-            if not SAFE_LOADER.search(" ".join(facts.lines[line - 1 : line + 2])):
-                lines.append(line)
-    for key, literal in facts.keywords.items():
-        if literal.get("safe_mode") is False or (literal.get("allow_pickle") is True and "load:" in key):
-            lines.append(int(key.rpartition(":")[2]))
-    return [Location(facts.path, line, facts.snippet(line)) for line in sorted(set(lines))]
+        for facts in view.calling(name):
+            for line in facts.calls[name]:
+                # The call's arguments: its line and the next two (a loader on a continuation line).
+                if not SAFE_LOADER.search(" ".join(facts.lines[line - 1 : line + 2])):
+                    add(facts, line)
+    for facts, key in view.passing("safe_mode"):
+        if facts.keywords[key].get("safe_mode") is False:
+            add(facts, int(key.rpartition(":")[2]))
+    for facts, key in view.passing("allow_pickle"):
+        if facts.keywords[key].get("allow_pickle") is True and "load:" in key:
+            add(facts, int(key.rpartition(":")[2]))
+    return found
 
 
 @check(
