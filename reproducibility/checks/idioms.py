@@ -292,8 +292,8 @@ def _evaluation_candidates(view: RepoView) -> set[str]:
     files: list[PythonFacts] = []
     for method in (*EVALUATION_METHODS, *PREDICTION_METHODS, ".test", ".eval"):
         files += view.calling(method)
-    for method in (".fit", ".fit_generator"):
-        files += [f for f in view.calling(method) if _validates(f, method)]
+    for keyword in VALIDATION_KEYWORDS:  # from the keyword index: every file calls fit, few validate
+        files += [f for f, key in view.passing(keyword) if key.startswith((".fit:", ".fit_generator:"))]
     flags = [name for name in view.called_names if name.endswith(".add_argument") or "DEFINE_" in name]
     for name in (*flags, ".add_argument", ".add_option"):
         files += view.calling(name)
@@ -302,14 +302,12 @@ def _evaluation_candidates(view: RepoView) -> set[str]:
     owners |= {path.split("#", 1)[0] for path in view.paths_using(*names)}
     owners |= view.defining(METRIC_FUNCTION, METRIC_WORDS) | view.defining(SAMPLING_FUNCTION, SAMPLING_WORDS)
     owners |= {facts.path.split("#", 1)[0] for facts in view.python_files if facts.strings and _flag_strings(facts)}
-    owners |= {e.path for e in view.files if e.suffix in (".py", ".ipynb") and _evaluation_path(e.path)}
+    owners |= {
+        e.path
+        for e in view.files
+        if e.suffix in (".py", ".ipynb") and (EVALUATION_SCRIPT.match(e.name) or "metric" in e.path.lower())
+    }
     return owners
-
-
-def _validates(facts: PythonFacts, method: str) -> bool:
-    return any(
-        not VALIDATION_KEYWORDS.isdisjoint(facts.keywords.get(f"{method}:{line}", ())) for line in facts.calls[method]
-    )
 
 
 def _flag_strings(facts: PythonFacts) -> bool:
@@ -317,10 +315,6 @@ def _flag_strings(facts: PythonFacts) -> bool:
     if not ("eval" in source or "mode'" in source or 'mode"' in source or "phase" in source or "task" in source):
         return False
     return any(text in EVALUATION_FLAGS or text in MODE_FLAGS for text, _ in facts.strings)
-
-
-def _evaluation_path(path: str) -> bool:
-    return bool(EVALUATION_SCRIPT.match(path.rsplit("/", 1)[-1])) or "metric" in path.lower()
 
 
 def _table(data: dict, key: str) -> dict:

@@ -362,9 +362,10 @@ def is_hyperparameter(name: str) -> bool:
 def _hyperparameter_flag(view: RepoView, code: list[PythonFacts]) -> Location | None:
     """The first flag (argparse, optparse, absl, tf.flags) that sets a hyperparameter, by its name."""
     flag_files = view.paths_using(*FLAG_MODULES)
+    defining = {id(facts) for method in DEFINING_METHODS for facts in view.calling(method)}
     for facts in code:
         calls = facts.calls
-        if facts.path not in flag_files and not any(method in calls for method in DEFINING_METHODS):
+        if facts.path not in flag_files and id(facts) not in defining:
             continue  # a file defining flags uses a flag module, or calls a parser handed to it
         definitions = sorted(
             {
