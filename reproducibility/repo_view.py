@@ -83,6 +83,7 @@ class RepoView:
         self.problems: dict[str, Problem] = {}
         self._names = Names()  # dotted names resolved once for every file
         self._parsing: set[str] = set()
+        self._module_memo: dict[str, list[str]] = {}  # dotted name -> the files it may mean
 
     @cached_property
     def files(self) -> list[FileEntry]:
@@ -537,24 +538,37 @@ class RepoView:
     # --- the repository's own modules and how its files reach each other ----------------------
 
     @cached_property
-    def _modules(self) -> dict[str, list[str]]:
-        """Dotted name -> Python files it may mean, by every tail of the path (a/b/c.py is c, b.c
-        and a.b.c; a package's __init__.py is the package): scripts import siblings by bare name."""
+    def _modules_by_name(self) -> dict[str, list[str]]:
+        """A module's last name -> the Python files it may be (c.py, or c/__init__.py for a
+        package), in file order: the full dotted names are worked out only for those asked."""
         index: dict[str, list[str]] = {}
         for entry in self.files:
             if entry.suffix != ".py":
                 continue
-            parts = entry.path[:-3].split("/")
-            if parts[-1] == "__init__":
-                parts.pop()
-            for start in range(len(parts)):
-                index.setdefault(".".join(parts[start:]), []).append(entry.path)
+            name = entry.name[:-3]
+            if name == "__init__":
+                name = entry.path.rpartition("/")[0].rpartition("/")[2]
+                if not name:  # a top-level __init__.py names no module
+                    continue
+            if name in index:
+                index[name].append(entry.path)
+            else:
+                index[name] = [entry.path]
         return index
+
+    def _module_files(self, module: str) -> list[str]:
+        """The Python files a dotted name may mean, by every tail of the path (a/b/c.py is c, b.c
+        and a.b.c; a package's __init__.py is the package): scripts import siblings by bare name."""
+        known = self._module_memo.get(module)
+        if known is None:
+            files = self._modules_by_name.get(module.rpartition(".")[2], ())
+            known = self._module_memo[module] = [path for path in files if _names_module(path, module)]
+        return known
 
     def module_path(self, module: str, importer: str = "") -> str | None:
         """The repository's file a dotted module name means, seen from the importing file: the
         importer's folder first, then the root, then the shortest path anywhere; None if third-party."""
-        candidates = self._modules.get(module)
+        candidates = self._module_files(module)
         if not candidates:
             return None
         if len(candidates) == 1:
@@ -603,10 +617,9 @@ class RepoView:
         if key in self._parsed:
             return self._parsed[key]
         found: set[str] = set()
-        modules = self._modules  # most imports are third-party: one dict test rules them out
         for facts in self._facts_by_owner.get(owner, ()):
-            for module in facts.imported:
-                if module in modules and (path := self.module_path(module, owner)) is not None and path != owner:
+            for module in facts.imported:  # module_path's first look is one dict test: most are third-party
+                if (path := self.module_path(module, owner)) is not None and path != owner:
                     found.add(path)
             # Modules named in strings are imported by name at run time (importlib.import_module,
             # run_func_name="training.loop.run", a registry of "pkg.module:Class").
@@ -730,6 +743,18 @@ def _open_error(full: str, error: OSError) -> str:
 
 def _order(item: tuple[int, FileEntry]) -> int:
     return item[0]
+
+
+def _names_module(path: str, module: str) -> bool:
+    """Whether the dotted name is a tail of the Python file's path, part for part (a/b/c.py: c,
+    b.c, a.b.c; a/b/__init__.py: b, a.b)."""
+    form = path[:-3]
+    if form.endswith("/__init__"):
+        form = form[: -len("/__init__")]
+    size = len(module)
+    if len(form) < size or (len(form) > size and form[-size - 1] != "/"):
+        return False
+    return form[-size:].replace("/", ".") == module
 
 
 def _suffix(name: str) -> str:
