@@ -643,7 +643,7 @@ class RepoView:
                 if path in reached:
                     continue
                 reached[path] = start
-                pending.extend(self.imports_of(path))
+                pending.extend(sorted(self.imports_of(path), reverse=True))  # sorted: the same report every run
         return reached
 
     @cached_property

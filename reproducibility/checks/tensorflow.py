@@ -25,10 +25,15 @@ def _calls_with_keyword(view: RepoView, method: str, keyword: str) -> tuple[Loca
     argument, which for shuffle is the seed), and every one that does not."""
     first_with: Location | None = None
     without: list[Location] = []
+    datasets = {path.split("#", 1)[0] for path in view.paths_using(*TF_DATA)}
     for facts in view.calling(method):
+        if facts.path.split("#", 1)[0] not in datasets:
+            continue  # random.Random(seed).shuffle(list) in a file without tf.data is no dataset's shuffle
         for line in facts.calls[method]:
             literal = facts.keywords.get(f"{method}:{line}", {})
-            positional = facts.call_arguments.get(f"{method}:{line}", ("", None, 0))[2]
+            receiver, _, positional = facts.call_arguments.get(f"{method}:{line}", ("", None, 0))
+            if receiver.rsplit(".", 1)[-1].lower() in PYTHON_SHUFFLERS:
+                continue
             if keyword not in literal and positional < 2:
                 without.append(Location(facts.path, line, facts.snippet(line)))
             elif first_with is None:
@@ -37,6 +42,8 @@ def _calls_with_keyword(view: RepoView, method: str, keyword: str) -> tuple[Loca
 
 
 TF_DATA = ("tensorflow.data", "tensorflow_datasets", "tensorflow.contrib.data")
+# Receivers of shuffle() that are Python's or NumPy's generators, not datasets: rng.shuffle(items).
+PYTHON_SHUFFLERS = frozenset({"rng", "random", "rand", "rs", "np", "numpy", "random_state", "generator"})
 
 
 @check(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import jsonschema
@@ -102,3 +103,32 @@ def test_the_scorecard_export_validates_against_its_schema(make_repo):
     )
     jsonschema.validate(report, SCHEMA)
     assert {c["status"] for c in report["checks"]} <= {"pass", "partial", "fail", "not_applicable", "error"}
+
+
+def test_the_same_tree_gives_the_same_report_whatever_the_hash_seed(make_repo):
+    """Sets of paths iterate in a per-process order: a report built from one would change from run to run."""
+    import subprocess
+    import sys
+
+    files: dict[str, str] = {}
+    for project in ("det", "cls"):  # a monorepo: each project's evidence is what its entry point reaches
+        files |= {f"{project}/README.md": "# p\n", f"{project}/requirements.txt": "tensorflow==2.15.0\n"}
+        files[f"{project}/main.py"] = "import a, b, c, d, e, f\nif __name__ == '__main__':\n    a.go()\n"
+        files |= {f"{project}/{m}.py": "def go():\n    model.evaluate(x)\n    model.fit(y)\n" for m in "abcdef"}
+    root = make_repo(files)
+    program = (
+        "import json, sys\nfrom reproducibility.scoring import score_tree\n"
+        "s = score_tree(sys.argv[1])\n"
+        "print(json.dumps([(o.check.id, o.result.reason, [e.path for e in o.result.evidence]) for o in s.outcomes]))\n"
+    )
+    reports = {
+        subprocess.run(
+            [sys.executable, "-c", program, str(root)],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": str(seed), "DJANGO_SETTINGS_MODULE": "config.settings"},
+        ).stdout
+        for seed in (1, 2, 3, 4)
+    }
+    assert len(reports) == 1

@@ -160,3 +160,12 @@ def test_tf2_idioms(status_of, files, expected):
 )
 def test_tflite_export(status_of, source, expected):
     assert status_of("tflite-export", {"t.py": source}) == expected
+
+
+def test_a_python_generator_s_shuffle_is_no_dataset_s(status_of):
+    source = (
+        TF + "import random\nrng = random.Random(3)\nrng.shuffle(items)\n"
+        "ds = tf.data.Dataset.range(3).shuffle(3, seed=1).prefetch(1)\n"
+    )
+    assert status_of("tf-data-pipeline", {"t.py": source}) == Status.PASS
+    assert status_of("tf-data-pipeline", {"t.py": source.replace("seed=1", "")}) == Status.PARTIAL
