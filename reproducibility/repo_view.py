@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 
 import yaml
 
+from reproducibility.ipython import ipython_as_python
 from reproducibility.python_facts import KERAS_PREFIXES, Location, Names, PythonFacts, canonical, python_facts
 from reproducibility.snapshots import file_kind, is_utf8, shown_path
 
@@ -289,10 +290,9 @@ class RepoView:
                     continue
                 source = cell.get("source", "")
                 source = "".join(source) if isinstance(source, list) else str(source)
-                lines = _ipython_as_python(source)
                 where = f"{path}#cell-{index}"
                 try:
-                    cell = python_facts(where, "\n".join(lines), self._names, self._star_exports, bound)
+                    cell = python_facts(where, ipython_as_python(source), self._names, self._star_exports, bound)
                     bound = cell.exports
                     cells.append(cell)
                 except SyntaxError as error:
@@ -374,13 +374,17 @@ class RepoView:
 
     def find_all(self, *names: str) -> list[Location]:
         """The first use of any of the names (or anything under them) in each file that has one."""
+        files = self.python_files
+        return [Location(files[o].path, line, files[o].snippet(line)) for o, line in self._first_lines(names)]
+
+    def _first_lines(self, names: tuple[str, ...]) -> list[tuple[int, int]]:
+        """(file order, first line) of every file using any of the names, in file order."""
         best: dict[int, int] = {}
         for entries in self._matching(names):
             for order, line in entries:
                 if order not in best or line < best[order]:
                     best[order] = line
-        files = self.python_files
-        return [Location(files[o].path, line, files[o].snippet(line)) for o, line in sorted(best.items())]
+        return sorted(best.items())
 
     def find_use(self, *names: str) -> Location | None:
         """The first place (in file order) any Python file uses one of the qualified names:
@@ -406,16 +410,10 @@ class RepoView:
     def find_outside_tests(self, *names: str) -> Location | None:
         """find_use, skipping tests: a save or a seed in a test does nothing for a training run.
         Only the Location found is built (a snippet splits its file's lines)."""
-        best: dict[int, int] = {}
-        for entries in self._matching(names):
-            for order, line in entries:
-                if order not in best or line < best[order]:
-                    best[order] = line
         files = self.python_files
-        for order in sorted(best):
+        for order, line in self._first_lines(names):
             if not is_test_path(files[order].path):
-                facts, line = files[order], best[order]
-                return Location(facts.path, line, facts.snippet(line))
+                return Location(files[order].path, line, files[order].snippet(line))
         return None
 
     @cached_property
@@ -646,42 +644,7 @@ class RepoView:
                 pending.extend(sorted(self.imports_of(path), reverse=True))  # sorted: the same report every run
         return reached
 
-    @cached_property
-    def readmes(self) -> list[tuple[str, str]]:
-        """Every README in the tree (top level first) with its text."""
-        found = [
-            (entry.path, text)
-            for entry in self.files
-            if entry.name.lower().split(".", 1)[0] == "readme"
-            and entry.suffix in ("", ".md", ".rst", ".txt", ".markdown")
-            and (text := self.text(entry.path)) is not None
-        ]
-        return sorted(found, key=lambda item: (item[0].count("/"), item[0]))
 
-
-def _ipython_as_python(source: str) -> list[str]:
-    """A cell's lines as Python: a cell magic (%%bash) makes the whole cell another language; a
-    line magic or shell escape (`!pip install x`, `x = !ls`) becomes `pass` at its indent, so the
-    block around it still parses."""
-    lines = source.splitlines()
-    if lines and lines[0].lstrip().startswith("%%"):
-        return [""] * len(lines)
-    out = []
-    continued = False  # a magic's line ending in a backslash goes on in the next line
-    for line in lines:
-        stripped = line.lstrip()
-        if continued:
-            out.append("")
-        elif stripped.startswith(("%", "!")) or _ASSIGNED_ESCAPE.match(stripped):
-            out.append(line[: len(line) - len(stripped)] + "pass")
-        else:
-            out.append(line)
-            continue
-        continued = line.rstrip().endswith("\\")
-    return out
-
-
-_ASSIGNED_ESCAPE = re.compile(r"^[\w.,\s]+=\s*[!%]")
 _DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+(:\w+)?$")
 
 

@@ -10,14 +10,13 @@ from reproducibility.checks import Evidence, check, failed, not_applicable, part
 from reproducibility.checks.quality import (
     cell_source,
     code_outside_tests,
-    ipython_as_python,
     is_code,
-    is_test,
     large_notebooks,
     notebook_cells,
 )
+from reproducibility.ipython import ipython_as_python
 from reproducibility.markup import readmes
-from reproducibility.repo_view import Location, PythonFacts, RepoView
+from reproducibility.repo_view import Location, PythonFacts, RepoView, is_test_path
 
 # --- data provenance -----------------------------------------------------------------------------
 
@@ -141,7 +140,7 @@ def _verified_sources(view: RepoView) -> Iterator[tuple[str, Evidence]]:
     """Every fixed source of data; asked only when no source is unverified, so every TFDS load,
     download, script and link met here names its version or checks its checksum."""
     for location in view.find_all(*BUNDLED):
-        if not is_test(location.path):
+        if not is_test_path(location.path):
             yield "a data set bundled with a package", Evidence.at(location)
     sklearn_files = view.paths_using("sklearn.datasets")
     for facts in _code(view) if sklearn_files else ():
@@ -254,7 +253,7 @@ def _download_scripts(view: RepoView) -> list[tuple[str, bool, int]]:
     def find() -> list[tuple[str, bool, int]]:
         found = []
         for entry in view.files:
-            if is_test(entry.path):
+            if is_test_path(entry.path):
                 continue
             named = DOWNLOAD_SCRIPT.search(entry.name) and not WEIGHTS_NAME.search(entry.name)
             if not named and entry.suffix not in SHELL_SCRIPT:
@@ -289,7 +288,7 @@ def _notebook_downloads(view: RepoView) -> list[tuple[str, str, bool]]:
     def find() -> list[tuple[str, str, bool]]:
         found = []
         for entry in view.files:
-            if entry.suffix != ".ipynb" or is_test(entry.path):
+            if entry.suffix != ".ipynb" or is_test_path(entry.path):
                 continue
             cells, _ = notebook_cells(view, entry.path)
             for index, cell in cells or []:

@@ -14,6 +14,7 @@ from reproducibility.checks.idioms import (
     training_line,
 )
 from reproducibility.checks.saving import model_saves
+from reproducibility.markup import readmes
 from reproducibility.repo_view import Location, RepoView, is_test_path
 from reproducibility.subprojects import subprojects
 
@@ -125,7 +126,7 @@ def _downloaded_weights(view: RepoView) -> Location | None:
 def weights(view: RepoView):
     if not view.python_files:
         return not_applicable("No Python code.")
-    for path, text in view.readmes:
+    for path, text in ((document.path, document.text) for document in readmes(view)):
         match = WEIGHTS_LINK.search(text)
         if match:
             return passed(f"{path} links trained weights.", Location(path, text[: match.start()].count("\n") + 1))
@@ -135,7 +136,7 @@ def weights(view: RepoView):
     saves = model_saves(view)
     if saves:
         return passed("The training code saves the trained model or its weights.", saves[0])
-    for path, text in view.readmes:
+    for path, text in ((document.path, document.text) for document in readmes(view)):
         match = WEIGHTS_MENTION.search(text)
         if match:
             return partial(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from reproducibility.markup import readmes
 from reproducibility.repo_view import Location, PythonFacts, RepoView, is_test_path
 
 # Methods that train, on whatever object: Keras, TF1 optimizers, custom loops.
@@ -207,7 +208,7 @@ def _entry_points(view: RepoView) -> dict[str, str]:
         target = view.module_path(module, path)
         if target and target not in found:
             found[target] = f"a console script declared in {path}"
-    for path, text in view.readmes:
+    for path, text in ((document.path, document.text) for document in readmes(view)):
         folder = path.rpartition("/")[0]
         for match in README_COMMAND.finditer(text):
             module, script = match.groups()

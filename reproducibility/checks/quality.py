@@ -13,7 +13,8 @@ from functools import lru_cache
 from typing import Any
 
 from reproducibility.checks import Evidence, check, failed, not_applicable, partial, passed
-from reproducibility.repo_view import Location, PythonFacts, RepoView
+from reproducibility.ipython import ipython_as_python
+from reproducibility.repo_view import Location, PythonFacts, RepoView, is_test_path
 
 LARGE_FILE = 10 * 1024 * 1024
 
@@ -105,61 +106,6 @@ def large_notebooks(view: RepoView) -> list[str]:
         for e in view.files
         if e.suffix == ".ipynb" and view.notebook(e.path) is None and notebook_cells(view, e.path)[0] is not None
     ]
-
-
-# IPython cell magics whose body is Python; every other cell magic (%%bash, %%writefile, %%html)
-# holds another language.
-PYTHON_CELL_MAGICS = frozenset({"capture", "time", "timeit", "prun", "debug", "memit", "mprun", "tensorflow_version"})
-# Line magics and shell aliases IPython runs without their % (automagic): `pip install x`.
-AUTOMAGIC = re.compile(
-    r"(pip|conda|mamba|cd|ls|ll|cat|cp|mv|rm|rmdir|mkdir|env|load_ext|matplotlib|run|pwd|tensorflow_version)\s"
-)
-HELP = re.compile(r"(\?{1,2}[\w.]+|[\w.]+\?{1,2})\s*$")
-ASSIGNED_MAGIC = re.compile(r"(\s*[\w.\[\], ]+=\s*)[!%]")
-
-
-def ipython_as_python(source: str) -> str:
-    """A notebook cell as the Python IPython runs: magics, shell escapes, automagics and help
-    lines become `pass` at their indentation (a magic may be a block's only statement), the lines
-    continuing them with a backslash go too, and a cell in another language is empty."""
-    lines = source.splitlines()
-    indent = lines[0][: len(lines[0]) - len(lines[0].lstrip())] if lines else ""
-    if indent:  # IPython removes the first line's indentation from every line
-        lines = [line[len(indent) :] if line.startswith(indent) else line for line in lines]
-    if lines and lines[0].lstrip().startswith("%%"):
-        magic = lines[0].lstrip()[2:].split(None, 1)
-        if not magic or magic[0] not in PYTHON_CELL_MAGICS:
-            return ""
-        lines[0] = ""
-    out: list[str] = []
-    continued = False
-    for line in lines:
-        if continued:
-            out.append("")
-            continued = line.rstrip().endswith("\\")
-            continue
-        stripped = line.lstrip()
-        indent = line[: len(line) - len(stripped)]
-        assigned = ASSIGNED_MAGIC.match(line)
-        if stripped.startswith(("%", "!")) or HELP.fullmatch(stripped) or _automagic(stripped):
-            out.append(indent + "pass")
-        elif assigned:
-            out.append(assigned.group(1) + "None")
-        else:
-            out.append(line)
-            continue
-        continued = line.rstrip().endswith("\\")
-    return "\n".join(out)
-
-
-def _automagic(stripped: str) -> bool:
-    if not AUTOMAGIC.match(stripped):
-        return False
-    try:  # `cd = 1` and `ls -la` are Python (an assignment, a subtraction): only a line that is not
-        ast.parse(stripped)
-    except SyntaxError:
-        return True
-    return False
 
 
 def python_parses(source: str) -> bool:
@@ -456,16 +402,9 @@ CONFIG_MODULE_ENDINGS = tuple(
 
 
 @lru_cache(maxsize=65536)  # several checks ask of every file
-def is_test(path: str) -> bool:
-    """Tests: test_*.py, *_test.py, conftest.py, or a file under a tests/ folder (notebook cells by their notebook)."""
-    path = path.split("#", 1)[0]
-    name = path.rsplit("/", 1)[-1]
-    return name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py" or _in_tests_folder(path)
-
-
 def code_outside_tests(view: RepoView) -> list[PythonFacts]:
     """Python files and notebook cells outside tests: settings and data of the work, not of its tests."""
-    return view.memo("quality:code", lambda: [f for f in view.python_files if not is_test(f.path)])
+    return view.memo("quality:code", lambda: [f for f in view.python_files if not is_test_path(f.path)])
 
 
 CI_FILES = frozenset(
@@ -486,7 +425,7 @@ TEST_RUNNER = re.compile(
 `run: python -m pytest`.""",
 )
 def tests_and_ci(view: RepoView):
-    tests = [e for e in view.files if e.suffix == ".py" and is_test(e.path) and e.name != "conftest.py"]
+    tests = [e for e in view.files if e.suffix == ".py" and is_test_path(e.path) and e.name != "conftest.py"]
     ci_files = [e for e in view.files if _is_ci(e.path, e.name)]
     runs_tests = [e for e in ci_files if _runs_tests(view, view.text(e.path) or "", tests)]
     if tests and runs_tests:
@@ -500,10 +439,6 @@ def tests_and_ci(view: RepoView):
     if ci_files:
         return partial("CI is configured, but there are no tests.", Evidence(ci_files[0].path, 1))
     return failed("No tests and no CI.")
-
-
-def _in_tests_folder(path: str) -> bool:
-    return path.startswith("tests/") or "/tests/" in path
 
 
 def _is_ci(path: str, name: str) -> bool:

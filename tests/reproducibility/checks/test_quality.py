@@ -9,7 +9,8 @@ import os
 import pytest
 
 from reproducibility.checks import REGISTRY, Status
-from reproducibility.checks.quality import ipython_as_python, python_parses
+from reproducibility.checks.quality import python_parses
+from reproducibility.ipython import ipython_as_python
 from reproducibility.repo_view import RepoView
 
 TF = "import tensorflow as tf\n"
@@ -70,6 +71,8 @@ def test_ipython_syntax_in_notebook_cells_is_read_as_ipython_reads_it(status_of,
 
 def test_automagic_never_hides_python():
     assert ipython_as_python("cd = 1\nls -x") == "cd = 1\nls -x"  # an assignment, a subtraction
+    opened = "env = load(\n    name,\n)"  # a statement over several lines: its first line alone does not parse
+    assert ipython_as_python(opened) == opened
 
 
 @pytest.mark.parametrize(
