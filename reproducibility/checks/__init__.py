@@ -51,7 +51,6 @@ class Check:
     weight: int
     remedy: str  # what to change, with a small example
     run: Callable[[RepoView], Result]
-    documentation: str = ""
 
 
 REGISTRY: dict[str, Check] = {}
@@ -68,7 +67,7 @@ CATEGORIES = (
 )
 
 
-def check(id: str, title: str, category: str, weight: int, remedy: str, documentation: str = ""):
+def check(id: str, title: str, category: str, weight: int, remedy: str):
     """Register a check function under an id."""
     if category not in CATEGORIES:
         raise ValueError(f"Unknown category {category!r}")
@@ -76,7 +75,7 @@ def check(id: str, title: str, category: str, weight: int, remedy: str, document
     def register(function: Callable[[RepoView], Result]) -> Callable[[RepoView], Result]:
         if id in REGISTRY:
             raise ValueError(f"Duplicate check id {id!r}")
-        REGISTRY[id] = Check(id, title, category, weight, remedy.strip(), function, documentation)
+        REGISTRY[id] = Check(id, title, category, weight, remedy.strip(), function)
         return function
 
     return register
