@@ -8,8 +8,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal import applicant, applications, lifecycle
@@ -63,6 +64,9 @@ def _saved(request: HttpRequest, application: Application) -> HttpResponse:
 def apply(request: HttpRequest, pk: int) -> HttpResponse:
     """Apply to a call with one of your projects: save a draft, or save and submit."""
     call = get_object_or_404(Call, pk=pk)
+    if call.opens_at > timezone.now() and not request.user.has_perm("portal.view_call", call):
+        # A call is announced when it opens: before then its title and dates are the maintainers' own.
+        raise Http404("No such call.")
     projects = applicant.member_projects(request.user).order_by("name", "pk")
     form = ApplicationForm(
         request.POST or None, call=call, projects=projects, initial={"project": request.GET.get("project")}

@@ -274,6 +274,29 @@ def test_applying_to_a_closed_call_is_refused(signed_in, project, closed_call):
 
 
 @pytest.mark.django_db
+def test_a_call_not_yet_open_is_hidden_from_applicants_but_not_from_maintainers(
+    signed_in, project, gpu_pool, maintainer
+):
+    now = timezone.now()
+    future = calls.open_call(
+        title="Autumn 2031",
+        opens_at=now + timedelta(days=10),
+        closes_at=now + timedelta(days=40),
+        budgets=[(gpu_pool, 100 * HOUR)],
+        actor=maintainer,
+    )
+    url = reverse("portal:apply", args=[future.pk])
+    for response in (signed_in.get(url), signed_in.post(url, application_data(project))):
+        assert response.status_code == 404
+        assert "Autumn 2031" not in page(response) and f"{future.opens_at:%Y-%m-%d}" not in page(response)
+    assert not Application.objects.exists()
+    assert Client().get(url).status_code == 302  # anonymous: sent to sign in, as for every call
+    maintainers = Client()
+    maintainers.force_login(maintainer)
+    assert "Autumn 2031" in page(maintainers.get(url))
+
+
+@pytest.mark.django_db
 def test_a_submission_the_workflow_refuses_leaves_the_draft_as_it_was(signed_in, draft, gpu_pool):
     # The pool shrank after the draft was saved: submitting from the form refuses both the edit and the submission.
     AcceleratorPool.objects.filter(pk=gpu_pool.pk).update(capacity=1)
