@@ -14,7 +14,7 @@ from portal import audit
 from portal.calls import unique_slug
 from portal.errors import WorkflowError
 from portal.models import Project, User
-from reproducibility.services import source_kind
+from reproducibility.services import check_local_source, source_kind
 from reproducibility.snapshots import SnapshotError
 from reproducibility.snapshots.git import check_url
 
@@ -56,6 +56,10 @@ def check_repository_source(source: str) -> str:
         path = Path(source)
     if not path.is_absolute() or not _exists(path, "dir"):
         raise WorkflowError(f"{source} is not an absolute path to a folder on this machine.")
+    try:
+        check_local_source(path)
+    except SnapshotError as error:
+        raise WorkflowError(str(error)) from error
     return str(path.resolve())
 
 

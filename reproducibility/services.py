@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 import time
 import uuid
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -18,7 +21,13 @@ from reproducibility.scoring import CHECKER_VERSION, add_omitted, score_tree
 from reproducibility.snapshots import Acquired, Caps, SnapshotError
 from reproducibility.snapshots.archives import extract_archive
 from reproducibility.snapshots.git import COMMIT, clone
-from reproducibility.snapshots.local import copy_local
+from reproducibility.snapshots.local import check_outside_portal_data, copy_local
+
+logger = logging.getLogger(__name__)
+# The scoring task's limits: the soft one raises inside the run (which then records the failure),
+# the hard one kills the worker's process (the stalled-snapshot sweep records that one).
+SCORING_TIME_LIMIT = 900
+SCORING_SOFT_TIME_LIMIT = 840
 
 
 def source_kind(source: str) -> str:
@@ -29,6 +38,23 @@ def source_kind(source: str) -> str:
     return Snapshot.Kind.LOCAL
 
 
+def portal_data_folders() -> list[Path]:
+    """The folders of the portal's own state, which no local repository may lie in or contain."""
+    folders = [
+        settings.DATA_DIR,
+        settings.CG_SNAPSHOTS_ROOT,
+        settings.CG_ARTIFACTS_ROOT,
+        settings.MEDIA_ROOT,
+        getattr(settings, "EMAIL_FILE_PATH", None),
+    ]
+    return [Path(folder) for folder in folders if folder]
+
+
+def check_local_source(source: str | Path) -> None:
+    """Refuse a local repository that is, lies in or contains the portal's own data (SnapshotError says why)."""
+    check_outside_portal_data(Path(source), portal_data_folders())
+
+
 def request_snapshot(source: str, *, ref: str = "", requested_by: Any = None) -> Snapshot:
     """Record a snapshot to take. A git commit already scored is reused, never fetched twice."""
     kind = source_kind(source)
@@ -36,8 +62,10 @@ def request_snapshot(source: str, *, ref: str = "", requested_by: Any = None) ->
         existing = Snapshot.objects.filter(kind=kind, source=source, commit=ref, status=Snapshot.Status.DONE).first()
         if existing:
             return existing
-    if kind == Snapshot.Kind.LOCAL and not settings.CG_ALLOW_LOCAL_REPOSITORIES:
-        raise SnapshotError("Local folders are not accepted here; give an https git URL.")
+    if kind == Snapshot.Kind.LOCAL:
+        if not settings.CG_ALLOW_LOCAL_REPOSITORIES:
+            raise SnapshotError("Local folders are not accepted here; give an https git URL.")
+        check_local_source(source)  # a project recorded before this rule is refused at submission
     return Snapshot.objects.create(kind=kind, source=source, ref=ref, requested_by=requested_by)
 
 
@@ -73,7 +101,7 @@ def _acquire(snapshot: Snapshot, dest: Path, *, ref: str | None = None) -> Acqui
         return extract_archive(Path(snapshot.source), dest, caps)
     if not settings.CG_ALLOW_LOCAL_REPOSITORIES:
         raise SnapshotError("Local folders are not accepted here.")
-    return copy_local(Path(snapshot.source), dest, caps)
+    return copy_local(Path(snapshot.source), dest, caps, portal_data=portal_data_folders())
 
 
 def _set(snapshot: Snapshot, **fields: Any) -> None:
@@ -130,10 +158,54 @@ def score_snapshot(snapshot_id: int, progress: Any = None) -> Snapshot:
             report=report,
             tree=work,
         )
+    except Exception as error:
+        # Whatever stopped this run (a bug, a full disk, the soft time limit), the snapshot ends failed
+        # with its reason: left "fetching", the application would say "scoring…" forever.
+        logger.exception("Snapshot %s stopped by an unexpected error", snapshot_id)
+        say(f"failed: {error!r}")
+        return _finish(
+            snapshot_id,
+            status=Snapshot.Status.FAILED,
+            error=unexpected_failure(error),
+            fetch_seconds=time.monotonic() - started,
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)  # gone already when this run's tree became the snapshot's
     say(f"score {report['score']} ({report['level']})")
     return done
+
+
+def unexpected_failure(error: BaseException) -> str:
+    """What the applicant reads when a run stopped for a reason the fetch did not foresee (no server paths)."""
+    if isinstance(error, SoftTimeLimitExceeded):
+        return f"Fetching and scoring took longer than {SCORING_SOFT_TIME_LIMIT // 60} minutes and was stopped."
+    detail = f": {error.strerror}" if isinstance(error, OSError) and error.strerror else ""
+    return (
+        f"Scoring stopped by an unexpected error ({type(error).__name__}{detail}). "
+        "The operator finds the details in the worker's log; ask for a new score once it is mended."
+    )
+
+
+# A run still fetching or scoring after the task's hard time limit (plus a margin for the queue) was
+# killed with its worker: nothing will ever finish it.
+STALLED_AFTER_SECONDS = SCORING_TIME_LIMIT + 120
+STALLED = (
+    "Fetching and scoring stopped without finishing (the worker was stopped, or it ran past the "
+    f"{SCORING_TIME_LIMIT // 60}-minute limit). Ask for a new score."
+)
+
+
+def fail_stalled_snapshots(*, now: datetime | None = None) -> int:
+    """End as failed, with the reason, every snapshot left fetching or scoring by a run that died. Returns how many."""
+    now = now or timezone.now()
+    stalled = Snapshot.objects.filter(
+        status__in=[Snapshot.Status.FETCHING, Snapshot.Status.SCORING],
+        updated__lt=now - timedelta(seconds=STALLED_AFTER_SECONDS),
+    )
+    count = stalled.update(status=Snapshot.Status.FAILED, error=STALLED, updated=now)
+    if count:
+        logger.warning("%d stalled snapshot(s) marked failed", count)
+    return count
 
 
 def _rescore(snapshot: Snapshot, say: Any) -> Snapshot:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -44,11 +44,35 @@ def tracked_files(source: Path) -> list[str] | None:
     return [name for name in listing.split("\0") if name and ".." not in Path(name).parts]
 
 
-def copy_local(source: Path, dest: Path, caps: Caps) -> Acquired:
-    """Copy a local repository into `dest`; symlinks are copied as links, never followed."""
+PORTAL_DATA_REFUSED = (
+    "{path} is the portal's own data folder, lies inside it or contains it (CG_DATA_DIR, the snapshot or "
+    "artifact folders); give the folder of the repository itself."
+)
+
+
+def check_outside_portal_data(source: Path, portal_data: Iterable[Path]) -> None:
+    """Refuse a source inside one of the portal's data folders, or one that contains such a folder.
+
+    Copying one would hand the portal's own state (other projects' snapshots, uploads, mail) to the
+    report, and a source holding the snapshot folder nests one level deeper at every fetch, until
+    "File name too long". Links are resolved on both sides, so a link to the data folder is no way round.
+    """
+    real = Path(os.path.realpath(source))
+    for folder in portal_data:
+        held = Path(os.path.realpath(folder))
+        if real.is_relative_to(held) or held.is_relative_to(real):
+            raise SnapshotError(PORTAL_DATA_REFUSED.format(path=shown_path(str(source))))
+
+
+def copy_local(source: Path, dest: Path, caps: Caps, *, portal_data: Iterable[Path] = ()) -> Acquired:
+    """Copy a local repository into `dest`; symlinks are copied as links, never followed.
+
+    `portal_data` are the folders of the portal's own state: a source inside one, or holding one, is refused.
+    """
     source = Path(source)
     if not source.is_absolute():
         raise SnapshotError("A local repository must be given as an absolute path.")
+    check_outside_portal_data(source, portal_data)
     try:
         mode = os.lstat(source).st_mode
     except FileNotFoundError as error:

@@ -182,3 +182,14 @@ def test_audit_entries_are_append_only(draft):
         entry.save()
     with pytest.raises(ValueError, match="append-only"):
         entry.delete()
+
+
+@pytest.mark.django_db
+def test_a_local_repository_in_or_holding_the_portal_data_is_refused(applicant, settings, tmp_path):
+    data = tmp_path / "var"
+    (data / "snapshots").mkdir(parents=True)
+    settings.DATA_DIR, settings.CG_SNAPSHOTS_ROOT = data, data / "snapshots"
+    for source in (data, data / "snapshots", tmp_path):
+        with pytest.raises(WorkflowError, match="the portal's own data folder"):
+            projects.create_project(applicant, name="Recursive", repository_url=str(source))
+    assert not Project.objects.exists()

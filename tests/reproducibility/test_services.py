@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import jsonschema
@@ -15,6 +17,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 from django.urls import reverse
+from django.utils import timezone
 
 from reproducibility import services
 from reproducibility.models import Report, Snapshot
@@ -257,3 +260,105 @@ def test_a_re_score_is_requested_only_for_a_done_snapshot_with_an_older_report(
     with django_capture_on_commit_callbacks(execute=True):
         assert services.request_rescore(snapshot)
     assert sent == [snapshot.pk]
+
+
+# --- the portal's own data is never a repository; no snapshot stays "fetching" -------------
+
+
+@pytest.fixture
+def portal_data(settings, tmp_path) -> Path:
+    """A data folder laid out as the portal's (snapshots and artifacts inside), with something to leak."""
+    data = tmp_path / "srv" / "var"
+    for folder in ("snapshots", "artifacts/jobs/1", "uploads"):
+        (data / folder).mkdir(parents=True)
+    (data / "uploads" / "someone-elses.zip").write_bytes(b"PK")
+    (data.parent / "train.py").write_text("print('hello')\n")
+    settings.DATA_DIR = data
+    settings.CG_SNAPSHOTS_ROOT = data / "snapshots"
+    settings.CG_ARTIFACTS_ROOT = data / "artifacts"
+    settings.MEDIA_ROOT = data / "media"
+    return data
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("where", ["var", "var/snapshots", "var/artifacts/jobs/1", "var/uploads", ".", "link"])
+def test_a_local_source_in_or_holding_the_portal_data_fails_with_its_reason_and_copies_nothing(portal_data, where):
+    if where == "link":  # a link to the data folder is no way round
+        os.symlink(portal_data, portal_data.parent.parent / "innocent")
+        source = portal_data.parent.parent / "innocent"
+    else:
+        source = (portal_data.parent / where).resolve()
+    # Recorded as an older portal did, without the rule: the worker is the last line.
+    snapshot = Snapshot.objects.create(kind=Snapshot.Kind.LOCAL, source=str(source))
+    assert services.score_snapshot(snapshot.pk).status == Snapshot.Status.FAILED
+    snapshot.refresh_from_db()
+    # It names the path given, never the data folder's own (a source holding it must not learn it).
+    assert snapshot.error.startswith(f"{source} is the portal's own data folder, lies inside it or contains it")
+    assert list((portal_data / "snapshots").iterdir()) == []  # nothing copied, no partial tree left
+    with pytest.raises(SnapshotError, match="the portal's own data folder"):
+        services.request_snapshot(str(source))  # and submitting it again is refused at once
+
+
+@pytest.mark.django_db
+def test_a_folder_beside_the_portal_data_is_still_a_repository(portal_data):
+    sibling = portal_data.parent / "project"
+    sibling.mkdir()
+    (sibling / "train.py").write_text("print('hello')\n")
+    (portal_data.parent / "variant").mkdir()  # shares the data folder's prefix, not its path
+    for source in (sibling, portal_data.parent / "variant"):
+        snapshot = services.request_snapshot(str(source))
+        assert services.score_snapshot(snapshot.pk).status == Snapshot.Status.DONE
+
+
+@pytest.mark.django_db
+def test_an_unexpected_error_while_fetching_ends_the_snapshot_failed_with_its_reason(make_repo, monkeypatch, settings):
+    def too_deep(*args, **kwargs):  # what the worker met copying the data folder into itself
+        raise OSError(errno.ENAMETOOLONG, "File name too long", "/srv/var/snapshots/7/snapshots/6/...")
+
+    monkeypatch.setattr(services, "_acquire", too_deep)
+    snapshot = services.request_snapshot(str(make_repo(GOOD_FILES)))
+    assert services.score_snapshot(snapshot.pk).status == Snapshot.Status.FAILED
+    snapshot.refresh_from_db()
+    assert snapshot.status == Snapshot.Status.FAILED
+    assert "File name too long" in snapshot.error and "/srv/var" not in snapshot.error  # no server paths
+    assert not list(Path(settings.CG_SNAPSHOTS_ROOT).glob(f"{snapshot.pk}*"))  # its partial tree removed
+
+
+@pytest.mark.django_db
+def test_an_unexpected_error_while_scoring_ends_the_snapshot_failed(make_repo, monkeypatch):
+    def broken(*args, **kwargs):
+        raise ValueError("a checker bug")
+
+    monkeypatch.setattr(services, "score_tree", broken)
+    snapshot = services.request_snapshot(str(make_repo(GOOD_FILES)))
+    assert services.score_snapshot(snapshot.pk).status == Snapshot.Status.FAILED
+    snapshot.refresh_from_db()
+    assert "unexpected error (ValueError)" in snapshot.error and not Report.objects.exists()
+
+
+@pytest.mark.django_db
+def test_snapshots_left_fetching_or_scoring_by_a_killed_run_are_failed_by_the_sweep():
+    now = timezone.now()
+    long_ago = now - timedelta(seconds=services.STALLED_AFTER_SECONDS + 1)
+    made = {
+        status: Snapshot.objects.create(kind="git", source=f"https://github.com/a/{status}", status=status)
+        for status in ("fetching", "scoring", "queued", "done")
+    }
+    recent = Snapshot.objects.create(kind="git", source="https://github.com/a/recent", status="fetching")
+    Snapshot.objects.filter(pk__in=[s.pk for s in made.values()]).update(updated=long_ago)
+
+    assert services.fail_stalled_snapshots(now=now) == 2
+    statuses = {s.source.rsplit("/", 1)[1]: (s.status, s.error) for s in Snapshot.objects.all()}
+    assert statuses["fetching"] == ("failed", services.STALLED) and statuses["scoring"] == ("failed", services.STALLED)
+    assert statuses["queued"][0] == "queued" and statuses["done"][0] == "done" and statuses["recent"][0] == "fetching"
+    assert services.fail_stalled_snapshots(now=now) == 0  # idempotent
+    recent.refresh_from_db()
+    assert recent.status == "fetching"
+
+
+def test_the_stalled_snapshot_sweep_is_on_the_beat_schedule():
+    from config.celery import app
+
+    tasks = {entry["task"] for entry in app.conf.beat_schedule.values()}
+    assert "reproducibility.tasks.fail_stalled_snapshots" in tasks
+    assert "scheduler.tasks.run_admission_cycle" in tasks  # the scheduler's entries are kept
