@@ -139,12 +139,18 @@ def clone(
 
 
 def check_out_fetched(dest: Path, caps: Caps) -> Acquired:
-    """Check out FETCH_HEAD in `dest`, refusing a tree past the file or depth caps before writing it."""
-    listing = hardened_git("ls-tree", "-r", "-z", "--name-only", "FETCH_HEAD", cwd=dest, timeout=60)
-    names = [name for name in listing.split("\0") if name]
+    """Check out FETCH_HEAD in `dest`, refusing a tree past the file, size or depth caps before writing it."""
+    # "<mode> <type> <object> <size>\t<name>": the sizes are the blobs' own, so a small pack that
+    # inflates to gigabytes (zlib compresses zeros ~1000:1) is refused before checkout writes any of it.
+    listing = hardened_git("ls-tree", "-r", "-z", "--long", "FETCH_HEAD", cwd=dest, timeout=60)
+    entries = [entry.split("\t", 1) for entry in listing.split("\0") if entry]
+    names = [name for _, name in entries]
     if len(names) > caps.max_files:
         raise SnapshotError(f"The repository has more than {caps.max_files:,} files.")
     check_depth(names, caps)
+    size = sum(int(fields.split()[3]) for fields, _ in entries if fields.split()[3].isdigit())  # "-": a submodule
+    if size > caps.max_bytes:
+        raise SnapshotError(f"The repository is larger than {caps.max_bytes / 1024 / 1024:,.0f} MB.")
     hardened_git("checkout", "--quiet", "--detach", "FETCH_HEAD", cwd=dest, timeout=60)
     commit = hardened_git("rev-parse", "HEAD", cwd=dest, timeout=30).strip()
     size, count = measure_tree(dest, caps)

@@ -349,6 +349,19 @@ def test_a_fetched_git_tree_with_odd_names_checks_out_and_a_deep_one_is_refused_
     assert not (tmp_path / "c2" / "d").exists()
 
 
+def test_a_fetched_git_tree_over_the_size_cap_is_refused_before_checkout_writes_it(tmp_path):
+    # 5 MB of zeros packs into a few kB: the cap must hold against what checkout would write.
+    origin = make_git_repo(tmp_path / "origin", {b"weights.bin": bytes(5 * 1024 * 1024)})
+    dest = tmp_path / "clone"
+    dest.mkdir()
+    git(dest, "init", "-q")
+    git(dest, "fetch", "-q", "--depth", "1", str(origin), "HEAD")
+    with pytest.raises(SnapshotError, match="larger than 1 MB"):
+        check_out_fetched(dest, Caps(max_bytes=1024 * 1024))
+    assert not (dest / "weights.bin").exists() and not (dest / "train.py").exists()
+    assert check_out_fetched(dest, Caps()).size_bytes > 5 * 1024 * 1024
+
+
 def test_the_content_digest_hashes_names_that_are_not_utf8_and_never_opens_a_fifo(tmp_path):
     tree = tmp_path / "tree"
     tree.mkdir()
