@@ -8,7 +8,8 @@ class PortalConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from portal.roles import grant_role_permissions
+        from portal.admin_rights import grant_role_permissions
 
         # After every app: permissions of apps migrated after the portal exist only then.
+        # Each role's admin rights come from the table in portal.admin_rights.
         post_migrate.connect(grant_role_permissions, dispatch_uid="portal.grant_role_permissions")

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, Permission
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
 
 APPLICANT = "applicant"
 REVIEWER = "reviewer"
 MAINTAINER = "maintainer"
 ROLES = (APPLICANT, REVIEWER, MAINTAINER)
-
-# Apps whose models maintainers may edit in the Django admin.
-MAINTAINED_APPS = ("portal", "scheduler", "reproducibility")
 
 
 def role_names(user: AbstractBaseUser | AnonymousUser) -> set[str]:
@@ -54,16 +51,3 @@ def assign_role(user: Any, role: str) -> None:
         user.is_staff = True
         user.save(update_fields=["is_staff"])
     user.__dict__.pop("_role_names", None)
-
-
-def grant_role_permissions(**kwargs: Any) -> None:
-    """post_migrate: maintainers get every model permission of the portal's apps.
-
-    Runs after each migrate because permissions of new models only exist once their migration
-    has run; the groups themselves come from a data migration.
-    """
-    for role in ROLES:  # also after `flush`, which empties the groups the data migration made
-        Group.objects.get_or_create(name=role)
-    maintainer = Group.objects.get(name=MAINTAINER)
-    perms = Permission.objects.filter(content_type__app_label__in=MAINTAINED_APPS)
-    maintainer.permissions.add(*perms)

@@ -7,8 +7,27 @@ from scheduler.models import AcceleratorPool, Allocation, JobEvent, LedgerEntry,
 
 @admin.register(AcceleratorPool)
 class AcceleratorPoolAdmin(admin.ModelAdmin):
+    """Operators make pools; maintainers may tune capacity and the runtime limit (portal.admin_rights)."""
+
     list_display = ("name", "kind", "capacity", "backend", "namespace", "kueue_queue")
     list_filter = ("kind", "backend")
+    # Where and how applicants' code runs (the sandbox) is the operator's decision.
+    operator_fields = (
+        "name",
+        "kind",
+        "resource_name",
+        "node_selectors",
+        "backend",
+        "namespace",
+        "default_image",
+        "kueue_queue",
+        "runtime_class",
+    )
+
+    def get_readonly_fields(self, request, obj=None):  # type: ignore[no-untyped-def]
+        if request.user.is_active and request.user.is_superuser:
+            return super().get_readonly_fields(request, obj)
+        return self.operator_fields
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
