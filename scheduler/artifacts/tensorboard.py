@@ -12,10 +12,13 @@ inside the first request, never at import.
 from __future__ import annotations
 
 import contextlib
+import gzip
+import json
 import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -108,13 +111,66 @@ def _build_app(log_dir: str, live: bool) -> WSGIApp:
     )
     ingester = data_ingester.LocalDataIngester(board.flags)
     ingester.start()
-    return application.TensorBoardWSGIApp(
+    app = application.TensorBoardWSGIApp(
         board.flags,
         board.plugin_loaders,
         ingester.data_provider,
         board.assets_zip_provider,
         ingester.deprecated_multiplexer,
     )
+    return without_log_location(app, log_dir)
+
+
+# What TensorBoard's answers say instead of the log folder's path on the server.
+LOG_LOCATION_LABEL = "this run's logs"
+# Answers that may quote the folder (data/logdir, data/environment and its debug flags, error pages);
+# scripts, styles and images never do and are passed through untouched.
+_QUOTING_TYPES = ("application/json", "text/html", "text/plain")
+
+
+def without_log_location(app: WSGIApp, log_dir: str, label: str = LOG_LOCATION_LABEL) -> WSGIApp:
+    """`app` with the server path of `log_dir` replaced by `label` in every answer that could quote it.
+
+    TensorBoard names the folder it reads in data/logdir and data/environment (under any
+    experiment prefix), which tells a reviewer where the portal keeps its data. Matching the
+    content rather than the routes also covers routes TensorBoard adds later.
+    """
+    needles = {
+        log_dir.encode(),
+        json.dumps(log_dir)[1:-1].encode(),
+        json.dumps(log_dir, ensure_ascii=False)[1:-1].encode(),
+    }
+    replacement = label.encode()
+
+    def scrub(body: bytes) -> bytes:
+        for needle in needles:
+            body = body.replace(needle, replacement)
+        return body
+
+    def wrapped(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        answer = call_wsgi(app, environ, environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", "/"))
+        headers = dict((key.lower(), value) for key, value in answer.headers)
+        if headers.get("content-type", "").split(";")[0].strip() not in _QUOTING_TYPES:
+            start_response(f"{answer.status} {_reason(answer.status)}", answer.headers)
+            return answer.body
+        body = b"".join(answer.body)
+        gzipped = headers.get("content-encoding") == "gzip"
+        text = gzip.decompress(body) if gzipped else body
+        clean = scrub(text)
+        if clean != text:
+            body = gzip.compress(clean, mtime=0) if gzipped else clean
+        kept = [(key, value) for key, value in answer.headers if key.lower() != "content-length"]
+        start_response(f"{answer.status} {_reason(answer.status)}", [*kept, ("Content-Length", str(len(body)))])
+        return [body]
+
+    return wrapped
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"
 
 
 class WSGIResponse:

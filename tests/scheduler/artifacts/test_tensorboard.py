@@ -70,3 +70,31 @@ def test_concurrent_first_requests_share_one_app(logs_copy: Path) -> None:
         apps = list(pool.map(lambda _: tensorboard_app(logs_copy), range(8)))
 
     assert all(app is apps[0] for app in apps)
+
+
+def _decoded(response) -> bytes:  # type: ignore[no-untyped-def]
+    import gzip
+
+    body = b"".join(response.body)
+    return gzip.decompress(body) if ("Content-Encoding", "gzip") in response.headers else body
+
+
+def test_no_answer_names_the_servers_log_folder(training_logs: Path) -> None:
+    app = tensorboard_app(training_logs)
+    leaks = []
+    for subpath in ("data/logdir", "data/logdir/", "data/environment", "experiment/any/data/environment"):
+        for encoding in ("", "gzip"):
+            response = call_wsgi(app, {**_environ(), "HTTP_ACCEPT_ENCODING": encoding}, "/runs/7/tensorboard", subpath)
+            raw = b"".join(response.body)
+            response.body = iter([raw])
+            body = _decoded(response)
+            assert response.status == 200
+            assert dict(response.headers)["Content-Length"] == str(len(raw))
+            if str(training_logs).encode() in body:
+                leaks.append((subpath, encoding, body[:120]))
+    assert not leaks
+
+    environment = json.loads(_decoded(call_wsgi(app, _environ(), "/runs/7/tensorboard", "data/environment")))
+    assert environment["data_location"] == "this run's logs"
+    logdir = json.loads(_decoded(call_wsgi(app, _environ(), "/runs/7/tensorboard", "data/logdir")))
+    assert logdir == {"logdir": "this run's logs"}
