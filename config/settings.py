@@ -330,6 +330,10 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "portal.views.lockout.locked_out"  # templates/registration/locked_out.html
 AXES_CLIENT_IP_CALLABLE = "config.client_address.client_address"
+# Across usernames: failures from one address naming this many different usernames within the
+# cool-off pause sign-in from that address (password spraying; config/signin_throttle.py).
+CG_SIGNIN_ADDRESS_USERNAME_LIMIT = env_int("CG_SIGNIN_ADDRESS_USERNAME_LIMIT", 10, minimum=2)
+AXES_HANDLER = "config.signin_throttle.AddressAwareHandler"
 
 # API throttling (Django REST framework): generous for signed-in tools and CI, strict for anonymous
 # callers; a view that takes a password (an auth-token endpoint) sets `throttle_scope = "login"`.

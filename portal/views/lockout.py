@@ -10,6 +10,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from config.signin_throttle import address_is_paused
+
 
 def locked_out(request: HttpRequest, response: HttpResponse | None = None, credentials: Any = None) -> HttpResponse:
     """429 with when to try again: each attempt during the pause restarts it, so it ends one cool-off from now."""
@@ -17,6 +19,9 @@ def locked_out(request: HttpRequest, response: HttpResponse | None = None, crede
     context = {
         "username": get_client_username(request, credentials) or "",
         "failure_limit": settings.AXES_FAILURE_LIMIT,
+        # Paused for the whole address (many usernames failed from it), not only for this username.
+        "address_paused": address_is_paused(request),
+        "address_username_limit": settings.CG_SIGNIN_ADDRESS_USERNAME_LIMIT,
         "cool_off_minutes": round(cool_off.total_seconds() / 60) if cool_off else None,
         "retry_at": timezone.now() + cool_off if cool_off else None,
     }

@@ -415,6 +415,34 @@ def test_force_login_and_api_tokens_work_for_a_user_whose_sign_in_is_paused(clie
     assert tests_client.get("/").context["user"] == ada
 
 
+@pytest.mark.django_db
+def test_one_wrong_password_on_each_of_many_usernames_pauses_sign_in_from_that_address(  # type: ignore[no-untyped-def]
+    client: Client, make_user, settings
+) -> None:
+    make_user("ada", "applicant")
+    limit = getattr(settings, "CG_SIGNIN_ADDRESS_USERNAME_LIMIT", 10)
+
+    responses = [sign_in(client, f"guess{i}", "wrong", "10.0.0.1") for i in range(limit)]
+
+    assert [r.status_code for r in responses] == [200] * (limit - 1) + [429]
+    page = responses[-1].content.decode()
+    assert "Sign-in paused" in page and f"{limit} different usernames" in page and "guess9" not in page
+    assert responses[-1]["Retry-After"] == "900"
+    # The right password of a real account is refused from that address, not from another one.
+    assert sign_in(Client(), "ada", PASSWORD, "10.0.0.1").status_code == 429
+    assert sign_in(Client(), "ada", PASSWORD, "10.0.0.2").status_code == 302
+
+
+@pytest.mark.django_db
+def test_retries_on_one_username_count_once_towards_the_address_limit(client: Client, make_user) -> None:  # type: ignore[no-untyped-def]
+    make_user("ada", "applicant")
+    make_user("bob", "applicant")
+    for _ in range(4):
+        fail_until_locked(client, "ada", "10.0.0.1")  # 20 failures, one username: ada is paused, the address not
+
+    assert sign_in(Client(), "bob", PASSWORD, "10.0.0.1").status_code == 302
+
+
 @pytest.fixture
 def empty_throttle_cache():  # type: ignore[no-untyped-def]
     cache.clear()
