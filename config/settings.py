@@ -108,6 +108,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "portal.middleware.answer_health_checks",  # first: probes call an address ALLOWED_HOSTS need not list
+    "config.client_address.watch_for_an_untrusted_proxy",  # logs proxy headers seen with no proxy trusted
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -498,6 +498,43 @@ def test_the_client_address_is_the_one_the_outermost_trusted_proxy_saw(settings,
     assert client_address(request) == expected
 
 
+@pytest.fixture
+def fresh_proxy_watch():  # type: ignore[no-untyped-def]
+    from config import client_address as module
+
+    module.forget_proxy_headers_seen()
+    yield
+    module.forget_proxy_headers_seen()
+
+
+@pytest.mark.django_db
+def test_a_proxy_header_while_no_proxy_is_trusted_is_logged_once(
+    client: Client, settings, caplog, fresh_proxy_watch
+) -> None:  # type: ignore[no-untyped-def]
+    settings.CG_TRUSTED_PROXY_COUNT = 0
+    client.get("/")
+    with caplog.at_level("WARNING"):
+        client.get("/", HTTP_X_FORWARDED_FOR="203.0.113.7")
+        client.get("/accounts/login/", HTTP_X_FORWARDED_FOR="203.0.113.8", HTTP_X_REAL_IP="203.0.113.8")
+
+    warnings = [record.getMessage() for record in caplog.records if "CG_TRUSTED_PROXY_COUNT" in record.getMessage()]
+    assert len(warnings) == 1
+    assert "X-Forwarded-For" in warnings[0] and "one address" in warnings[0]
+
+
+@pytest.mark.django_db
+def test_no_warning_without_proxy_headers_or_when_proxies_are_trusted(
+    client: Client, settings, caplog, fresh_proxy_watch
+) -> None:  # type: ignore[no-untyped-def]
+    with caplog.at_level("WARNING"):
+        settings.CG_TRUSTED_PROXY_COUNT = 0
+        client.get("/")
+        settings.CG_TRUSTED_PROXY_COUNT = 1
+        client.get("/", HTTP_X_FORWARDED_FOR="203.0.113.7")
+
+    assert not [record for record in caplog.records if "CG_TRUSTED_PROXY_COUNT" in record.getMessage()]
+
+
 def test_throttling_is_configured_from_the_environment(tmp_path) -> None:  # type: ignore[no-untyped-def]
     dump = (
         "import json, django; django.setup(); from django.conf import settings as s; "
