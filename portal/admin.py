@@ -14,7 +14,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 
-from portal import roles
+from portal import repository_changes, roles
 from portal.models import Project, User
 
 
@@ -94,3 +94,9 @@ class ProjectAdmin(admin.ModelAdmin):
     search_fields = ("name", "organisation", "repository_url")
     prepopulated_fields = {"slug": ("name",)}
     filter_horizontal = ("members",)
+
+    def get_readonly_fields(self, request, obj=None):  # type: ignore[no-untyped-def]
+        # Under review or awarded, the repository changes only by an approved change request
+        # (portal.repository_changes; Project.save refuses it too).
+        fixed = obj is not None and repository_changes.lock_reason(obj)
+        return (*super().get_readonly_fields(request, obj), *(("repository_url",) if fixed else ()))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.db.models import Q
 
@@ -83,11 +84,13 @@ def permissions_of(role: str) -> set[str]:
 
 
 def grant_role_permissions(**kwargs: Any) -> None:
-    """post_migrate: each role's group holds exactly its permissions from the table.
+    """post_migrate: each role's group holds exactly its permissions from the table, and no
+    account holds permissions of its own.
 
     `set`, not `add`: a database migrated before the table gave maintainers every permission of the
-    portal's apps, and those are taken back here. Runs after each app's migrate because a model's
-    permissions exist only once its app has migrated; the last run sees them all.
+    portal's apps, and those are taken back here, as are the permissions the old user editor let a
+    maintainer grant their own account. Runs after each app's migrate because a model's permissions
+    exist only once its app has migrated; the last run sees them all.
     """
     for role in ROLES:  # also after `flush`, which empties the groups the data migration made
         group = Group.objects.get_or_create(name=role)[0]
@@ -96,3 +99,5 @@ def grant_role_permissions(**kwargs: Any) -> None:
             app_label, codename = perm.split(".")
             wanted |= Q(content_type__app_label=app_label, codename=codename)
         group.permissions.set(Permission.objects.filter(wanted))
+    # Rights come from roles only (superusers have every permission without any row).
+    get_user_model().user_permissions.through.objects.all().delete()

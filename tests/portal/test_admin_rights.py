@@ -192,6 +192,16 @@ def test_migrate_takes_back_permissions_outside_the_table(maintainer):  # type: 
     assert held == admin_rights.permissions_of(roles.MAINTAINER)
 
 
+def test_migrate_takes_back_permissions_granted_to_accounts(maintainer, make_user):  # type: ignore[no-untyped-def]
+    """The old user editor let a maintainer grant their own account any permission."""
+    maintainer.user_permissions.add(_permission("portal.change_user"), _permission("auth.change_group"))
+    reviewer = make_user("rosa", "reviewer")
+    reviewer.user_permissions.add(_permission("portal.view_user"))
+    admin_rights.grant_role_permissions()
+    assert not maintainer.user_permissions.exists() and not reviewer.user_permissions.exists()
+    assert not User.objects.get(pk=maintainer.pk).has_perm("portal.change_user")
+
+
 def test_every_model_has_a_decision_in_the_table() -> None:
     models = {model._meta.label_lower for model in apps.get_models()}
     missing = sorted(models - set(admin_rights.ADMIN_RIGHTS))
@@ -211,3 +221,41 @@ def test_no_role_may_touch_accounts_permissions_or_append_only_records() -> None
             app_label, model = label.split(".")
             assert not {f"{app_label}.{action}_{model}" for action in actions} & granted, (role, label)
         assert not {p for p in granted if p.startswith(("auth.", "authtoken.", "axes.", "admin.", "sessions."))}
+
+
+# --- the same class outside the admin ----------------------------------------------------------
+
+
+def test_signing_up_grants_no_privilege_whatever_the_form_carries(client):  # type: ignore[no-untyped-def]
+    maintainers = Group.objects.get(name=roles.MAINTAINER)
+    form = {
+        "username": "newcomer",
+        "email": "newcomer@example.org",
+        "password1": "long-enough-pass-42",
+        "password2": "long-enough-pass-42",
+        "is_staff": "on",
+        "is_superuser": "on",
+        "groups": [str(maintainers.pk)],
+        "user_permissions": [str(_permission("portal.change_user").pk)],
+    }
+    assert client.post("/signup/", form).status_code == 302
+    user = User.objects.get(username="newcomer")
+    assert not user.is_staff and not user.is_superuser
+    assert roles.role_names(user) == {roles.APPLICANT}
+    assert not user.user_permissions.exists()
+
+
+def test_the_api_changes_no_projects_owner_or_account(maintainer, project):  # type: ignore[no-untyped-def]
+    """The API has no account routes; the one field that names an account's rights (owner) is read-only."""
+    client = client_for(maintainer)
+    response = client.patch(
+        f"/api/v1/projects/{project.pk}/",
+        data={"owner": maintainer.username, "is_superuser": True, "password": NEW_PASSWORD},
+        content_type="application/json",
+    )
+    assert response.status_code == 200
+    project.refresh_from_db()
+    assert project.owner.username == "ada"
+    assert project.owner.check_password(PASSWORD)
+    maintainer.refresh_from_db()
+    assert not maintainer.is_superuser
