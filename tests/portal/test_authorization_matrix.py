@@ -211,7 +211,8 @@ MATRIX: list[Route] = [
 
 # Patterns deliberately outside the matrix, with the reason.
 NOT_IN_MATRIX = {
-    # Django's admin checks is_staff itself and is tested in tests/portal/test_accounts.py.
+    # The admin's URLs have their own matrix, every model's admin x every role (and the operator):
+    # tests/portal/test_admin_authorization_matrix.py.
     "admin",
 }
 
