@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -10,7 +11,7 @@ from django.db.models import Count, Q, prefetch_related_objects
 
 from portal import audit, lifecycle, notifications, roles
 from portal.errors import WorkflowError
-from portal.models import Application, ConflictDeclaration, ReviewAssignment, User
+from portal.models import Application, ConflictDeclaration, Project, ReviewAssignment, User
 from portal.subqueries import per_row
 
 A = ReviewAssignment.State
@@ -22,6 +23,15 @@ def _same(a: str, b: str) -> bool:
     return bool(a.strip()) and a.strip().casefold() == b.strip().casefold()
 
 
+# Why a reviewer may not review an application, by reason: the maintainer's page counts them.
+CONFLICT_REASONS = {
+    "member": "member of the project",
+    "declared": "declared a conflict",
+    "organisation": "works for the project's organisation",
+    "affiliation": "shares an affiliation with a project member",
+}
+
+
 def conflicts_of_interest(
     reviewer: User, application: Application, declared: Collection[int] | None = None
 ) -> list[str]:
@@ -30,23 +40,85 @@ def conflicts_of_interest(
     `declared`: the ids of the reviewers who declared a conflict with the project, when the caller
     read them once for many reviewers.
     """
+    return [text for _, text in _conflicts(reviewer, application, declared)]
+
+
+def _conflicts(reviewer: User, application: Application, declared: Collection[int] | None) -> list[tuple[str, str]]:
+    # Members are the accepted memberships only: a pending invitation is no conflict (an applicant
+    # could otherwise remove any reviewer by inviting them).
     project = application.project
     people = [project.owner, *project.members.all()]
     reasons = []
     if any(person.pk == reviewer.pk for person in people):
-        reasons.append("is a member of the project")
+        reasons.append(("member", "is a member of the project"))
     if (
         reviewer.pk in declared
         if declared is not None
         else ConflictDeclaration.objects.filter(reviewer=reviewer, project=project).exists()
     ):
-        reasons.append("declared a conflict with the project")
+        reasons.append(("declared", "declared a conflict with the project"))
     if application.call.conflict_same_affiliation and reviewer.affiliation.strip():
         if _same(reviewer.affiliation, project.organisation):
-            reasons.append(f"works for the project's organisation ({project.organisation})")
-        elif any(_same(reviewer.affiliation, person.affiliation) for person in people):
-            reasons.append(f"shares an affiliation ({reviewer.affiliation}) with a project member")
+            reasons.append(("organisation", f"works for the project's organisation ({project.organisation})"))
+        elif any(_same(reviewer.affiliation, p.affiliation) for p in people if p.pk != reviewer.pk):
+            reasons.append(("affiliation", f"shares an affiliation ({reviewer.affiliation}) with a project member"))
     return reasons
+
+
+@dataclass(frozen=True)
+class ReviewerPool:
+    """How the portal's reviewers stand towards one application, for the maintainer's page."""
+
+    reviewers: int  # active reviewers on the portal
+    reviewing: int  # assigned to it or done
+    asked_before: int  # declined it earlier (and have no conflict)
+    excluded: int  # kept out by at least one conflict of interest
+    by_reason: dict[str, int]  # reason label -> reviewers it keeps out (one reviewer may have several)
+    eligible: int  # could be assigned now
+    wanted: int  # the call's reviews per application
+
+    @property
+    def missing(self) -> int:
+        return max(self.wanted - self.reviewing, 0)
+
+    @property
+    def short(self) -> bool:
+        """Whether the eligible reviewers cannot fill the reviews still missing."""
+        return self.eligible < self.missing
+
+
+def reviewer_pool(application: Application) -> ReviewerPool:
+    """Count the reviewers conflicts keep away from `application`, per reason, and those still eligible."""
+    prefetch_related_objects([application], "project__owner", "project__members")
+    declared = set(
+        ConflictDeclaration.objects.filter(project=application.project_id).values_list("reviewer_id", flat=True)
+    )
+    states = dict(application.assignments.values_list("reviewer_id", "state"))
+    reviewing = asked_before = excluded = eligible = 0
+    by_reason = dict.fromkeys(CONFLICT_REASONS.values(), 0)
+    reviewers = list(User.objects.filter(groups__name=roles.REVIEWER, is_active=True))
+    for reviewer in reviewers:
+        if states.get(reviewer.pk) in ReviewAssignment.ACTIVE_STATES:
+            reviewing += 1
+            continue
+        codes = {code for code, _ in _conflicts(reviewer, application, declared)}
+        if codes:
+            excluded += 1
+            for code in codes:
+                by_reason[CONFLICT_REASONS[code]] += 1
+        elif reviewer.pk in states:
+            asked_before += 1
+        else:
+            eligible += 1
+    return ReviewerPool(
+        reviewers=len(reviewers),
+        reviewing=reviewing,
+        asked_before=asked_before,
+        excluded=excluded,
+        by_reason={label: count for label, count in by_reason.items() if count},
+        eligible=eligible,
+        wanted=application.call.reviews_per_application,
+    )
 
 
 def reviewer_loads() -> dict[int, int]:
@@ -150,3 +222,13 @@ def declare_conflict(assignment: ReviewAssignment, *, actor: Any, reason: str) -
         reviewer=actor, project=assignment.application.project, defaults={"reason": reason}
     )
     return _end_assignment(assignment, A.CONFLICTED, actor=actor, reason=reason)
+
+
+@transaction.atomic
+def end_for_new_member(project: Project, member: User) -> list[ReviewAssignment]:
+    """A reviewer who joined the project stops reviewing its applications; someone else is asked."""
+    open_reviews = ReviewAssignment.objects.filter(application__project=project, reviewer=member, state=A.ASSIGNED)
+    return [
+        _end_assignment(open_review, A.CONFLICTED, actor=member, reason="joined the project as a member")
+        for open_review in open_reviews
+    ]

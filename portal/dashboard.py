@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from portal import applicant, maintainer, reviewer, roles
+from portal import applicant, invitations, maintainer, reviewer, roles
 from portal.paging import head
 from scheduler.models import Allocation
 
@@ -47,7 +47,8 @@ def maintainer_dashboard(user: Any) -> dict[str, Any]:
 
 def dashboard_for(user: Any) -> dict[str, Any]:
     """The context of the signed-in user's dashboard, one section per role they have."""
-    context: dict[str, Any] = {}
+    # Whatever their roles, anyone may be invited to a project.
+    context: dict[str, Any] = {"invitations": list(invitations.open_invitations_for(user)[:DASHBOARD_ROWS])}
     if roles.is_applicant(user):
         context["applicant"] = applicant_dashboard(user)
     if roles.is_reviewer(user):

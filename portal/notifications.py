@@ -25,6 +25,7 @@ KINDS = (
     "review_submitted",
     "application_decided",
     "application_withdrawn",
+    "project_invitation",
 )
 
 

@@ -91,6 +91,15 @@ def _can_rescore_snapshot(user: Any, snapshot: Any) -> bool:
     return applications is not None and any(_can_change_application(user, a) for a in applications.all())
 
 
+def _is_invitee(user: Any, invitation: Any) -> bool:
+    return invitation.invitee_id is not None and invitation.invitee_id == user.pk
+
+
+def _can_view_invitation(user: Any, invitation: Any) -> bool:
+    """The invitee, and whoever may change the project (they sent it or may revoke it)."""
+    return _is_invitee(user, invitation) or _can_change_project_things(user, invitation)
+
+
 Rule = Callable[[Any, Any], bool]
 
 RULES: dict[str, Rule] = {
@@ -102,6 +111,9 @@ RULES: dict[str, Rule] = {
     "portal.assign_reviewers": _is_maintainer,
     "portal.view_reviewassignment": _can_review,
     "portal.change_reviewassignment": _can_review,
+    "portal.view_projectinvitation": _can_view_invitation,
+    "portal.answer_projectinvitation": _is_invitee,
+    "portal.revoke_projectinvitation": _can_change_project_things,
     "portal.view_call": _is_maintainer,
     "portal.change_call": _is_maintainer,
     "scheduler.view_allocation": _can_view_project_things,

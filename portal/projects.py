@@ -10,7 +10,7 @@ from typing import IO, Any
 from django.conf import settings
 from django.db import transaction
 
-from portal import audit
+from portal import audit, invitations
 from portal.calls import unique_slug
 from portal.errors import WorkflowError
 from portal.models import Project, User
@@ -99,9 +99,12 @@ def create_project(
     licence: str = "",
     description: str = "",
     organisation: str = "",
-    members: Iterable[User] = (),
+    invitees: Iterable[str] = (),
 ) -> Project:
-    """A new project owned by `owner`; its repository source is checked first."""
+    """A new project owned by `owner`; its repository source is checked first.
+
+    `invitees`: usernames or email addresses invited to join (they are members once they accept).
+    """
     source = check_repository_source(repository_url)
     project = Project.objects.create(
         name=name.strip(),
@@ -112,20 +115,22 @@ def create_project(
         description=description,
         organisation=organisation.strip(),
     )
-    project.members.set([m for m in members if m.pk != owner.pk])
     audit.record(owner, "project.created", project)
+    for name in invitees:
+        invitations.invite(project, name, actor=owner)
     return project
 
 
 @transaction.atomic
-def update_project(project: Project, *, actor: Any, members: Iterable[User] | None = None, **fields: Any) -> Project:
-    """Change a project's details; a changed repository is checked like a new one."""
+def update_project(project: Project, *, actor: Any, **fields: Any) -> Project:
+    """Change a project's details; a changed repository is checked like a new one.
+
+    Members are not among them: they join by accepting an invitation (portal.invitations).
+    """
     if "repository_url" in fields:
         fields["repository_url"] = check_repository_source(fields["repository_url"])
     for name, value in fields.items():
         setattr(project, name, value)
     project.save()
-    if members is not None:
-        project.members.set([m for m in members if m.pk != project.owner_id])
     audit.record(actor, "project.updated", project, fields=sorted(fields))
     return project

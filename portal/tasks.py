@@ -22,3 +22,11 @@ def ping() -> str:
 def send_email(address: str, subject: str, body: str) -> int:
     """One notification to one address; retried with backoff while the mail server is unreachable."""
     return send_mail(subject, body, None, [address])
+
+
+@shared_task(name="portal.tasks.deliver_invitation", acks_late=True, time_limit=60, soft_time_limit=50)
+def deliver_invitation(invitation_id: int) -> bool:
+    """Tell the invitee about a project invitation, if it still waits and names an account."""
+    from portal import invitations
+
+    return invitations.deliver(invitation_id)

@@ -5,6 +5,7 @@ from django.urls import path
 from portal.views import accounts
 from portal.views import applications as application_views
 from portal.views import calls as call_views
+from portal.views import invitations as invitation_views
 from portal.views import projects as project_views
 from portal.views import reviews as review_views
 
@@ -20,7 +21,16 @@ applicant_routes = [
     path("projects/", project_views.project_list, name="project_list"),
     path("projects/new/", project_views.project_create, name="project_create"),
     path("projects/<int:pk>/", project_views.project_detail, name="project_detail"),
-    path("projects/<int:pk>/members/", project_views.project_members, name="project_members"),
+    path("projects/<int:pk>/members/", invitation_views.project_members, name="project_members"),
+    path(
+        "projects/<int:pk>/members/<int:user_pk>/remove/", invitation_views.member_remove, name="project_member_remove"
+    ),
+    path("projects/<int:pk>/leave/", invitation_views.project_leave, name="project_leave"),
+    path(
+        "projects/<int:pk>/invitations/<int:invitation_pk>/revoke/",
+        invitation_views.invitation_revoke,
+        name="invitation_revoke",
+    ),
     path("calls/open/", application_views.open_calls, name="open_calls"),
     path("calls/<int:pk>/apply/", application_views.apply, name="apply"),
     path("applications/<int:pk>/", application_views.application_detail, name="application_detail"),
@@ -34,6 +44,15 @@ applicant_routes = [
     ),
 ]
 urlpatterns += applicant_routes
+
+# Anyone signed in may be invited to a project: the invitee's pages (emails link to invitation_detail).
+invitee_routes = [
+    path("invitations/", invitation_views.invitation_list, name="invitation_list"),
+    path("invitations/<str:token>/", invitation_views.invitation_detail, name="invitation_detail"),
+    path("invitations/<str:token>/accept/", invitation_views.invitation_accept, name="invitation_accept"),
+    path("invitations/<str:token>/decline/", invitation_views.invitation_decline, name="invitation_decline"),
+]
+urlpatterns += invitee_routes
 
 # The reviewer's pages: the queue and the review page (notification emails link to portal:review).
 reviewer_routes = [

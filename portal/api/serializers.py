@@ -12,7 +12,9 @@ from rest_framework import serializers
 from rest_framework.authtoken.models import Token
 from rest_framework.reverse import reverse
 
-from portal.models import Application, Call, CallPool, Project, RubricCriterion, User
+from portal import invitations as invitation_services
+from portal.errors import WorkflowError
+from portal.models import Application, Call, CallPool, Project, ProjectInvitation, RubricCriterion
 from reproducibility.models import Snapshot
 from scheduler import selectors as scheduler_selectors
 from scheduler.forms import JobSubmitForm
@@ -85,12 +87,12 @@ class CallSerializer(serializers.ModelSerializer):
 class ProjectSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:project-detail")
     owner = serializers.CharField(source="owner.username", read_only=True)
-    members = serializers.SlugRelatedField(
+    members: serializers.Field = serializers.SlugRelatedField(
         many=True,
         slug_field="username",
-        queryset=User.objects.filter(is_active=True),
-        required=False,
-        help_text="Usernames of the project's other members (the owner is always one).",
+        read_only=True,
+        help_text="Usernames of the project's other members (the owner is always one). People join by accepting "
+        "an invitation: POST /api/v1/projects/{id}/invitations/.",
     )
 
     class Meta:
@@ -112,6 +114,55 @@ class ProjectSerializer(serializers.ModelSerializer):
         extra_kwargs = {
             "repository_url": {"help_text": "An https git URL, or a local folder where the operator allows it."}
         }
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # Members are never set directly (that made people members without their consent); giving the
+        # list back unchanged, as a client that read the project and writes it back does, is fine.
+        given = self.initial_data.get("members") if hasattr(self.initial_data, "get") else None
+        if given is not None:
+            current = sorted(self.instance.members.values_list("username", flat=True)) if self.instance else []
+            if not isinstance(given, list) or sorted(str(name) for name in given) != current:
+                raise serializers.ValidationError({"members": MEMBERS_ARE_INVITED})
+        return attrs
+
+
+MEMBERS_ARE_INVITED = (
+    "Members are not set directly: invite people with POST /api/v1/projects/{id}/invitations/ "
+    '{"invitee": "<username or email>"}; they become members when they accept.'
+)
+
+
+class InvitationSerializer(serializers.ModelSerializer):
+    """An invitation to a project, named as the inviter typed it: it never says whether an account exists."""
+
+    url = serializers.HyperlinkedIdentityField(view_name="api:invitation-detail")
+    project_name = serializers.CharField(source="project.name", read_only=True)
+    inviter = serializers.CharField(source="inviter.username", read_only=True, allow_null=True)
+    state = serializers.SerializerMethodField(help_text="pending, accepted, declined, revoked or expired.")
+
+    class Meta:
+        model = ProjectInvitation
+        fields = ["id", "url", "project", "project_name", "invitee_name", "inviter", "state", "created", "expires_at"]
+        read_only_fields = fields
+
+    def get_state(self, invitation: ProjectInvitation) -> str:
+        if invitation.state == ProjectInvitation.State.PENDING and not invitation.is_open:
+            return ProjectInvitation.State.EXPIRED.value
+        return str(invitation.state)
+
+
+class InviteSerializer(serializers.Serializer):
+    invitee = serializers.CharField(max_length=254, help_text="A username or an email address.")
+
+    def validate_invitee(self, value: str) -> str:
+        try:
+            return invitation_services.invitee_key(value)
+        except WorkflowError as error:
+            raise serializers.ValidationError(str(error)) from error
+
+
+class MemberSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150, help_text="The member to take off the project.")
 
 
 # --- snapshots and applications ------------------------------------------------------------

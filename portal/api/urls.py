@@ -16,6 +16,7 @@ class Router(DefaultRouter):
 router = Router(use_regex_path=False)
 router.register("calls", views.CallViewSet, basename="call")
 router.register("projects", views.ProjectViewSet, basename="project")
+router.register("invitations", views.InvitationViewSet, basename="invitation")
 router.register("applications", views.ApplicationViewSet, basename="application")
 router.register("snapshots", views.SnapshotViewSet, basename="snapshot")
 router.register("allocations", views.AllocationViewSet, basename="allocation")

@@ -25,12 +25,13 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
 from portal import applications, calls, decisions, projects, roles
+from portal import invitations as invitation_services
 from portal.api import selectors
 from portal.api import serializers as s
 from portal.api.filters import AllocationFilter, ApplicationFilter, JobFilter
 from portal.api.permissions import ObjectRules, require
 from portal.errors import WorkflowError
-from portal.models import Application, Project, User
+from portal.models import Application, Project, ProjectInvitation, User
 from portal.paging import IdFirstPaginator
 from reproducibility.models import Snapshot
 from reproducibility.scorecard import SCHEMA as SCORECARD_SCHEMA
@@ -120,6 +121,9 @@ class ProjectViewSet(
         "retrieve": ("portal.view_project",),
         "update": ("portal.view_project", "portal.change_project"),
         "partial_update": ("portal.view_project", "portal.change_project"),
+        "invitations": ("portal.view_project", "portal.change_project"),
+        "leave": ("portal.view_project",),  # and a member: checked by the action
+        "remove_member": ("portal.view_project", "portal.change_project"),
     }
 
     def visible(self) -> QuerySet[Any]:
@@ -139,12 +143,98 @@ class ProjectViewSet(
             serializer.instance = projects.create_project(owner, **serializer.validated_data)
 
     def perform_update(self, serializer: BaseSerializer) -> None:
-        fields = dict(serializer.validated_data)
-        members = fields.pop("members", None)
         with refusals():
             serializer.instance = projects.update_project(
-                cast(Project, serializer.instance), actor=self.request.user, members=members, **fields
+                cast(Project, serializer.instance), actor=self.request.user, **serializer.validated_data
             )
+
+    @extend_schema(methods=["GET"], request=None, responses={200: s.InvitationSerializer(many=True), 403: DENIED})
+    @extend_schema(
+        methods=["POST"], request=s.InviteSerializer, responses={201: s.InvitationSerializer, 400: REFUSED, 403: DENIED}
+    )
+    @action(detail=True, methods=["get", "post"])
+    def invitations(self, request: Request, pk: str | None = None) -> Response:
+        """The project's invitations (GET), or invite someone by username or email (POST).
+
+        The answer is the same whether or not the name has an account; they become a member on accepting.
+        """
+        project = self.get_object()
+        if request.method == "GET":
+            page = self.paginate_queryset(invitation_services.invitations_of(project))
+            data = s.InvitationSerializer(page, many=True, context=self.get_serializer_context()).data
+            return self.get_paginated_response(data)
+        serializer = s.InviteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with refusals():
+            invitation = invitation_services.invite(project, serializer.validated_data["invitee"], actor=request.user)
+        return self.answer(invitation, s.InvitationSerializer, status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={204: None, 400: REFUSED, 403: DENIED})
+    @action(detail=True, methods=["post"])
+    def leave(self, request: Request, pk: str | None = None) -> Response:
+        """Stop being a member of the project (the owner cannot)."""
+        project = self.get_object()
+        if not project.is_member(cast(User, request.user)):
+            raise PermissionDenied("You are not a member of this project.")
+        with refusals():
+            invitation_services.leave(project, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=s.MemberSerializer, responses={200: s.ProjectSerializer, 400: REFUSED, 403: DENIED})
+    @action(detail=True, methods=["post"], url_path="remove-member")
+    def remove_member(self, request: Request, pk: str | None = None) -> Response:
+        """Take a member off the project."""
+        project = self.get_object()
+        serializer = s.MemberSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        username = serializer.validated_data["username"]
+        member = project.members.filter(username=username).first()
+        if member is None:
+            raise Refused(f"{username} is not a member of this project.")
+        with refusals():
+            invitation_services.remove_member(project, member, actor=request.user)
+        return self.answer(self.everything().get(pk=project.pk), s.ProjectSerializer)
+
+
+class InvitationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PortalViewSet):
+    """Invitations addressed to you (list); accept or decline one, or revoke one your project sent."""
+
+    serializer_class = s.InvitationSerializer
+    object_permissions = {
+        "retrieve": ("portal.view_projectinvitation",),
+        "accept": ("portal.answer_projectinvitation",),
+        "decline": ("portal.answer_projectinvitation",),
+        "revoke": ("portal.revoke_projectinvitation",),
+    }
+
+    def visible(self) -> QuerySet[Any]:
+        return self.everything().filter(invitee=self.request.user)
+
+    def everything(self) -> QuerySet[Any]:
+        return ProjectInvitation.objects.select_related("project", "inviter")
+
+    def _respond(self, work: Any) -> Response:
+        with refusals():
+            invitation = work(self.get_object(), actor=self.request.user)
+        return self.answer(self.everything().get(pk=invitation.pk), s.InvitationSerializer)
+
+    @extend_schema(request=None, responses={200: s.InvitationSerializer, 400: REFUSED, 403: DENIED})
+    @action(detail=True, methods=["post"])
+    def accept(self, request: Request, pk: str | None = None) -> Response:
+        """Become a member of the project (and so no reviewer of its applications)."""
+        return self._respond(invitation_services.accept)
+
+    @extend_schema(request=None, responses={200: s.InvitationSerializer, 400: REFUSED, 403: DENIED})
+    @action(detail=True, methods=["post"])
+    def decline(self, request: Request, pk: str | None = None) -> Response:
+        """Say no to the invitation."""
+        return self._respond(invitation_services.decline)
+
+    @extend_schema(request=None, responses={200: s.InvitationSerializer, 400: REFUSED, 403: DENIED})
+    @action(detail=True, methods=["post"])
+    def revoke(self, request: Request, pk: str | None = None) -> Response:
+        """Withdraw a pending invitation of your project."""
+        return self._respond(invitation_services.revoke)
 
 
 # --- applications --------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Forms of the project pages: creating a project and choosing its members.
+"""Forms of the project pages: creating a project and inviting its members.
 
 They only parse input; where the repository may come from is decided by portal.projects.
 """
@@ -10,9 +10,9 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
-from django.db.models import Q
 
-from portal.models import User
+from portal import invitations
+from portal.errors import WorkflowError
 
 # An SPDX licence identifier or expression (e.g. "Apache-2.0", "MIT OR Apache-2.0",
 # "GPL-2.0-only WITH Classpath-exception-2.0").
@@ -35,38 +35,29 @@ COMMON_LICENCES = (
 ARCHIVE_TYPES = ".zip,.tar.gz,.tgz,.tar"
 
 
-class MembersField(forms.CharField):
-    """Usernames or email addresses, separated by commas, spaces or new lines, as the users they name."""
+# Names one form may invite at once.
+MAX_INVITEES = 20
+
+
+class InviteesField(forms.CharField):
+    """Usernames or email addresses, separated by commas, spaces or new lines, checked for shape only.
+
+    Whether a name has an account is never looked up here: the answer would tell who is registered.
+    """
 
     widget = forms.Textarea(attrs={"rows": 2})
 
-    def to_python(self, value: Any) -> list[User]:  # type: ignore[override]
+    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
         names = list(dict.fromkeys(n for n in re.split(r"[\s,;]+", super().to_python(value) or "") if n))
-        if not names:
-            return []
-        query = Q(username__in=[n for n in names if "@" not in n])
-        for email in (n for n in names if "@" in n):
-            query |= Q(email__iexact=email)  # addresses are unique whatever their case
-        by_key: dict[str, User] = {}
-        for user in User.objects.filter(query, is_active=True):
-            by_key[user.username] = by_key[user.email.casefold()] = user
-        missing = [n for n in names if _key(n) not in by_key]
-        if missing:
-            raise forms.ValidationError(
-                "No account for %(names)s. Each member signs up first; then add them by username or email.",
-                params={"names": ", ".join(missing)},
-                code="unknown_member",
-            )
-        return list(dict.fromkeys(by_key[_key(n)] for n in names))
-
-    def prepare_value(self, value: Any) -> Any:
-        if isinstance(value, list | tuple) and all(isinstance(v, User) for v in value):
-            return ", ".join(user.username for user in value)
-        return value
-
-
-def _key(name: str) -> str:
-    return name.casefold() if "@" in name else name
+        if len(names) > MAX_INVITEES:
+            raise forms.ValidationError(f"Invite at most {MAX_INVITEES} people at once.", code="too_many")
+        keys = []
+        for name in names:
+            try:
+                keys.append(invitations.invitee_key(name))
+            except WorkflowError as error:
+                raise forms.ValidationError(str(error), code="bad_name") from error
+        return list(dict.fromkeys(keys))
 
 
 def repository_help() -> str:
@@ -95,11 +86,11 @@ class ProjectForm(forms.Form):
     )
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False)
     organisation = forms.CharField(max_length=200, required=False)
-    members = MembersField(
-        label="Other members",
+    invitees = InviteesField(
+        label="Invite members",
         required=False,
-        help_text="Usernames or email addresses of people who already have an account, separated by commas. "
-        "Members can edit the project and its applications.",
+        help_text="Usernames or email addresses, separated by commas. Each person becomes a member on accepting "
+        "the invitation; members can edit the project and its applications.",
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -121,9 +112,9 @@ class ProjectForm(forms.Form):
         return cleaned
 
 
-class ProjectMembersForm(forms.Form):
-    members = MembersField(
-        label="Other members",
-        required=False,
-        help_text="Usernames or email addresses, separated by commas. The owner is always a member.",
+class InviteForm(forms.Form):
+    invitees = InviteesField(
+        label="Invite",
+        help_text="Usernames or email addresses, separated by commas. Each becomes a member on accepting; "
+        "an address without an account waits until someone signs up with it.",
     )

@@ -3,6 +3,7 @@
 from portal.models.applications import Application
 from portal.models.audit import AuditEntry
 from portal.models.calls import Call, CallPool, RubricCriterion
+from portal.models.invitations import ProjectInvitation
 from portal.models.people import Project, User
 from portal.models.reviews import ConflictDeclaration, CriterionScore, Review, ReviewAssignment
 
@@ -14,6 +15,7 @@ __all__ = [
     "ConflictDeclaration",
     "CriterionScore",
     "Project",
+    "ProjectInvitation",
     "Review",
     "ReviewAssignment",
     "RubricCriterion",

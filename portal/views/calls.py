@@ -135,6 +135,7 @@ def application_reviews(request: HttpRequest, pk: int) -> HttpResponse:
         "call": application.call,
         "project": application.project,
         "panel": panel,
+        "pool": assignment.reviewer_pool(application) if reviewable else None,
         "row": maintainer.decision_row(application, panel.summary),
         "report": reviewer.report_summary(application),
         "assign_form": (

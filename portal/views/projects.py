@@ -1,4 +1,4 @@
-"""The applicant's project pages: their list, creating one, a project's page, and its members."""
+"""The applicant's project pages: their list, creating one, a project's page (members: portal.views.invitations)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from portal import applicant, projects, roles
 from portal.errors import WorkflowError
-from portal.forms.projects import COMMON_LICENCES, ProjectForm, ProjectMembersForm
+from portal.forms.projects import COMMON_LICENCES, ProjectForm
 from portal.models import Project
 from reproducibility.snapshots import Caps
 
@@ -50,7 +50,7 @@ def _create(request: HttpRequest, form: ProjectForm) -> Project:
             licence=data["licence"],
             description=data["description"],
             organisation=data["organisation"],
-            members=data["members"],
+            invitees=data["invitees"],
         )
     except WorkflowError:
         if stored:
@@ -70,7 +70,9 @@ def project_create(request: HttpRequest) -> HttpResponse:
         except WorkflowError as error:
             form.add_error(None, str(error))
         else:
-            messages.success(request, f"Project {project} created. Apply with it to an open call.")
+            names = form.cleaned_data["invitees"]
+            invited = f" Invitations recorded for {', '.join(names)}." if names else ""
+            messages.success(request, f"Project {project} created.{invited} Apply with it to an open call.")
             return redirect("portal:project_detail", pk=project.pk)
     context = {"form": form, "licences": COMMON_LICENCES}
     return render(request, "portal/projects/create.html", context, status=400 if form.errors else 200)
@@ -80,29 +82,14 @@ def project_create(request: HttpRequest) -> HttpResponse:
 @require_GET
 def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
     project = _project_for(request, pk)
+    members = list(project.members.all())
     context: dict[str, Any] = {
         "project": project,
-        "members": list(project.members.all()),
+        "members": members,
+        "is_member": any(member.pk == request.user.pk for member in members),
         "applications": applicant.with_reproducibility(project.applications.all()).order_by("-created", "-pk"),
         "allocations": applicant.allocations_with_bars(project.allocations.all()),
         "can_change": request.user.has_perm("portal.change_project", project),
         "can_apply": request.user.has_perm("portal.change_application", project),
     }
     return render(request, "portal/projects/detail.html", context)
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def project_members(request: HttpRequest, pk: int) -> HttpResponse:
-    project = _project_for(request, pk, "portal.change_project")
-    form = ProjectMembersForm(request.POST or None, initial={"members": list(project.members.all())})
-    if request.method == "POST" and form.is_valid():
-        try:
-            projects.update_project(project, actor=request.user, members=form.cleaned_data["members"])
-        except WorkflowError as error:
-            form.add_error(None, str(error))
-        else:
-            messages.success(request, "Members saved.")
-            return redirect("portal:project_detail", pk=project.pk)
-    context = {"project": project, "form": form}
-    return render(request, "portal/projects/members.html", context, status=400 if form.errors else 200)

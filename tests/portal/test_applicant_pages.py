@@ -91,13 +91,18 @@ def test_an_applicant_goes_from_a_repository_to_an_award_through_the_pages(
             "licence": "Apache-2.0",
             "description": "Handwritten digits, reproducibly.",
             "organisation": "Open Digits Lab",
-            "members": "bob, CAROL@example.org",
+            "invitees": "bob, CAROL@example.org",
         },
     )
     project = Project.objects.get()
     assert response.status_code == 302 and response["Location"] == reverse("portal:project_detail", args=[project.pk])
     assert project.owner == applicant and project.repository_url == str(repo.resolve())
-    assert set(project.members.all()) == {bob, carol}
+    # Invited, not members: each becomes one on accepting (see tests/portal/test_invitations.py).
+    assert not project.members.exists()
+    assert {(i.invitee_name, i.invitee) for i in project.invitations.all()} == {
+        ("bob", bob),
+        ("carol@example.org", carol),
+    }
     assert "Digits" in page(client.get(reverse("portal:project_list")))
 
     calls_page = page(client.get(reverse("portal:open_calls")))
@@ -333,7 +338,7 @@ def test_another_applicants_project_cannot_be_chosen(signed_in, project, make_us
         ({"repository_url": "relative/folder"}, "is not an absolute path"),
         ({"repository_url": ""}, "Give the project's repository"),
         ({"licence": "Apache 2 or whatever"}, "SPDX licence identifier"),
-        ({"members": "bob, nobody, ghost@example.org"}, "No account for nobody, ghost@example.org"),
+        ({"invitees": "bob, not an@address"}, "neither an email address nor a username"),
         ({"name": ""}, "This field is required"),
     ],
 )
@@ -412,20 +417,22 @@ def test_a_wrong_upload_is_refused_and_nothing_is_kept(signed_in, settings, tmp_
 
 
 @pytest.mark.django_db
-def test_members_are_edited_by_username_or_email_and_then_see_the_project(client, signed_in, project, make_user):
+def test_members_are_invited_by_username_or_email_and_then_see_the_project(client, signed_in, project, make_user):
     bob = make_user("bob")
     members_url = reverse("portal:project_members", args=[project.pk])
-    response = signed_in.post(members_url, {"members": "BOB@example.org"})
-    assert response.status_code == 302 and list(project.members.all()) == [bob]
-    assert "bob" in page(signed_in.get(members_url))  # the form shows the current members
+    response = signed_in.post(members_url, {"invitees": "BOB@example.org"})
+    assert response.status_code == 302 and not project.members.exists()
+    assert "bob@example.org" in page(signed_in.get(members_url))  # the invitation, as typed
     bobs = Client()
     bobs.force_login(bob)
-    assert bobs.get(reverse("portal:project_detail", args=[project.pk])).status_code == 200
-    response = signed_in.post(members_url, {"members": "nobody"})
-    assert response.status_code == 400 and "No account for nobody" in form_error(response)
+    assert bobs.get(reverse("portal:project_detail", args=[project.pk])).status_code == 403
+    invitation = project.invitations.get()
+    assert bobs.post(reverse("portal:invitation_accept", args=[invitation.token])).status_code == 302
     assert list(project.members.all()) == [bob]
-    response = signed_in.post(members_url, {"members": ""})
-    assert response.status_code == 302 and not project.members.exists()
+    assert bobs.get(reverse("portal:project_detail", args=[project.pk])).status_code == 200
+    response = signed_in.post(members_url, {"invitees": "not an@address"})
+    assert response.status_code == 400 and "neither an email address nor a username" in form_error(response)
+    assert list(project.members.all()) == [bob] and project.invitations.count() == 1
 
 
 # --- who may see and do what ------------------------------------------------------------------
@@ -451,11 +458,12 @@ def test_another_applicant_is_refused_everywhere_and_changes_nothing(client, mak
     client.force_login(make_user("eve"))
     for name, url in _urls(submitted).items():
         assert client.get(url).status_code == 403, name
-    assert client.post(_urls(submitted)["members"], {"members": "eve"}).status_code == 403
+    assert client.post(_urls(submitted)["members"], {"invitees": "eve"}).status_code == 403
     assert client.post(reverse("portal:application_withdraw", args=[submitted.pk])).status_code == 403
     assert client.post(reverse("portal:application_submit", args=[submitted.pk])).status_code == 403
     submitted.refresh_from_db()
     assert submitted.state == S.UNDER_REVIEW and not submitted.project.members.exists()
+    assert not submitted.project.invitations.exists()
     assert "Digits" not in page(client.get(reverse("portal:home")))
     assert "Digits" not in page(client.get(reverse("portal:project_list")))
 

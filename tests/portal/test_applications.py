@@ -43,13 +43,14 @@ def test_local_folders_are_refused_where_the_operator_does_not_allow_them(applic
 
 
 @pytest.mark.django_db
-def test_an_allowed_https_repository_and_members_make_a_project(applicant, make_user):
+def test_an_allowed_https_repository_makes_a_project_and_invites_its_members(applicant, make_user):
     member = make_user("bob")
     project = projects.create_project(
-        applicant, name="Digits", repository_url="https://github.com/example/digits", members=[member, applicant]
+        applicant, name="Digits", repository_url="https://github.com/example/digits", invitees=["bob", "ada"]
     )
-    assert project.slug == "digits" and list(project.members.all()) == [member]
-    assert project.is_member(member) and project.is_member(applicant)
+    assert project.slug == "digits" and not project.members.exists()
+    assert sorted(project.invitations.values_list("invitee_name", flat=True)) == ["ada", "bob"]
+    assert not project.is_member(member) and project.is_member(applicant)
     again = projects.create_project(applicant, name="Digits", repository_url="https://github.com/example/digits")
     assert again.slug == "digits-2"
 

@@ -18,7 +18,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from portal import applications, assignment, decisions, projects, reviews
+from portal import applications, assignment, decisions, invitations, projects, reviews
 from portal.models import ConflictDeclaration, ReviewAssignment
 from reproducibility import services as reproducibility_services
 from scheduler import quota
@@ -80,6 +80,10 @@ PROJECT = {"args": lambda w: [w.project.pk], "api": True}
 APPLICATION = {"args": lambda w: [w.application.pk], "api": True}
 
 
+INVITATION_PAGE = {"args": lambda w: [w.extra["invitation"].token]}
+INVITATION = {"args": lambda w: [w.extra["invitation"].pk], "api": True}
+
+
 REVIEWERS = {ASSIGNED, UNASSIGNED, CONFLICTED}
 REVIEW = {"args": lambda w: [w.assignment.pk]}
 CALL = {"args": lambda w: [w.call.pk]}
@@ -129,6 +133,35 @@ MATRIX: list[Route] = [
     R("portal:project_create", {OWNER, OTHER}, method="POST", data=_new_project, ok=frozenset({302})),
     R("portal:project_detail", PROJECT_VIEWERS, args=lambda w: [w.project.pk]),
     R("portal:project_members", PROJECT_PEOPLE, args=lambda w: [w.project.pk]),
+    # Membership by invitation. The world's project invited the other applicant, who alone answers it;
+    # nobody in the world is a member, so leaving and removing reach the refusal (a message, or 400).
+    R(
+        "portal:project_members",
+        PROJECT_PEOPLE,
+        method="POST",
+        data=lambda w: {"invitees": "someone"},
+        ok=frozenset({302}),
+        args=lambda w: [w.project.pk],
+    ),
+    R(
+        "portal:project_member_remove",
+        PROJECT_PEOPLE,
+        method="POST",
+        ok=frozenset({302}),
+        args=lambda w: [w.project.pk, w.users[OTHER].pk],
+    ),
+    R("portal:project_leave", {OWNER}, method="POST", ok=frozenset({302}), args=lambda w: [w.project.pk]),
+    R(
+        "portal:invitation_revoke",
+        PROJECT_PEOPLE,
+        method="POST",
+        ok=frozenset({302}),
+        args=lambda w: [w.project.pk, w.extra["invitation"].pk],
+    ),
+    R("portal:invitation_list", SIGNED_IN),
+    R("portal:invitation_detail", {OTHER}, **INVITATION_PAGE),  # anyone else: 404, even with the link
+    R("portal:invitation_accept", {OTHER}, method="POST", ok=frozenset({302}), **INVITATION_PAGE),
+    R("portal:invitation_decline", {OTHER}, method="POST", ok=frozenset({302}), **INVITATION_PAGE),
     R("portal:open_calls", SIGNED_IN),
     R("portal:apply", SIGNED_IN, args=lambda w: [w.call.pk]),  # the form offers only the user's projects
     R("portal:application_detail", PROJECT_VIEWERS, args=lambda w: [w.application.pk]),
@@ -191,6 +224,30 @@ MATRIX: list[Route] = [
     R("api:project-list", {OWNER, OTHER}, method="POST", data=_new_project, ok=frozenset({201}), **API),
     R("api:project-detail", PROJECT_VIEWERS, **PROJECT),
     R("api:project-detail", PROJECT_PEOPLE, method="PATCH", data=lambda w: {"licence": "MIT"}, **PROJECT),
+    R("api:project-invitations", PROJECT_PEOPLE, **PROJECT),
+    R(
+        "api:project-invitations",
+        PROJECT_PEOPLE,
+        method="POST",
+        data=lambda w: {"invitee": "someone"},
+        ok=frozenset({201}),
+        **PROJECT,
+    ),
+    R("api:project-leave", {OWNER}, method="POST", ok=frozenset({400}), **PROJECT),  # the owner cannot leave
+    R(
+        "api:project-remove-member",
+        PROJECT_PEOPLE,
+        method="POST",
+        data=lambda w: {"username": "eve"},
+        ok=frozenset({400}),
+        **PROJECT,
+    ),
+    R("api:invitation-list", SIGNED_IN, **API),  # each sees the invitations addressed to them
+    R("api:invitation-detail", {OWNER, OTHER, MAINTAINER}, **INVITATION),
+    R("api:invitation-accept", {OTHER}, method="POST", **INVITATION),
+    R("api:invitation-decline", {OTHER}, method="POST", **INVITATION),
+    # The owner revokes first; the maintainer then finds it revoked (400).
+    R("api:invitation-revoke", PROJECT_PEOPLE, method="POST", ok=frozenset({200, 400}), **INVITATION),
     R("api:application-list", SIGNED_IN, **API),
     R("api:application-list", {OWNER}, method="POST", data=_same_draft, ok=frozenset({400}), **API),
     R("api:application-detail", PROJECT_VIEWERS, **APPLICATION),
@@ -274,6 +331,7 @@ def world(db, make_user, gpu_pool, open_call, make_local_repo, plan, maintainer)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "README").write_text("placeholder artifact\n")
     assert not assignment.conflicts_of_interest(unassigned, application)
+    invitation = invitations.invite(project, other.username, actor=owner)
     return World(
         users={
             OWNER: owner,
@@ -291,6 +349,7 @@ def world(db, make_user, gpu_pool, open_call, make_local_repo, plan, maintainer)
         allocation=application.allocation,
         job=job,
         snapshot=snapshot,
+        extra={"invitation": invitation},
     )
 
 

@@ -58,7 +58,7 @@ def refused(answer, field: str = "detail", says: str = ""):  # type: ignore[no-u
         ({"name": "X", "repository_url": "/" + "a" * 300}, "detail", "not an absolute path to a folder"),
         ({"name": "X", "repository_url": "~nobody-at-all/repo"}, "detail", "not an absolute path to a folder"),
         ({"repository_url": "https://github.com/a/b"}, "name", "required"),
-        ({"name": "X", "repository_url": "https://github.com/a/b", "members": ["nobody"]}, "members", "nobody"),
+        ({"name": "X", "repository_url": "https://github.com/a/b", "members": ["nobody"]}, "members", "invite"),
         ({"name": "X" * 201, "repository_url": "https://github.com/a/b"}, "name", "200"),
     ],
 )
