@@ -130,6 +130,35 @@ def register_rule(perm: str, rule: Rule) -> None:
     RULES[perm] = rule
 
 
+def _badge_is_public(snapshot: Any) -> bool:
+    """By its number, a badge is public once the project's members published it or an application
+    scored from it was awarded; before that its link (an unguessable token) is the only public way."""
+    from portal.models import Application
+
+    if getattr(snapshot, "badge_public", False):
+        return True
+    applications = getattr(snapshot, "applications", None)
+    return applications is not None and applications.filter(state=Application.State.AWARDED).exists()
+
+
+def _can_see_badge(user: Any, snapshot: Any) -> bool:
+    if _badge_is_public(snapshot):
+        return True
+    return bool(user.is_active and user.is_authenticated and _can_view_snapshot(user, snapshot))
+
+
+def _can_publish_badge(user: Any, snapshot: Any) -> bool:
+    """The members of a project scored from it: publishing is the project's choice, not a maintainer's."""
+    applications = getattr(snapshot, "applications", None)
+    return applications is not None and any(_can_change_application(user, a) for a in applications.all())
+
+
+register_rule("reproducibility.publish_badge", _can_publish_badge)
+
+# Answered for anonymous visitors too: what anyone may see.
+PUBLIC_RULES: dict[str, Rule] = {"reproducibility.view_badge": _can_see_badge}
+
+
 class ObjectPermissionBackend:
     """Answers has_perm(perm, obj) for objects; model-level perms stay with ModelBackend."""
 
@@ -137,6 +166,9 @@ class ObjectPermissionBackend:
         return None
 
     def has_perm(self, user_obj: Any, perm: str, obj: Any = None) -> bool:
+        public_rule = PUBLIC_RULES.get(perm)
+        if public_rule is not None and obj is not None:
+            return bool(public_rule(user_obj, obj))
         if obj is None or not user_obj.is_active or not user_obj.is_authenticated:
             return False
         rule = RULES.get(perm)

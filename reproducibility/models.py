@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.db import models
+
+
+def new_badge_token() -> str:
+    """43 URL-safe characters (256 bits): a badge link nobody can guess or count through."""
+    return secrets.token_urlsafe(32)
 
 
 class Snapshot(models.Model):
@@ -32,6 +39,10 @@ class Snapshot(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     error = models.TextField(blank=True)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    # The badge answers by number only when it is public (an award, or published by the project's
+    # members: portal.permissions); by this token, to anyone given the link.
+    badge_token = models.CharField(max_length=64, unique=True, default=new_badge_token, editable=False)
+    badge_public = models.BooleanField(default=False, help_text="The project's members published the badge.")
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.cache import patch_cache_control
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_POST
 
-from reproducibility import guide, services
+from reproducibility import badges, guide, services
 from reproducibility.models import Snapshot
 from reproducibility.scoring import CHECKER_VERSION
-
-LEVEL_COLOURS = {"gold": "#b8860b", "silver": "#6c757d", "bronze": "#a0522d", "none": "#c62828"}
 
 
 def _visible(request: HttpRequest, pk: int) -> Snapshot:
@@ -41,6 +41,8 @@ def report(request: HttpRequest, pk: int) -> HttpResponse:
         "current_checker": CHECKER_VERSION,
         "outdated": outdated,
         "may_rescore": outdated and request.user.has_perm("reproducibility.rescore_snapshot", snapshot),
+        "badge_public": _public_by_number(snapshot),
+        "may_publish_badge": request.user.has_perm("reproducibility.publish_badge", snapshot),
     }
     return render(request, "reproducibility/report.html", context)
 
@@ -75,17 +77,52 @@ def check_detail(request: HttpRequest, check_id: str) -> HttpResponse:
     return render(request, "reproducibility/check.html", {"page": page})
 
 
+def _badge_svg(request: HttpRequest, snapshot: Snapshot) -> HttpResponse:
+    label, colour = badges.badge_face(snapshot)
+    context = {"value": label, "colour": colour, "width": 96 + 7 * len(label)}
+    return HttpResponse(render(request, "reproducibility/badge.svg", context).content, content_type="image/svg+xml")
+
+
+def _public_by_number(snapshot: Snapshot) -> bool:
+    return AnonymousUser().has_perm("reproducibility.view_badge", snapshot)
+
+
+@require_GET
+def badge(request: HttpRequest, pk: int) -> HttpResponse:
+    """The badge by the snapshot's number: public once awarded or published (portal.permissions),
+    else only for those who may read the report. 404 rather than 403: numbers are sequential, and a
+    refusal would tell a stranger which applications exist."""
+    snapshot = get_object_or_404(Snapshot, pk=pk)
+    if not request.user.has_perm("reproducibility.view_badge", snapshot):
+        raise Http404("No such badge.")
+    response = _badge_svg(request, snapshot)
+    if _public_by_number(snapshot):
+        patch_cache_control(response, public=True, max_age=300)
+    else:
+        patch_cache_control(response, private=True, max_age=300)  # never kept by a shared cache
+    return response
+
+
 @require_GET
 @cache_control(max_age=300, public=True)
-def badge(request: HttpRequest, pk: int) -> HttpResponse:
-    """A shields-style SVG for READMEs: public, it shows only the level and the score."""
+def badge_by_token(request: HttpRequest, token: str) -> HttpResponse:
+    """The badge for READMEs: anyone given the link sees it; the token cannot be guessed or counted."""
+    return _badge_svg(request, get_object_or_404(Snapshot, badge_token=token))
+
+
+@login_required
+@require_POST
+def badge_publish(request: HttpRequest, pk: int) -> HttpResponse:
+    """The project's members make the badge public by its number (public=on) or withdraw that (public=off)."""
     snapshot = get_object_or_404(Snapshot, pk=pk)
-    latest = snapshot.latest_report
-    if latest is None:
-        label, colour = snapshot.status, "#9e9e9e"
+    if not request.user.has_perm("reproducibility.publish_badge", snapshot):
+        raise PermissionDenied("Only the members of a project scored from this snapshot may publish its badge.")
+    choice = request.POST.get("public")
+    if choice not in ("on", "off"):
+        return HttpResponseBadRequest("Say public=on to publish the badge or public=off to withdraw it.")
+    badges.set_badge_public(snapshot, public=choice == "on", actor=request.user)
+    if choice == "on":
+        messages.success(request, "The badge is public: anyone may see it by this report's number.")
     else:
-        label, colour = f"{latest.level} {latest.score:.0f}", LEVEL_COLOURS.get(latest.level, "#9e9e9e")
-    svg = render(
-        request, "reproducibility/badge.svg", {"value": label, "colour": colour, "width": 96 + 7 * len(label)}
-    ).content
-    return HttpResponse(svg, content_type="image/svg+xml")
+        messages.success(request, "The badge is no longer public by number; its README link still works.")
+    return redirect("reproducibility:report", pk=snapshot.pk)

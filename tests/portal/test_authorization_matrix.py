@@ -120,7 +120,8 @@ MATRIX: list[Route] = [
     R("password_reset_done", EVERYONE),
     R("password_reset_complete", EVERYONE),
     R("password_reset_confirm", EVERYONE, args=lambda w: ["MQ", "set-password"], ok=frozenset({200, 302})),
-    R("reproducibility:badge", EVERYONE, args=lambda w: [w.snapshot.pk]),
+    R("reproducibility:badge", EVERYONE, args=lambda w: [w.snapshot.pk]),  # awarded: public by number
+    R("reproducibility:badge_by_token", EVERYONE, args=lambda w: [w.snapshot.badge_token]),
     R("checks:index", EVERYONE),  # the checks' documentation describes rules, not anyone's data
     R("checks:detail", EVERYONE, args=lambda w: ["global-seed"]),
     # Account pages.
@@ -209,6 +210,15 @@ MATRIX: list[Route] = [
     R("reproducibility:report", PROJECT_VIEWERS, args=lambda w: [w.snapshot.pk]),
     # Reviewers read the report but do not re-score it. The world's report is current: nothing to re-score.
     R("reproducibility:rescore", PROJECT_PEOPLE, method="POST", args=lambda w: [w.snapshot.pk], ok=frozenset({302})),
+    # Publishing the badge is the project's choice: its members only, not maintainers.
+    R(
+        "reproducibility:badge_publish",
+        {OWNER},
+        method="POST",
+        args=lambda w: [w.snapshot.pk],
+        data=lambda w: {"public": "on"},
+        ok=frozenset({302}),
+    ),
     # API (token or session). Refused objects answer 403; the world's application is already awarded,
     # so its members' changes reach the workflow and are refused there (400).
     R("api:schema", EVERYONE),
