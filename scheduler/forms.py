@@ -6,14 +6,17 @@ import shlex
 
 from django import forms
 
+from portal.forms.validators import single_line
 from scheduler.quota import JobRequest
 
 
 class JobSubmitForm(forms.Form):
     """A training run within an allocation; the worst case is reserved on submission."""
 
-    name = forms.CharField(max_length=200, required=False)
-    entrypoint = forms.CharField(max_length=300, initial="train.py", help_text="Script run by every worker.")
+    name = forms.CharField(max_length=200, required=False, validators=[single_line])
+    entrypoint = forms.CharField(
+        max_length=300, initial="train.py", validators=[single_line], help_text="Script run by every worker."
+    )
     args = forms.CharField(
         max_length=2000, required=False, help_text="Arguments, shell-quoted, e.g. --epochs 5 --batch-size 64"
     )

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import shlex
-from typing import Any, cast
+from typing import Any
 
-from django import forms
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -13,16 +12,18 @@ from rest_framework.authtoken.models import Token
 from rest_framework.reverse import reverse
 
 from portal import invitations as invitation_services
+from portal.api.form_rules import FormValidated, form_field
 from portal.errors import WorkflowError
+from portal.forms.applications import ApplicationForm, WithdrawForm
+from portal.forms.calls import DecisionForm
+from portal.forms.projects import ProjectForm
 from portal.models import Application, Call, CallPool, Project, ProjectInvitation, RubricCriterion
 from reproducibility.models import Snapshot
 from scheduler import selectors as scheduler_selectors
 from scheduler.forms import JobSubmitForm
-from scheduler.models import AcceleratorPool, Allocation, JobEvent, TrainingJob
+from scheduler.models import Allocation, JobEvent, TrainingJob
 
 HOUR = 3600
-# Large enough for any call's budget, small enough that seconds always fit the database's integers.
-MAX_HOURS = 1_000_000
 
 
 @extend_schema_field(OpenApiTypes.DOUBLE)
@@ -84,9 +85,19 @@ class CallSerializer(serializers.ModelSerializer):
 # --- projects ------------------------------------------------------------------------------
 
 
-class ProjectSerializer(serializers.ModelSerializer):
+class ProjectSerializer(FormValidated, serializers.ModelSerializer):
+    """A project; its fields are judged by the project page's form (portal.api.form_rules)."""
+
+    form_class = ProjectForm
     url = serializers.HyperlinkedIdentityField(view_name="api:project-detail")
     owner = serializers.CharField(source="owner.username", read_only=True)
+    name = form_field(ProjectForm, "name")
+    organisation = form_field(ProjectForm, "organisation")
+    repository_url = form_field(
+        ProjectForm, "repository_url", help_text="An https git URL, or a local folder where the operator allows it."
+    )
+    licence = form_field(ProjectForm, "licence")
+    description = form_field(ProjectForm, "description")
     members: serializers.Field = serializers.SlugRelatedField(
         many=True,
         slug_field="username",
@@ -111,9 +122,6 @@ class ProjectSerializer(serializers.ModelSerializer):
             "created",
         ]
         read_only_fields = ["id", "url", "slug", "owner", "created"]
-        extra_kwargs = {
-            "repository_url": {"help_text": "An https git URL, or a local folder where the operator allows it."}
-        }
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         # Members are never set directly (that made people members without their consent); giving the
@@ -255,25 +263,25 @@ class ApplicationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ApplicationDraftSerializer(serializers.ModelSerializer):
-    """The plan of a draft: what it asks for and how it will be used (a PATCH changes only what it gives)."""
+class ApplicationDraftSerializer(FormValidated):
+    """The plan of a draft (the instance), judged by the application page's form; a PATCH changes only
+    what it gives."""
 
-    pool = serializers.SlugRelatedField(
-        slug_field="name", queryset=AcceleratorPool.objects.all(), help_text="Pool name, e.g. nvidia-v100."
-    )
-    requested_hours = serializers.FloatField(min_value=0, max_value=MAX_HOURS, help_text="Accelerator-hours asked for.")
+    pool = form_field(ApplicationForm, "pool", help_text="Pool name, e.g. nvidia-v100.")
+    requested_hours = form_field(ApplicationForm, "requested_hours", help_text="Accelerator-hours asked for.")
+    justification = form_field(ApplicationForm, "justification")
+    entrypoint = form_field(ApplicationForm, "entrypoint")
+    workers = form_field(ApplicationForm, "workers")
+    accelerators_per_worker = form_field(ApplicationForm, "accelerators_per_worker")
+    expected_runs = form_field(ApplicationForm, "expected_runs")
 
-    class Meta:
-        model = Application
-        fields = [
-            "pool",
-            "requested_hours",
-            "justification",
-            "entrypoint",
-            "workers",
-            "accelerators_per_worker",
-            "expected_runs",
-        ]
+    def make_form(self, data: dict[str, Any], attrs: Any) -> ApplicationForm:
+        assert self.instance is not None, "the draft being changed"
+        return ApplicationForm.for_draft(self.instance, data)
+
+    def current_form_data(self) -> dict[str, Any]:
+        assert self.instance is not None, "the draft being changed"
+        return dict(ApplicationForm.for_draft(self.instance).initial)
 
 
 class ApplicationCreateSerializer(ApplicationDraftSerializer):
@@ -284,28 +292,25 @@ class ApplicationCreateSerializer(ApplicationDraftSerializer):
     )
     call = serializers.PrimaryKeyRelatedField(queryset=Call.objects.all(), help_text="An open call (see /calls/).")
 
-    class Meta(ApplicationDraftSerializer.Meta):
-        fields = ["project", "call", *ApplicationDraftSerializer.Meta.fields]
-        validators: list[object] = []  # a second application to a call is refused by the view, saying which
+    def make_form(self, data: dict[str, Any], attrs: Any) -> ApplicationForm:
+        # Membership is the view's to check (403, as the pages answer), so the form offers this project only.
+        project = attrs["project"]
+        form_data = {**data, "project": project.pk}
+        return ApplicationForm(form_data, call=attrs["call"], projects=Project.objects.filter(pk=project.pk))
 
 
-class WithdrawSerializer(serializers.Serializer):
-    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+class WithdrawSerializer(FormValidated):
+    form_class = WithdrawForm
+    reason = form_field(WithdrawForm, "reason")
 
 
-class DecisionSerializer(serializers.Serializer):
-    DECISIONS = ("award", "decline", "waitlist")
+class DecisionSerializer(FormValidated):
+    """Judged by the form of the maintainer's ranking page."""
 
-    decision = serializers.ChoiceField(choices=DECISIONS)
-    awarded_hours = serializers.FloatField(
-        required=False, min_value=0, max_value=MAX_HOURS, help_text="Accelerator-hours to award (award only)."
-    )
-    message = serializers.CharField(required=False, allow_blank=True, max_length=5000, default="")
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if attrs["decision"] == "award" and "awarded_hours" not in attrs:
-            raise serializers.ValidationError({"awarded_hours": "Say how many accelerator-hours to award."})
-        return attrs
+    form_class = DecisionForm
+    decision = form_field(DecisionForm, "decision")
+    awarded_hours = form_field(DecisionForm, "hours", help_text="Accelerator-hours to award (award only).")
+    message = form_field(DecisionForm, "message")
 
 
 # --- allocations and jobs ------------------------------------------------------------------
@@ -427,30 +432,17 @@ class JobDetailSerializer(JobSerializer):
         return row.estimated_start.isoformat() if row else None
 
 
-def _from_form(name: str, **kwargs: Any) -> serializers.Field:
-    """An API field with the bounds of the job form's field, so the schema shows what the form accepts."""
-    field = JobSubmitForm.base_fields[name]
-    options: dict[str, Any] = {"help_text": field.help_text or None, **kwargs}
-    if field.initial is not None:
-        options["default"] = field.initial
-    elif not field.required:
-        options["required"] = False
-    if isinstance(field, forms.IntegerField):
-        low, high = cast(int | None, field.min_value), cast(int | None, field.max_value)
-        return serializers.IntegerField(min_value=low, max_value=high, **options)
-    assert isinstance(field, forms.CharField)
-    return serializers.CharField(max_length=field.max_length, allow_blank=not field.required, **options)
+class JobSubmitSerializer(FormValidated):
+    """A training run on an allocation. Judged by the run page's form, then by the quota."""
 
-
-class JobSubmitSerializer(serializers.Serializer):
-    """A training run on an allocation. Checked by the same form as the run page, then by the quota."""
+    form_class = JobSubmitForm
 
     allocation = serializers.PrimaryKeyRelatedField(
         queryset=Allocation.objects.select_related("project", "pool"),
         help_text="An allocation of a project you belong to.",
     )
-    name = _from_form("name")
-    entrypoint = _from_form("entrypoint")
+    name = form_field(JobSubmitForm, "name")
+    entrypoint = form_field(JobSubmitForm, "entrypoint")
     args = serializers.ListField(
         child=serializers.CharField(allow_blank=True, max_length=2000),
         required=False,
@@ -458,28 +450,14 @@ class JobSubmitSerializer(serializers.Serializer):
         max_length=200,
         help_text='Arguments given to the entrypoint, one string each, e.g. ["--epochs", "5"].',
     )
-    workers = _from_form("workers")
-    accelerators_per_worker = _from_form("accelerators_per_worker")
-    max_runtime_minutes = _from_form("max_runtime_minutes")
-    seed = _from_form("seed")
-    priority = _from_form("priority")
+    workers = form_field(JobSubmitForm, "workers")
+    accelerators_per_worker = form_field(JobSubmitForm, "accelerators_per_worker")
+    max_runtime_minutes = form_field(JobSubmitForm, "max_runtime_minutes")
+    seed = form_field(JobSubmitForm, "seed")
+    priority = form_field(JobSubmitForm, "priority")
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.form: JobSubmitForm | None = None
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        data = {name: value for name, value in attrs.items() if name != "allocation"}
-        data["args"] = shlex.join(attrs.get("args", []))
-        form = JobSubmitForm(data)
-        if not form.is_valid():
-            errors = {
-                ("non_field_errors" if field == "__all__" else field): [str(m) for m in messages]
-                for field, messages in form.errors.items()
-            }
-            raise serializers.ValidationError(errors)
-        self.form = form
-        return attrs
+    def form_data(self, given: dict[str, Any], attrs: Any) -> dict[str, Any]:
+        return {**given, "args": shlex.join(attrs.get("args", []))}  # the page takes them shell-quoted
 
 
 class TokenSerializer(serializers.ModelSerializer):

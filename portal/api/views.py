@@ -317,7 +317,7 @@ class ApplicationViewSet(
         application = self.get_object()
         partial = kwargs.get("partial", False)
         serializer = s.ApplicationDraftSerializer(
-            data=request.data, partial=partial, context=self.get_serializer_context()
+            application, data=request.data, partial=partial, context=self.get_serializer_context()
         )
         serializer.is_valid(raise_exception=True)
         with refusals():

@@ -13,6 +13,7 @@ from django import forms
 from django.db.models import QuerySet
 
 from portal.applications import Plan
+from portal.forms.validators import MAX_HOURS, single_line
 from portal.models import Application, Call, Project
 from scheduler.models import AcceleratorPool
 
@@ -35,12 +36,17 @@ class ApplicationForm(forms.Form):
     project = forms.ModelChoiceField(queryset=Project.objects.none(), empty_label=None)
     # Any pool parses, so that one the call does not offer gets the workflow's explanation.
     pool = forms.ModelChoiceField(
-        label="Accelerator pool", queryset=AcceleratorPool.objects.all(), to_field_name="name", empty_label=None
+        label="Accelerator pool",
+        queryset=AcceleratorPool.objects.all(),
+        to_field_name="name",
+        empty_label=None,
+        error_messages={"invalid_choice": "There is no pool named %(value)s."},
     )
     requested_hours = forms.DecimalField(
         label="Requested accelerator-hours",
         max_digits=12,
         decimal_places=2,
+        max_value=MAX_HOURS,
         help_text="Accelerators times hours: 2 workers with 1 GPU each for 50 hours is 100 accelerator-hours.",
         widget=forms.NumberInput(attrs={"min": 0, "step": "any"}),
     )
@@ -53,6 +59,7 @@ class ApplicationForm(forms.Form):
         label="Training entrypoint",
         max_length=300,
         required=False,
+        validators=[single_line],
         help_text="The command that trains, e.g. python train.py --epochs 5",
     )
     workers = _count("Workers", "Processes trained together (MultiWorkerMirroredStrategy).")

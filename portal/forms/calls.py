@@ -16,6 +16,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from portal.calls import DEFAULT_RUBRIC, Criterion
+from portal.forms.validators import MAX_HOURS, single_line
 from portal.models import Call, User
 from scheduler.models import AcceleratorPool
 
@@ -39,7 +40,7 @@ def _hours_to_seconds(hours: Decimal) -> int:
 class CallForm(forms.Form):
     """The call itself, and one budget field per pool (left empty: the call does not offer that pool)."""
 
-    title = forms.CharField(max_length=200)
+    title = forms.CharField(max_length=200, validators=[single_line])
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 4}))
     opens_at = _datetime_field("Opens")
     closes_at = _datetime_field("Closes")
@@ -112,7 +113,7 @@ class CallForm(forms.Form):
 class CriterionForm(forms.Form):
     """One rubric criterion; a row without a name is left out."""
 
-    name = forms.CharField(max_length=100, required=False)
+    name = forms.CharField(max_length=100, required=False, validators=[single_line])
     description = forms.CharField(max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
     weight = forms.FloatField(required=False, widget=forms.NumberInput(attrs={"step": "any", "min": 0}))
 
@@ -146,12 +147,20 @@ class DecisionForm(forms.Form):
     decision = forms.ChoiceField(
         label="Decision", choices=[(AWARD, "Award"), (DECLINE, "Decline"), (WAITLIST, "Waitlist")]
     )
-    hours = forms.DecimalField(label="Accelerator-hours", max_digits=14, decimal_places=2, required=False)
+    hours = forms.DecimalField(
+        label="Accelerator-hours", max_digits=14, decimal_places=2, max_value=MAX_HOURS, required=False
+    )
     message = forms.CharField(
         label="Message to the applicant", max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
     # Where the row stood in the ranking, so a re-rendered row keeps its number.
     rank = forms.IntegerField(label="Rank", required=False, min_value=1, widget=forms.HiddenInput)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("decision") == self.AWARD and cleaned.get("hours") is None and "hours" not in self.errors:
+            self.add_error("hours", "Say how many accelerator-hours to award.")
+        return cleaned
 
     def seconds(self) -> int:
         return _hours_to_seconds(self.cleaned_data.get("hours") or Decimal(0))

@@ -13,11 +13,8 @@ from django.conf import settings
 
 from portal import invitations
 from portal.errors import WorkflowError
+from portal.forms.validators import single_line, spdx_licence
 
-# An SPDX licence identifier or expression (e.g. "Apache-2.0", "MIT OR Apache-2.0",
-# "GPL-2.0-only WITH Classpath-exception-2.0").
-SPDX_ID = r"(?:LicenseRef-)?[A-Za-z0-9][A-Za-z0-9.+-]*"
-SPDX_EXPRESSION = re.compile(rf"^\(?{SPDX_ID}\)?(?:\s+(?:AND|OR|WITH)\s+\(?{SPDX_ID}\)?)*$")
 # Offered as suggestions (a <datalist>); any SPDX identifier is accepted.
 COMMON_LICENCES = (
     "Apache-2.0",
@@ -69,7 +66,7 @@ def repository_help() -> str:
 
 
 class ProjectForm(forms.Form):
-    name = forms.CharField(max_length=200)
+    name = forms.CharField(max_length=200, validators=[single_line])
     repository_url = forms.CharField(label="Repository", max_length=500, required=False)
     archive = forms.FileField(
         label="…or upload the repository as an archive",
@@ -85,7 +82,7 @@ class ProjectForm(forms.Form):
         widget=forms.TextInput(attrs={"list": "spdx-licences", "autocomplete": "off"}),
     )
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False)
-    organisation = forms.CharField(max_length=200, required=False)
+    organisation = forms.CharField(max_length=200, required=False, validators=[single_line])
     invitees = InviteesField(
         label="Invite members",
         required=False,
@@ -98,12 +95,7 @@ class ProjectForm(forms.Form):
         self.fields["repository_url"].help_text = repository_help()
 
     def clean_licence(self) -> str:
-        licence = self.cleaned_data["licence"].strip()
-        if licence and not SPDX_EXPRESSION.match(licence):
-            raise forms.ValidationError(
-                "Give an SPDX licence identifier such as Apache-2.0 or MIT (see spdx.org/licenses)."
-            )
-        return licence
+        return spdx_licence(self.cleaned_data["licence"])
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

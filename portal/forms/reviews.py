@@ -12,6 +12,7 @@ from typing import Any
 
 from django import forms
 
+from portal.forms.validators import MAX_HOURS
 from portal.models import Review, RubricCriterion
 from portal.reviews import SCORE_RANGE
 
@@ -47,6 +48,8 @@ class ReviewForm(forms.Form):
         label="Recommended accelerator-hours",
         max_digits=12,
         decimal_places=2,
+        min_value=0,
+        max_value=MAX_HOURS,
         required=False,
         widget=forms.NumberInput(attrs={"min": 0, "step": "any"}),
         help_text="What you would award; empty for none.",

@@ -85,10 +85,10 @@ def _application(project, call, changes=None):  # type: ignore[no-untyped-def]
     [
         ({"requested_hours": 0}, "detail", "positive number"),
         ({"requested_hours": 5000}, "detail", "more than the call's whole budget"),
-        ({"requested_hours": "lots"}, "requested_hours", "valid number"),
+        ({"requested_hours": "lots"}, "requested_hours", "Enter a number."),  # the page's words
         ({"workers": 9}, "detail", "do not fit"),
         ({"workers": 0}, "detail", "at least 1"),
-        ({"workers": -1}, "workers", "greater than or equal to 0"),
+        ({"workers": -1}, "detail", "at least 1"),
         ({"pool": "no-such-pool"}, "pool", "no-such-pool"),
         ({"call": 10**30}, "call", "does not exist"),
         ({"project": "mine"}, "project", "Incorrect type"),
@@ -156,7 +156,7 @@ def test_decisions_that_the_workflow_refuses(api, world, unchanged):
         boss.post(url, {"decision": "award", "awarded_hours": 1}, format="json"), says="draft; it cannot be decided"
     )
     refused(boss.post(url, {"decision": "award"}, format="json"), "awarded_hours", "how many")
-    refused(boss.post(url, {"decision": "adopt"}, format="json"), "decision", "not a valid choice")
+    refused(boss.post(url, {"decision": "adopt"}, format="json"), "decision", "adopt is not one of the available")
 
 
 def _job(allocation, changes=None):  # type: ignore[no-untyped-def]
@@ -174,7 +174,7 @@ def _job(allocation, changes=None):  # type: ignore[no-untyped-def]
     [
         ({"entrypoint": "/etc/passwd"}, "entrypoint", "a path inside the repository"),
         ({"entrypoint": "../outside.py"}, "entrypoint", "a path inside the repository"),
-        ({"entrypoint": ""}, "entrypoint", "blank"),
+        ({"entrypoint": ""}, "entrypoint", "This field is required."),
         ({"args": "--epochs 5"}, "args", "list"),
         ({"workers": 0}, "workers", "greater than or equal to 1"),
         ({"max_runtime_minutes": 10**9}, "max_runtime_minutes", "less than or equal to"),

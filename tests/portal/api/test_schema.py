@@ -111,6 +111,7 @@ def test_no_operation_answers_a_server_error(api_schema, world, make_local_repo,
             "pool": "nvidia-v100",
             "allocation": world.allocation.pk,
             "repository_url": str(make_local_repo("elsewhere")),
+            "licence": "MIT",  # an SPDX identifier: random text is refused, as the page refuses it
             "requested_hours": 10.0,
             "workers": 1,
             "accelerators_per_worker": 1,
