@@ -85,6 +85,7 @@ def award(application: Application, seconds: int, *, actor: Any, message: str = 
         expires_at=now + timedelta(days=application.call.award_validity_days),
         actor=actor,
         memo=f"award: {application.call}",
+        snapshot=application.snapshot,  # the award is for what the reviewers scored
     )
     CallPool.objects.filter(pk=budget.pk).update(awarded_seconds=F("awarded_seconds") + seconds)
     application.allocation = allocation

@@ -24,6 +24,7 @@ NAV_ITEMS: list[NavEntry] = [
     ("Calls", "portal:open_calls", frozenset({roles.APPLICANT})),
     ("Reviews", "portal:review_queue", frozenset({roles.REVIEWER})),
     ("Manage calls", "portal:call_list", frozenset({roles.MAINTAINER})),
+    ("Repository changes", "portal:repository_change_list", frozenset({roles.MAINTAINER})),
 ]
 # Last in the bar, after every app's entries.
 TRAILING_ITEMS: list[NavEntry] = [

@@ -25,6 +25,8 @@ KINDS = (
     "review_submitted",
     "application_decided",
     "application_withdrawn",
+    "repository_change_requested",
+    "repository_change_decided",
     "project_invitation",
 )
 

@@ -80,7 +80,17 @@ def _can_view_snapshot(user: Any, snapshot: Any) -> bool:
     if roles.is_maintainer(user) or getattr(snapshot, "requested_by_id", None) == user.pk:
         return True
     applications = getattr(snapshot, "applications", None)
-    return applications is not None and any(_can_view_application(user, a) for a in applications.all())
+    if applications is not None and any(_can_view_application(user, a) for a in applications.all()):
+        return True
+    # A commit asked for in a repository change, and what runs execute: the project's people see it.
+    changes = getattr(snapshot, "repository_changes", None)
+    allocations = getattr(snapshot, "allocations", None)
+    return any(
+        _can_change_project_things(user, thing)
+        for related in (changes, allocations)
+        if related is not None
+        for thing in related.select_related("project")
+    )
 
 
 def _can_rescore_snapshot(user: Any, snapshot: Any) -> bool:
@@ -115,6 +125,10 @@ RULES: dict[str, Rule] = {
     "portal.answer_projectinvitation": _is_invitee,
     "portal.revoke_projectinvitation": _can_change_project_things,
     "portal.view_call": _is_maintainer,
+    # Repository change requests (portal.repository_changes): members ask, maintainers decide.
+    "portal.request_repository_change": _can_change_application,
+    "portal.view_repositorychange": _can_change_project_things,
+    "portal.decide_repositorychange": _is_maintainer,
     "portal.change_call": _is_maintainer,
     "scheduler.view_allocation": _can_view_project_things,
     "scheduler.submit_job": _can_change_project_things,

@@ -10,7 +10,7 @@ from typing import IO, Any
 from django.conf import settings
 from django.db import transaction
 
-from portal import audit, invitations
+from portal import audit, invitations, repository_changes
 from portal.calls import unique_slug
 from portal.errors import WorkflowError
 from portal.models import Project, User
@@ -129,6 +129,7 @@ def update_project(project: Project, *, actor: Any, **fields: Any) -> Project:
     """
     if "repository_url" in fields:
         fields["repository_url"] = check_repository_source(fields["repository_url"])
+        repository_changes.check_editable(project, fields["repository_url"])  # before any field is set
     for name, value in fields.items():
         setattr(project, name, value)
     project.save()

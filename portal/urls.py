@@ -7,6 +7,7 @@ from portal.views import applications as application_views
 from portal.views import calls as call_views
 from portal.views import invitations as invitation_views
 from portal.views import projects as project_views
+from portal.views import repository_changes as repository_views
 from portal.views import reviews as review_views
 
 app_name = "portal"
@@ -21,6 +22,8 @@ applicant_routes = [
     path("projects/", project_views.project_list, name="project_list"),
     path("projects/new/", project_views.project_create, name="project_create"),
     path("projects/<int:pk>/", project_views.project_detail, name="project_detail"),
+    path("projects/<int:pk>/repository/", repository_views.project_repository, name="project_repository"),
+    path("repository-changes/<int:pk>/", repository_views.repository_change, name="repository_change"),
     path("projects/<int:pk>/members/", invitation_views.project_members, name="project_members"),
     path(
         "projects/<int:pk>/members/<int:user_pk>/remove/", invitation_views.member_remove, name="project_member_remove"
@@ -72,5 +75,11 @@ maintainer_routes = [
     path("manage/applications/<int:pk>/", call_views.application_reviews, name="application_reviews"),
     path("manage/applications/<int:pk>/decide/", call_views.application_decide, name="application_decide"),
     path("manage/applications/<int:pk>/assign/", call_views.application_assign, name="application_assign"),
+    path("manage/repository-changes/", repository_views.repository_change_list, name="repository_change_list"),
+    path(
+        "manage/repository-changes/<int:pk>/decide/",
+        repository_views.repository_change_decide,
+        name="repository_change_decide",
+    ),
 ]
 urlpatterns += maintainer_routes

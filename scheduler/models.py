@@ -54,6 +54,14 @@ class AcceleratorPool(models.Model):
         return self.name
 
 
+class SourceBasis(models.TextChoices):
+    """Why a run executes the code it does: the award is for what the reviewers scored."""
+
+    REVIEWED = "reviewed", "the reviewed commit"
+    APPROVED = "approved", "a change a maintainer approved"
+    UNREVIEWED = "unreviewed", "not reviewed"
+
+
 class Allocation(models.Model):
     """Accelerator-seconds awarded to one project on one pool, for a period."""
 
@@ -74,6 +82,12 @@ class Allocation(models.Model):
     starts_at = models.DateTimeField()
     expires_at = models.DateTimeField()
     state = models.CharField(max_length=16, choices=State.choices, default=State.ACTIVE)
+    # What its runs execute: the snapshot the reviewers scored, until a maintainer approves another
+    # (portal.repository_changes). None only for allocations made without a review (the demo's).
+    snapshot = models.ForeignKey(
+        "reproducibility.Snapshot", null=True, blank=True, on_delete=models.PROTECT, related_name="allocations"
+    )
+    source_basis = models.CharField(max_length=12, choices=SourceBasis.choices, default=SourceBasis.UNREVIEWED)
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -180,7 +194,11 @@ class TrainingJob(models.Model):
     seed = models.BigIntegerField(default=0)
     source_path = models.CharField(max_length=500, blank=True, help_text="Local snapshot folder.")
     repository_url = models.CharField(max_length=500, blank=True)
-    commit = models.CharField(max_length=64, blank=True)
+    commit = models.CharField(max_length=80, blank=True, help_text="The commit (or content digest) the run executes.")
+    snapshot = models.ForeignKey(
+        "reproducibility.Snapshot", null=True, blank=True, on_delete=models.PROTECT, related_name="jobs"
+    )
+    source_basis = models.CharField(max_length=12, choices=SourceBasis.choices, default=SourceBasis.UNREVIEWED)
     # The life.
     state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
     submitted_at = models.DateTimeField(auto_now_add=True)
@@ -229,6 +247,11 @@ class TrainingJob(models.Model):
     @property
     def is_terminal(self) -> bool:
         return self.state in self.TERMINAL_STATES
+
+    @property
+    def runs_reviewed_source(self) -> bool:
+        """Whether the run executes the reviewed commit or one a maintainer approved."""
+        return self.source_basis in (SourceBasis.REVIEWED, SourceBasis.APPROVED)
 
 
 class JobEvent(models.Model):

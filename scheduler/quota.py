@@ -16,8 +16,9 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from reproducibility.models import Snapshot
 from scheduler import jobs
-from scheduler.models import AcceleratorPool, Allocation, LedgerEntry, TrainingJob
+from scheduler.models import AcceleratorPool, Allocation, LedgerEntry, SourceBasis, TrainingJob
 
 FAIR_SHARE_HALF_LIFE = timedelta(days=7)
 S = TrainingJob.State
@@ -72,15 +73,25 @@ def award(
     starts_at: datetime | None = None,
     actor: Any = None,
     memo: str = "",
+    snapshot: Any = None,
 ) -> Allocation:
-    """Create an active allocation of `seconds` accelerator-seconds on `pool` for `project`."""
+    """Create an active allocation of `seconds` accelerator-seconds on `pool` for `project`.
+
+    `snapshot` is what the reviewers scored: the allocation's runs execute it and nothing else.
+    """
     if seconds <= 0:
         raise QuotaError("An award must be a positive number of accelerator-hours.")
     starts_at = starts_at or timezone.now()
     if expires_at <= starts_at:
         raise QuotaError("An allocation must expire after it starts.")
     allocation = Allocation.objects.create(
-        project=project, pool=pool, awarded=seconds, starts_at=starts_at, expires_at=expires_at
+        project=project,
+        pool=pool,
+        awarded=seconds,
+        starts_at=starts_at,
+        expires_at=expires_at,
+        snapshot=snapshot,
+        source_basis=SourceBasis.REVIEWED if snapshot is not None else SourceBasis.UNREVIEWED,
     )
     _entry(allocation, LedgerEntry.Kind.AWARD, seconds, actor=actor, memo=memo or "award")
     return allocation
@@ -203,12 +214,50 @@ def validate_request(allocation: Allocation, request: JobRequest, now: datetime)
         raise QuotaError("This allocation has expired.")
 
 
+def run_source(allocation: Allocation, request: JobRequest) -> dict[str, Any]:
+    """The job's source fields: the allocation's snapshot (reviewed, or approved by a maintainer) at
+    its commit, never the project's repository as it is now. Without a snapshot (an allocation made
+    without a review) the request's own source, recorded as not reviewed."""
+    snapshot = allocation.snapshot
+    if snapshot is None:
+        return {
+            "source_path": request.source_path,
+            "repository_url": request.repository_url,
+            "commit": request.commit,
+            "snapshot": None,
+            "source_basis": SourceBasis.UNREVIEWED,
+        }
+    basis = allocation.get_source_basis_display()
+    if request.source_path or request.commit or request.repository_url not in ("", snapshot.source):
+        raise QuotaError(
+            f"This allocation runs {basis} ({snapshot.source} at {snapshot.commit[:12] or '?'}); "
+            "another source needs a repository change approved by a maintainer."
+        )
+    if snapshot.status != Snapshot.Status.DONE or not snapshot.commit:
+        why = f": {snapshot.error}" if snapshot.error else ""
+        raise QuotaError(
+            f"This allocation runs {basis}, whose snapshot is {snapshot.status}{why}. "
+            "Runs start once it is scored; if it failed, file a repository change for a maintainer to approve."
+        )
+    return {
+        "source_path": snapshot.path,
+        "repository_url": snapshot.source,
+        "commit": snapshot.commit,
+        "snapshot": snapshot,
+        "source_basis": allocation.source_basis,
+    }
+
+
 @transaction.atomic
 def submit_job(allocation: Allocation, request: JobRequest, *, actor: Any = None) -> TrainingJob:
-    """Queue a job, reserving its worst case (workers x accelerators x max runtime), or refuse."""
+    """Queue a job, reserving its worst case (workers x accelerators x max runtime), or refuse.
+
+    The job records what it will run (`run_source`): the repository, the commit and whether that is
+    the reviewed (or an approved) one."""
     now = timezone.now()
     locked = _locked(allocation.pk)
     validate_request(locked, request, now)
+    source = run_source(locked, request)
     worst = request.workers * request.accelerators_per_worker * request.max_runtime_seconds
     if worst > locked.remaining:
         raise QuotaError(
@@ -230,9 +279,7 @@ def submit_job(allocation: Allocation, request: JobRequest, *, actor: Any = None
         max_runtime_seconds=request.max_runtime_seconds,
         priority=request.priority,
         seed=request.seed,
-        source_path=request.source_path,
-        repository_url=request.repository_url,
-        commit=request.commit,
+        **source,
         reserved_seconds=worst,
     )
     locked.reserved += worst

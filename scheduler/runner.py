@@ -12,7 +12,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from scheduler import quota
+from scheduler import quota, sources
 from scheduler.backends import RunStatus, get_backend
 from scheduler.contract import JobSpec, job_artifact_paths
 from scheduler.models import TrainingJob
@@ -24,15 +24,17 @@ OUTCOMES = {"succeeded": S.SUCCEEDED, "failed": S.FAILED, "cancelled": S.CANCELL
 
 def launch_job(job_id: int) -> str:
     """Start an admitted job. A retried launch finds the run it started instead of starting another."""
-    job = TrainingJob.objects.select_related("pool").filter(pk=job_id).first()
+    job = TrainingJob.objects.select_related("pool", "snapshot").filter(pk=job_id).first()
     if job is None or job.state not in (S.ADMITTED, S.LAUNCHING):
         return "nothing to do"
     spec = JobSpec.from_job(job)
     try:
         backend = get_backend(job.pool.backend)
         job = quota.mark_launching(job)
+        spec = sources.prepare(job, spec)  # the recorded commit's files, copied for this run
         handle = backend.submit(spec)
     except (LookupError, ValueError, OSError) as error:
+        sources.discard(job)
         quota.finish_job(job, S.FAILED, worker_seconds=[], reason=f"The run could not be started: {error}")
         return "failed to start"
     TrainingJob.objects.filter(pk=job.pk).update(backend_handle=handle, artifacts_dir=str(spec.artifacts.root))
@@ -82,6 +84,7 @@ def sync_job(job_id: int) -> str:
         reason=status.reason,
         exit_code=status.exit_code,
     )
+    sources.discard(job)
     return status.phase
 
 

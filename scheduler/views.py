@@ -63,11 +63,8 @@ def allocation_detail(request: HttpRequest, pk: int) -> HttpResponse:
             raise PermissionDenied("Only the project's members can launch runs on this allocation.")
         if form.is_valid():
             try:
-                job = quota.submit_job(
-                    allocation,
-                    form.job_request(repository_url=allocation.project.repository_url),
-                    actor=request.user,
-                )
+                # The source is the allocation's reviewed (or approved) snapshot, not the repository now.
+                job = quota.submit_job(allocation, form.job_request(), actor=request.user)
             except quota.QuotaError as error:
                 form.add_error(None, str(error))
             else:

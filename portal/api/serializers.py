@@ -379,6 +379,8 @@ class JobSerializer(serializers.ModelSerializer):
             "seed",
             "repository_url",
             "commit",
+            "snapshot",
+            "source_basis",
             "state",
             "cancel_requested",
             "submitted_by",

@@ -452,11 +452,8 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Create
         require(request, "scheduler.submit_job", allocation)
         assert serializer.form is not None
         with refusals():
-            job = quota.submit_job(
-                allocation,
-                serializer.form.job_request(repository_url=allocation.project.repository_url),
-                actor=request.user,
-            )
+            # The source is the allocation's reviewed (or approved) snapshot, not the repository now.
+            job = quota.submit_job(allocation, serializer.form.job_request(), actor=request.user)
         return self.answer(self.everything().get(pk=job.pk), s.JobDetailSerializer, status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={200: s.JobDetailSerializer, 400: REFUSED, 403: DENIED})

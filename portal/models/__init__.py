@@ -5,6 +5,7 @@ from portal.models.audit import AuditEntry
 from portal.models.calls import Call, CallPool, RubricCriterion
 from portal.models.invitations import ProjectInvitation
 from portal.models.people import Project, User
+from portal.models.repository_changes import RepositoryChange
 from portal.models.reviews import ConflictDeclaration, CriterionScore, Review, ReviewAssignment
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "CriterionScore",
     "Project",
     "ProjectInvitation",
+    "RepositoryChange",
     "Review",
     "ReviewAssignment",
     "RubricCriterion",

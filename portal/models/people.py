@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
@@ -48,6 +50,16 @@ class Project(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, approved_repository_change: bool = False, **kwargs: Any) -> None:
+        """Every path that saves a project (pages, API, admin, shell) meets the same rule: a
+        repository under review or awarded changes only through an approved change request."""
+        fields = kwargs.get("update_fields")
+        if not approved_repository_change and (fields is None or "repository_url" in fields):
+            from portal.repository_changes import check_editable  # the rule lives with its workflow
+
+            check_editable(self, self.repository_url)
+        super().save(*args, **kwargs)
 
     def is_member(self, user: User) -> bool:
         return user.pk == self.owner_id or self.members.filter(pk=user.pk).exists()

@@ -18,7 +18,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from portal import applications, assignment, decisions, invitations, projects, reviews
+from portal import applications, assignment, decisions, invitations, projects, repository_changes, reviews
 from portal.models import ConflictDeclaration, ReviewAssignment
 from reproducibility import services as reproducibility_services
 from scheduler import quota
@@ -106,6 +106,14 @@ def _decline(w: World) -> dict[str, Any]:
     return {"decision": "decline", "message": "Not this time."}
 
 
+def _change_request(w: World) -> dict[str, Any]:
+    return {"repository_url": w.project.repository_url, "reason": "A fix."}
+
+
+CHANGE = {"args": lambda w: [w.extra["change"].pk]}
+SOURCE = {"args": lambda w: [w.project.pk]}
+
+
 def _new_job(w: World) -> dict[str, Any]:
     return {"allocation": w.allocation.pk, "entrypoint": "train.py", "workers": 1, "max_runtime_minutes": 10}
 
@@ -163,6 +171,12 @@ MATRIX: list[Route] = [
     R("portal:invitation_detail", {OTHER}, **INVITATION_PAGE),  # anyone else: 404, even with the link
     R("portal:invitation_accept", {OTHER}, method="POST", ok=frozenset({302}), **INVITATION_PAGE),
     R("portal:invitation_decline", {OTHER}, method="POST", ok=frozenset({302}), **INVITATION_PAGE),
+    # Repository changes: members ask (the world's project has one pending: a second is refused), maintainers decide.
+    R("portal:project_repository", PROJECT_PEOPLE, **SOURCE),
+    R("portal:project_repository", {OWNER}, method="POST", data=_change_request, ok=frozenset({400}), **SOURCE),
+    R("portal:repository_change", PROJECT_PEOPLE, **CHANGE),
+    R("portal:repository_change_list", {MAINTAINER}),
+    R("portal:repository_change_decide", {MAINTAINER}, method="POST", data=_decline, ok=frozenset({302}), **CHANGE),
     R("portal:open_calls", SIGNED_IN),
     R("portal:apply", SIGNED_IN, args=lambda w: [w.call.pk]),  # the form offers only the user's projects
     R("portal:application_detail", PROJECT_VIEWERS, args=lambda w: [w.application.pk]),
@@ -342,6 +356,10 @@ def world(db, make_user, gpu_pool, open_call, make_local_repo, plan, maintainer)
         (folder / "README").write_text("placeholder artifact\n")
     assert not assignment.conflicts_of_interest(unassigned, application)
     invitation = invitations.invite(project, other.username, actor=owner)
+    change = repository_changes.request_change(
+        project, actor=owner, repository_url=str(make_local_repo("fixed")), reason="Fix the data loader."
+    )
+    reproducibility_services.score_snapshot(change.snapshot_id)
     return World(
         users={
             OWNER: owner,
@@ -359,7 +377,7 @@ def world(db, make_user, gpu_pool, open_call, make_local_repo, plan, maintainer)
         allocation=application.allocation,
         job=job,
         snapshot=snapshot,
-        extra={"invitation": invitation},
+        extra={"change": change, "invitation": invitation},
     )
 
 

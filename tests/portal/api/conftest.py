@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 
 from portal import applications, decisions, projects
 from portal.models import ReviewAssignment
+from reproducibility import services as reproducibility_services
 from scheduler import quota
 
 HOUR = 3600
@@ -67,6 +68,7 @@ def world(make_user, open_call, make_local_repo, plan, maintainer, reviewer):  #
     assert application.assignments.get().reviewer == reviewer
     other_application = applications.save_draft(other_project, open_call, plan, actor=other)
     unassigned = make_user("ravi", "reviewer", affiliation="Elsewhere Institute")  # after the assignment
+    reproducibility_services.score_snapshot(application.snapshot_id)  # scored before it is decided
     application = decisions.award(application, 100 * HOUR, actor=maintainer, message="Enjoy.")
     job = quota.submit_job(
         application.allocation, quota.JobRequest(entrypoint="train.py", workers=1, max_runtime_seconds=600)
