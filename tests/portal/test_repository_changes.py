@@ -31,7 +31,9 @@ pytestmark = pytest.mark.django_db
 HOUR = 3600
 S = TrainingJob.State
 # A tiny "training" program: says which version of the repository it runs.
-RUN_PY = "import pathlib\nprint('running', pathlib.Path('VERSION').read_text().strip(), flush=True)\n"
+RUN_PY = (
+    "import os, pathlib\nprint('running', pathlib.Path('VERSION').read_text().strip(), 'in', os.getcwd(), flush=True)\n"
+)
 REVIEWED_FILES = {
     "README.md": "# Tiny\n\n## Usage\n\n```sh\npython run.py\n```\n",
     "run.py": RUN_PY,
@@ -167,6 +169,7 @@ def test_a_run_after_the_repository_moved_on_still_runs_the_reviewed_commit(awar
     assert job.state == S.SUCCEEDED, job.failure_reason
     log = (Path(job.artifacts_dir) / "workers" / "worker-0.log").read_text()
     assert "running reviewed-v1" in log and "unreviewed-v2" not in log
+    assert f"in {runner.sources.sources_root()}" in log  # a copy of its own, not the snapshot's stored tree
     # The snapshot's stored tree is untouched by runs, and the run's copy is gone once it ended.
     assert (Path(awarded.snapshot.path) / "VERSION").read_text() == "reviewed-v1\n"
     assert not any(Path(runner.sources.sources_root()).glob(f"{job.pk}-*"))
