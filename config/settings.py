@@ -80,6 +80,13 @@ CG_SNAPSHOTS_ROOT = Path(os.environ.get("CG_SNAPSHOTS_ROOT", DATA_DIR / "snapsho
 CG_ALLOW_LOCAL_REPOSITORIES = env_bool("CG_ALLOW_LOCAL_REPOSITORIES", not PRODUCTION)
 # Hand admitted jobs to a launch worker at once; off, the periodic sync sweep launches them.
 CG_LAUNCH_ON_ADMISSION = env_bool("CG_LAUNCH_ON_ADMISSION", True)
+# Run an admission cycle for a pool as soon as a job is submitted to it or ends there (after commit);
+# beat's cycle every 10 s remains the safety net.
+CG_ADMIT_ON_SUBMIT = env_bool("CG_ADMIT_ON_SUBMIT", True)
+# A launch claimed this long ago with no backend handle is reconciled by the sweep (its launcher
+# died): adopted if it started something, else admitted again, failed after CG_LAUNCH_ATTEMPTS.
+CG_LAUNCH_RECONCILE_SECONDS = int(os.environ.get("CG_LAUNCH_RECONCILE_SECONDS", "120"))
+CG_LAUNCH_ATTEMPTS = int(os.environ.get("CG_LAUNCH_ATTEMPTS", "3"))
 # Where Kubernetes pods write artifacts: a gs:// or s3:// prefix; empty uses the shared volume claim.
 CG_KUBERNETES_ARTIFACT_URI = os.environ.get("CG_KUBERNETES_ARTIFACT_URI", "")
 if CG_KUBERNETES_ARTIFACT_URI and not CG_KUBERNETES_ARTIFACT_URI.startswith(("gs://", "s3://")):
@@ -227,7 +234,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = (
         "store_processed": False,
     }
     if CELERY_BROKER_URL.startswith("filesystem")
-    else {"visibility_timeout": 4 * 3600}
+    # Redis hands an unacknowledged message (its worker died: acks_late) to another worker after
+    # this long. It must outlast the longest task (the 1 h hard limit below) or a slow task runs
+    # twice; past it, a redelivered launch finds its job claimed and does nothing (the sweep has
+    # reconciled the launch within CG_LAUNCH_RECONCILE_SECONDS long before).
+    else {"visibility_timeout": 65 * 60}
 )
 CELERY_RESULT_BACKEND = os.environ.get(
     "CELERY_RESULT_BACKEND",
@@ -240,6 +251,9 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# A worker that loses the broker stops its late-acknowledged tasks instead of finishing them while
+# Redis redelivers the same messages to another worker.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 60 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 55 * 60

@@ -210,11 +210,12 @@ def admit_pool(pool_id: int, now: datetime | None = None) -> list[int]:
         )
         admitted_ids = list(plan.admit)
         if settings.CG_LAUNCH_ON_ADMISSION:
-            transaction.on_commit(lambda: _hand_to_launchers(admitted_ids))
+            transaction.on_commit(lambda: hand_to_launchers(admitted_ids))
     return admitted_ids
 
 
-def _hand_to_launchers(job_ids: list[int]) -> None:
+def hand_to_launchers(job_ids: list[int]) -> None:
+    """One launch message per job; a duplicate is harmless (scheduler.launches claims each once)."""
     for job_id in job_ids:
         current_app.send_task(LAUNCH_TASK, kwargs={"job_id": job_id})
 

@@ -13,8 +13,9 @@ S = TrainingJob.State
 TRANSITIONS: dict[str, frozenset[str]] = {
     S.QUEUED: frozenset({S.ADMITTED, S.CANCELLED}),
     S.ADMITTED: frozenset({S.LAUNCHING, S.RUNNING, S.FAILED, S.CANCELLED, S.LOST}),
-    # A short job can end before a sync ever sees it running.
-    S.LAUNCHING: frozenset({S.RUNNING, S.SUCCEEDED, S.FAILED, S.CANCELLED, S.PREEMPTED, S.LOST}),
+    # A short job can end before a sync ever sees it running; a launch whose launcher died before
+    # anything started goes back to admitted (scheduler.launches.reconcile_launch).
+    S.LAUNCHING: frozenset({S.ADMITTED, S.RUNNING, S.SUCCEEDED, S.FAILED, S.CANCELLED, S.PREEMPTED, S.LOST}),
     S.RUNNING: frozenset({S.SUCCEEDED, S.FAILED, S.CANCELLED, S.PREEMPTED, S.LOST}),
     S.SUCCEEDED: frozenset(),
     S.FAILED: frozenset(),

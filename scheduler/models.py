@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 
 class AcceleratorPool(models.Model):
@@ -206,6 +207,11 @@ class TrainingJob(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     cancel_requested = models.BooleanField(default=False)
+    # The launch claim (scheduler.launches): one launcher wins it, and the backend's objects carry the
+    # token, so a second launch, a retried one or the sweep's reconciliation never starts another run.
+    launch_token = models.CharField(max_length=64, blank=True)
+    launch_claimed_at = models.DateTimeField(null=True, blank=True)
+    launch_attempts = models.PositiveSmallIntegerField(default=0)
     reserved_seconds = models.BigIntegerField(default=0, help_text="Accelerator-seconds still held.")
     charged_seconds = models.BigIntegerField(default=0)
     backend_handle = models.JSONField(default=dict, blank=True)
@@ -260,12 +266,15 @@ class JobEvent(models.Model):
     job = models.ForeignKey(TrainingJob, on_delete=models.CASCADE, related_name="events")
     from_state = models.CharField(max_length=16, blank=True)
     to_state = models.CharField(max_length=16)
-    at = models.DateTimeField()
+    at = models.DateTimeField(help_text="When it happened, by the backend's clock where it said.")
+    # When the portal learnt it: a run's end can be learnt before its start was (a short job), so
+    # the timeline follows this, not `at`.
+    recorded_at = models.DateTimeField(default=timezone.now)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     message = models.TextField(blank=True)
 
     class Meta:
-        ordering = ["at", "id"]
+        ordering = ["recorded_at", "id"]
 
     def __str__(self) -> str:
         return f"{self.job_id}: {self.from_state or '-'} -> {self.to_state}"

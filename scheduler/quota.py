@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from reproducibility.models import Snapshot
-from scheduler import jobs
+from scheduler import jobs, triggers
 from scheduler.models import AcceleratorPool, Allocation, LedgerEntry, SourceBasis, TrainingJob
 
 FAIR_SHARE_HALF_LIFE = timedelta(days=7)
@@ -286,6 +286,7 @@ def submit_job(allocation: Allocation, request: JobRequest, *, actor: Any = None
     locked.save(update_fields=["reserved"])
     _entry(locked, LedgerEntry.Kind.RESERVE, worst, job=job, actor=actor, memo="worst case of the job")
     job.events.create(from_state="", to_state=S.QUEUED, at=now, actor=actor, message="submitted")
+    triggers.admission_after_commit(locked.pool_id)  # admitted within seconds, not at beat's next tick
     return job
 
 
@@ -385,20 +386,8 @@ def finish_job(
         reason=reason,
         exit_code=exit_code,
     )
+    triggers.admission_after_commit(locked.pool_id)  # its accelerators are free for the queue
     return locked_job
-
-
-@transaction.atomic
-def mark_launching(job: TrainingJob | int, *, handle: dict | None = None) -> TrainingJob:
-    job_id = job if isinstance(job, int) else job.pk
-    locked = TrainingJob.objects.select_for_update().get(pk=job_id)
-    if locked.state == S.ADMITTED:
-        event = jobs.transition(locked, S.LAUNCHING)
-        if handle:
-            locked.backend_handle = handle
-        locked.save()
-        event.save()
-    return locked
 
 
 @transaction.atomic
@@ -436,6 +425,7 @@ def cancel_job(job: TrainingJob | int, *, actor: Any = None, reason: str = "canc
             actor=actor,
             message="cancellation requested",
         )
+        triggers.cancel_after_commit(job_id)
     return locked_job
 
 

@@ -1,7 +1,8 @@
 """The runner: turns admitted jobs into runs on their pool's backend and brings the results back.
 
 Every function re-reads the job and does nothing when its work is done, so Celery may deliver its
-tasks twice. Quota moves only through scheduler.quota (mark_launching / mark_started / finish_job).
+tasks twice. Launches are claimed through scheduler.launches (one run per job); quota moves only through
+scheduler.quota (mark_started / finish_job).
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from typing import Any
 
 from django.utils import timezone
 
-from scheduler import quota, sources
+from scheduler import launches, quota, sources
 from scheduler.backends import RunStatus, get_backend
-from scheduler.contract import JobSpec, job_artifact_paths
+from scheduler.contract import job_artifact_paths
 from scheduler.models import TrainingJob
 
 S = TrainingJob.State
@@ -23,22 +24,59 @@ OUTCOMES = {"succeeded": S.SUCCEEDED, "failed": S.FAILED, "cancelled": S.CANCELL
 
 
 def launch_job(job_id: int) -> str:
-    """Start an admitted job. A retried launch finds the run it started instead of starting another."""
-    job = TrainingJob.objects.select_related("pool", "snapshot").filter(pk=job_id).first()
-    if job is None or job.state not in (S.ADMITTED, S.LAUNCHING):
+    """Start an admitted job. Of any number of launches of one job, one claims it and starts it;
+    the others (and retried or late messages) do nothing."""
+    claim = launches.claim_launch(job_id)
+    if claim is None:
         return "nothing to do"
-    spec = JobSpec.from_job(job)
+    return start_claimed(claim)
+
+
+def start_claimed(claim: launches.Claim) -> str:
+    """Start the run of a claimed launch and record its handle, unless a cancel came first."""
+    job = claim.job
+    if launches.cancel_requested(job.pk):  # asked between admission and the claim
+        launches.end_unstarted(job.pk, claim.token, S.CANCELLED, launches.CANCELLED_BEFORE_START)
+        return "cancelled"
     try:
         backend = get_backend(job.pool.backend)
-        job = quota.mark_launching(job)
-        spec = sources.prepare(job, spec)  # the recorded commit's files, copied for this run
+        spec = sources.prepare(job, launches.spec_for(job))  # the recorded commit's files, copied for this run
+        if launches.cancel_requested(job.pk):  # the last moment before anything starts
+            launches.end_unstarted(job.pk, claim.token, S.CANCELLED, launches.CANCELLED_BEFORE_START)
+            sources.discard(job)
+            return "cancelled"
         handle = backend.submit(spec)
     except (LookupError, ValueError, OSError) as error:
-        sources.discard(job)
-        quota.finish_job(job, S.FAILED, worker_seconds=[], reason=f"The run could not be started: {error}")
+        if launches.end_unstarted(job.pk, claim.token, S.FAILED, f"The run could not be started: {error}"):
+            sources.discard(job)
         return "failed to start"
-    TrainingJob.objects.filter(pk=job.pk).update(backend_handle=handle, artifacts_dir=str(spec.artifacts.root))
+    except RuntimeError as error:
+        # A run of another token holds the job's objects: start nothing; the sweep reconciles the claim.
+        log.warning("Launch of job %s started nothing: %s", job.pk, error)
+        return "not started"
+    if not launches.record_handle(job.pk, claim.token, handle, str(spec.artifacts.root)):
+        backend.cancel(handle)  # the sweep gave this claim up meanwhile: what it started is no one's
+        return "superseded"
     return "launched"
+
+
+def relay_cancel(job_id: int) -> None:
+    """Pass a cancel to a local run's supervisor at once (a file; no Celery worker needed)."""
+    job = TrainingJob.objects.select_related("pool").filter(pk=job_id).first()
+    if job is None or not job.cancel_requested or not job.backend_handle or job.pool.backend != "local":
+        return
+    from scheduler.backends.local import LocalBackend
+
+    try:
+        LocalBackend().request_cancel(job.backend_handle)
+    except OSError:  # its folder is gone: the sync finds out and ends the job
+        log.warning("Could not pass the cancel of job %s to its supervisor", job_id, exc_info=True)
+
+
+def reconcile_stale_launches(older_than: timedelta | None = None) -> dict[int, str]:
+    """The sweep's part for launches whose launcher died: adopt, return, cancel or fail each."""
+    stale = launches.stale_launch_ids(older_than)
+    return {job_id: launches.reconcile_launch(job_id, older_than=older_than) for job_id in stale}
 
 
 def collected_artifacts(job_id: int) -> dict[str, Any]:

@@ -26,8 +26,9 @@ def sync_job(job_id: int) -> str:
 
 @shared_task(name="scheduler.runner_tasks.sync_running_jobs", acks_late=True, time_limit=300, soft_time_limit=280)
 def sync_running_jobs() -> int:
-    """Periodic sweep: launch admitted jobs nobody launched, sync every live job (e.g. after a
-    worker restart lost the per-job chain)."""
+    """Periodic sweep: reconcile launches whose launcher died, launch admitted jobs nobody launched,
+    sync every live job (e.g. after a worker restart lost the per-job chain)."""
+    runner.reconcile_stale_launches()
     for job_id in runner.unlaunched_job_ids():
         runner.launch_job(job_id)
     job_ids = runner.live_job_ids()

@@ -24,6 +24,14 @@ def _fast_password_hashing() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(autouse=True)
+def _no_admission_on_submit(settings):  # type: ignore[no-untyped-def]
+    """Jobs stay queued until a test admits them: with a shared live worker, an admission sent on
+    every submission would admit and launch other tests' jobs behind their backs. The tests of
+    that trigger turn it on (tests/scheduler/test_faults.py)."""
+    settings.CG_ADMIT_ON_SUBMIT = False
+
+
 def _make_user(django_user_model, username: str, role: str | None, **extra):  # type: ignore[no-untyped-def]
     from portal import roles
 

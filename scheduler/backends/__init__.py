@@ -31,6 +31,9 @@ class Backend(Protocol):
     def submit(self, spec: JobSpec) -> dict[str, Any]:
         """Start the run; submitting the same job again returns the same handle, starting nothing."""
 
+    def find(self, spec: JobSpec) -> dict[str, Any] | None:
+        """The handle of what a submit of this spec (its launch token) started, or None if nothing."""
+
     def status(self, handle: dict[str, Any]) -> RunStatus: ...
 
     def cancel(self, handle: dict[str, Any]) -> None: ...

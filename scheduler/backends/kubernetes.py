@@ -76,7 +76,34 @@ class KubernetesBackend:
                         f"{body['kind']} {namespace}/{body['metadata']['name']} exists but belongs to "
                         f"job {owner!r}, not {spec.job_id}; refusing to adopt it."
                     ) from error
-        return {"backend": self.name, "namespace": namespace, "name": object_name(spec.job_id), "workers": spec.workers}
+        return self._handle(spec)
+
+    def find(self, spec: JobSpec) -> dict[str, Any] | None:
+        """The handle of this job's Job if it exists on the cluster (a launcher died after creating
+        it); None if there is none, so the launch can be made again. A lone Service is adopted then."""
+        from kubernetes.client.exceptions import ApiException
+
+        name, namespace = object_name(spec.job_id), spec.pool.namespace
+        try:
+            existing = self.batch.read_namespaced_job(name, namespace)
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise OSError(
+                f"The cluster did not answer for Job {namespace}/{name}: {error.status} {error.reason}"
+            ) from error
+        labels = (existing.metadata.labels if existing.metadata else None) or {}
+        if labels.get(JOB_ID_LABEL) != str(spec.job_id):
+            return None
+        return self._handle(spec)
+
+    def _handle(self, spec: JobSpec) -> dict[str, Any]:
+        return {
+            "backend": self.name,
+            "namespace": spec.pool.namespace,
+            "name": object_name(spec.job_id),
+            "workers": spec.workers,
+        }
 
     def _pods(self, handle: dict[str, Any]) -> list[Any]:
         selector = f"job-name={handle['name']}"

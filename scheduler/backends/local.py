@@ -1,9 +1,13 @@
 """The local backend: one process per worker on loopback, for a single trusted operator.
 
 It runs the repository's code with the portal's rights (the README says so). Per job: free
-loopback ports in TF_CONFIG, the snapshot as working directory, one process group, a log file per
-worker, accelerator slots as CUDA_VISIBLE_DEVICES, and a state file so any Celery worker process
-can answer for the job. When one worker fails the others are stopped; past the deadline all are.
+loopback ports in TF_CONFIG, the snapshot as working directory, a log file per worker, accelerator
+slots as CUDA_VISIBLE_DEVICES, and a state file so any Celery worker process can answer for the
+job. The state file is created exclusively and carries the launch token: a second submit of the
+same token returns the same handle, and no two launches of one job ever both start processes. A
+per-job supervisor (local_supervisor.py, its own process group) starts the workers, records how
+each ended, and stops them all when one fails, at the deadline, or when a stop is requested, even
+if no Celery worker is alive.
 """
 
 from __future__ import annotations
@@ -21,13 +25,23 @@ from pathlib import Path
 from typing import Any
 
 from scheduler.backends import RunStatus
+from scheduler.backends.local_supervisor import (
+    KILL_GRACE_SECONDS,
+    STOP_FILE,
+    SUPERVISOR_FILE,
+    read_json,
+    request_stop,
+    write_once,
+)
 from scheduler.contract import JobSpec, worker_environment
 
 STATE_FILE = "local-backend.json"
 # Only these of the portal's variables reach the training code.
 INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-KILL_GRACE_SECONDS = 5
-SUPERVISOR = Path(__file__).with_name("local_worker.py")
+SUPERVISOR = Path(__file__).with_name("local_supervisor.py")
+# How long submit waits for the supervisor to record its workers, and how long a state file with no
+# supervisor record may be "pending" before the run counts as never started.
+SUPERVISOR_START_SECONDS = 20
 
 
 def free_ports(count: int) -> list[int]:
@@ -70,21 +84,35 @@ class LocalBackend:
             return spec_or_handle.artifacts.root / STATE_FILE
         return Path(spec_or_handle["state_file"])
 
-    def _load(self, handle: dict[str, Any]) -> dict[str, Any]:
-        return json.loads(self._state_path(handle).read_text())
+    def _handle(self, state_path: Path) -> dict[str, Any]:
+        return {"backend": self.name, "state_file": str(state_path)}
 
-    def _save(self, path: Path, state: dict[str, Any]) -> None:
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(state))
-        temporary.replace(path)
+    def _load(self, handle: dict[str, Any]) -> dict[str, Any]:
+        """The job's state with what its supervisor recorded (pgid, worker pids) merged in."""
+        path = self._state_path(handle)
+        state = json.loads(path.read_text())
+        supervisor = read_json(path.parent / SUPERVISOR_FILE)
+        state["supervisor"] = supervisor["supervisor"] if supervisor else None
+        state["pgid"] = supervisor["pgid"] if supervisor else None
+        state["pids"] = supervisor["pids"] if supervisor else []
+        state["stop"] = read_json(path.parent / STOP_FILE)
+        return state
+
+    def find(self, spec: JobSpec) -> dict[str, Any] | None:
+        """The handle of the run this launch token started, if its supervisor ever ran; else None."""
+        path = self._state_path(spec)
+        state = read_json(path)
+        if state is None or state.get("token") != spec.token or not (path.parent / SUPERVISOR_FILE).exists():
+            return None
+        return self._handle(path)
 
     def submit(self, spec: JobSpec) -> dict[str, Any]:
         state_path = self._state_path(spec)
-        if state_path.exists():
-            if json.loads(state_path.read_text()).get("token") == spec.token:
-                return {"backend": self.name, "state_file": str(state_path)}  # a retried launch
-            # Left by another run with the same id (a reset database): keep it aside, start afresh.
-            spec.artifacts.root.rename(spec.artifacts.root.with_name(f"{spec.job_id}.stale-{time.time():.0f}"))
+        existing = read_json(state_path)
+        if existing is not None:
+            if existing.get("token") == spec.token:
+                return self._await_supervisor(state_path)  # a retried launch of the same claim
+            self._set_aside(spec, state_path)
         source = Path(spec.source_path)
         if not spec.source_path or not source.is_dir():
             raise ValueError(f"The job's source folder {spec.source_path or '(none)'} does not exist.")
@@ -98,11 +126,32 @@ class LocalBackend:
             spec.artifacts.workers,
         ):
             folder.mkdir(parents=True, exist_ok=True)
+        state = self._plan(spec, source, entrypoint)
+        # The exclusive create is the local claim: of two submits racing with different tokens, one
+        # starts processes; the other sees the winner's token and starts nothing.
+        if not write_once(state_path, state):
+            winner = read_json(state_path) or {}
+            if winner.get("token") == spec.token:
+                return self._await_supervisor(state_path)
+            raise RuntimeError(f"Another launch of job {spec.job_id} started it first; this one starts nothing.")
+        with open(spec.artifacts.workers / "supervisor.log", "ab") as log:
+            subprocess.Popen(
+                [sys.executable, str(SUPERVISOR), str(state_path)],
+                cwd=source,
+                env={key: os.environ[key] for key in INHERITED if key in os.environ},
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: the job's, outliving this Celery worker
+            )
+        return self._await_supervisor(state_path)
+
+    def _plan(self, spec: JobSpec, source: Path, entrypoint: Path) -> dict[str, Any]:
+        """The state file: each worker's command and environment, the deadline and the token."""
         addresses = [f"127.0.0.1:{port}" for port in free_ports(spec.workers)]
         base_env = {key: os.environ[key] for key in INHERITED if key in os.environ}
         base_env.update({"PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": str(source)})
-        pids: list[int] = []
-        group = 0
+        commands = []
         for index in range(spec.workers):
             env = {**base_env, **worker_environment(spec, index, addresses)}
             if spec.pool.kind == "gpu" and os.environ.get("CG_LOCAL_GPUS"):
@@ -112,107 +161,124 @@ class LocalBackend:
                 env["CUDA_VISIBLE_DEVICES"] = ",".join(devices[start : start + spec.accelerators_per_worker])
             else:
                 env["CUDA_VISIBLE_DEVICES"] = ""
-            log = open(spec.artifacts.workers / f"worker-{index}.log", "ab")  # noqa: SIM115 - owned by the child
-            command = [
-                sys.executable,
-                str(SUPERVISOR),
-                str(spec.artifacts.workers / f"worker-{index}.exit"),
-                "--",
-                sys.executable,
-                str(entrypoint),
-                *spec.args,
-            ]
-            process = subprocess.Popen(
-                command,
-                cwd=source,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                process_group=0 if index == 0 else group,
+            commands.append(
+                {
+                    "command": [sys.executable, str(entrypoint), *spec.args],
+                    "env": env,
+                    "log": str(spec.artifacts.workers / f"worker-{index}.log"),
+                }
             )
-            log.close()
-            if index == 0:
-                group = process.pid
-            pids.append(process.pid)
-        state = {
+        now = time.time()
+        return {
             "job_id": spec.job_id,
             "token": spec.token,
-            "pgid": group,
-            "pids": pids,
+            "workers": spec.workers,
             "addresses": addresses,
-            "started": time.time(),
-            "deadline": time.time() + spec.max_runtime_seconds,
+            "cwd": str(source),
+            "worker_commands": commands,
+            "started": now,
+            "deadline": now + spec.max_runtime_seconds,
             "workers_dir": str(spec.artifacts.workers),
-            "cancelled": False,
-            "stopped_reason": "",
         }
-        self._save(state_path, state)
-        return {"backend": self.name, "state_file": str(state_path)}
+
+    def _await_supervisor(self, state_path: Path) -> dict[str, Any]:
+        """The handle, once the supervisor has recorded its process group and every worker."""
+        deadline = time.monotonic() + SUPERVISOR_START_SECONDS
+        while time.monotonic() < deadline:
+            record = read_json(state_path.parent / SUPERVISOR_FILE)
+            if record and (
+                len(record["pids"]) >= json.loads(state_path.read_text())["workers"]
+                or (state_path.parent / STOP_FILE).exists()
+            ):
+                break
+            time.sleep(0.02)
+        return self._handle(state_path)
+
+    def _set_aside(self, spec: JobSpec, state_path: Path) -> None:
+        """A run of another launch token (an earlier claim the sweep gave up on, or a reset database):
+        stop whatever it still runs, then keep its folder aside and start afresh."""
+        handle = self._handle(state_path)
+        if (state_path.parent / SUPERVISOR_FILE).exists():
+            with contextlib.suppress(OSError, ValueError, KeyError):
+                self._stop(handle, "Superseded by a later launch of the same job.")
+        spec.artifacts.root.rename(spec.artifacts.root.with_name(f"{spec.job_id}.stale-{time.time():.0f}"))
 
     def _exits(self, state: dict[str, Any]) -> list[dict[str, Any] | None]:
-        exits = []
-        for index in range(len(state["pids"])):
-            path = Path(state["workers_dir"]) / f"worker-{index}.exit"
-            exits.append(json.loads(path.read_text()) if path.exists() else None)
-        return exits
+        return [read_json(Path(state["workers_dir"]) / f"worker-{index}.exit") for index in range(state["workers"])]
+
+    def _workers_alive(self, state: dict[str, Any]) -> bool:
+        exits = self._exits(state)
+        return any(exits[i] is None and _alive(pid) for i, pid in enumerate(state["pids"]))
 
     def _stop(
         self, handle: dict[str, Any], reason: str, *, cancelled: bool = False, culprit: int | None = None
     ) -> None:
+        """Record why the run stops and see every worker gone: by its supervisor if it is alive
+        (it signals, waits the grace, then kills), else by signalling the job's process group."""
+        root = self._state_path(handle).parent
+        request_stop(root, reason, cancelled=cancelled, culprit=culprit)
         state = self._load(handle)
-        if not state["stopped_reason"]:
-            state["stopped_reason"] = reason
-            state["cancelled"] = cancelled
-            state["culprit"] = culprit
-            self._save(self._state_path(handle), state)
+        if state["supervisor"] and _alive(state["supervisor"]):
+            deadline = time.monotonic() + KILL_GRACE_SECONDS + 3
+            while time.monotonic() < deadline and _alive(state["supervisor"]):
+                time.sleep(0.1)
+            if not _alive(state["supervisor"]):
+                return
+        if state["pgid"] is None:
+            return
         try:
             os.killpg(state["pgid"], signal.SIGTERM)
         except ProcessLookupError:
             return
         deadline = time.monotonic() + KILL_GRACE_SECONDS
-        while time.monotonic() < deadline and any(_alive(pid) for pid in state["pids"]):
+        while time.monotonic() < deadline and self._workers_alive(state):
             time.sleep(0.1)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(state["pgid"], signal.SIGKILL)
 
+    def request_cancel(self, handle: dict[str, Any]) -> None:
+        """Ask the supervisor to stop the run, without waiting (the web process may call this)."""
+        request_stop(self._state_path(handle).parent, "Cancelled at the owner's request.", cancelled=True)
+
     def status(self, handle: dict[str, Any]) -> RunStatus:
         state = self._load(handle)
-        exits = self._exits(state)
         now = time.time()
-        running = [i for i, pid in enumerate(state["pids"]) if exits[i] is None and _alive(pid)]
-        vanished = [i for i, pid in enumerate(state["pids"]) if exits[i] is None and not _alive(pid)]
+        started = _when(state["started"])
+        if state["supervisor"] is None:
+            if now - state["started"] < SUPERVISOR_START_SECONDS:
+                return RunStatus("pending")
+            return RunStatus(
+                "lost", started, _when(now), [], reason="The run's supervisor never started: no worker ran."
+            )
+        exits = self._exits(state)
+        supervised = _alive(state["supervisor"])
+        launched = range(len(state["pids"]))  # workers that were ever started
+        running = [i for i in launched if exits[i] is None and (supervised or _alive(state["pids"][i]))]
+        vanished = [i for i in launched if exits[i] is None and i not in running]
         codes = {i: e["exit_code"] for i, e in enumerate(exits) if e is not None}
         failed = [i for i, code in codes.items() if code != 0]
-        if running and now > state["deadline"] and not state["stopped_reason"]:
-            self._stop(
-                handle,
-                f"Deadline exceeded: the run passed its maximum runtime of "
-                f"{int(state['deadline'] - state['started'])} s and was stopped.",
-            )
-            return self.status(handle)
-        if running and failed and not state["stopped_reason"]:
-            first = failed[0]
-            self._stop(
-                handle,
-                f"Worker {first} exited with code {codes[first]}; the other workers were stopped.",
-                culprit=first,
-            )
-            return self.status(handle)
-        if running and vanished and not state["stopped_reason"]:
-            self._stop(
-                handle,
-                f"Worker {vanished[0]} died without an exit status (killed?); the other workers were stopped.",
-                culprit=vanished[0],
-            )
-            return self.status(handle)
-        started = _when(state["started"])
+        stop = state["stop"]
+        if running and not stop:
+            # The supervisor enforces these itself; this is the fallback if it is gone or stuck.
+            if now > state["deadline"] + KILL_GRACE_SECONDS + 10:
+                self._stop(
+                    handle,
+                    f"Deadline exceeded: the run passed its maximum runtime of "
+                    f"{int(state['deadline'] - state['started'])} s and was stopped.",
+                )
+                return self.status(handle)
+            if not supervised:
+                self._stop(handle, "The job's supervisor died (killed?); its workers were stopped.")
+                return self.status(handle)
+        if supervised and len(state["pids"]) < state["workers"] and not stop:
+            return RunStatus("pending")  # the supervisor is still starting its workers
         if running:
             return RunStatus("running", started_at=started)
+        starts = [e["started"] if e else state["started"] for e in exits]
         ends = [e["ended"] if e else now for e in exits]
-        seconds = [max(end - state["started"], 0.0) for end in ends]
+        seconds = [max(ends[i] - starts[i], 0.0) if i in launched else 0.0 for i in range(state["workers"])]
         ended = _when(max(ends))
-        if vanished and not state["stopped_reason"]:
+        if vanished and not stop:
             if all(exit is None for exit in exits):  # nothing recorded an end: the host went away
                 return RunStatus(
                     "lost",
@@ -224,12 +290,12 @@ class LocalBackend:
             return RunStatus(
                 "failed", started, ended, seconds, reason=f"Worker {vanished[0]} died without an exit status (killed?)."
             )
-        if state["cancelled"]:
-            return RunStatus("cancelled", started, ended, seconds, reason=state["stopped_reason"])
-        if state["stopped_reason"]:
-            culprit = state.get("culprit")
+        if stop and stop["cancelled"]:
+            return RunStatus("cancelled", started, ended, seconds, reason=stop["reason"])
+        if stop:
+            culprit = stop.get("culprit")
             code = exits[culprit]["exit_code"] if culprit is not None and exits[culprit] else None
-            reason = state["stopped_reason"]
+            reason = stop["reason"]
             if culprit is not None:
                 reason += "\n" + self.log_tails(handle, 10).get(culprit, "")
             return RunStatus("failed", started, ended, seconds, exit_code=code, reason=reason.strip())
@@ -252,7 +318,7 @@ class LocalBackend:
     def log_tails(self, handle: dict[str, Any], lines: int = 20) -> dict[int, str]:
         state = self._load(handle)
         tails = {}
-        for index in range(len(state["pids"])):
+        for index in range(state["workers"]):
             path = Path(state["workers_dir"]) / f"worker-{index}.log"
             if path.exists():
                 with path.open("rb") as log:

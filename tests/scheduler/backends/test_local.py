@@ -126,12 +126,12 @@ def test_when_one_worker_fails_the_others_are_stopped_and_the_reason_kept(script
 def test_a_worker_killed_mid_run_fails_the_job(scripts):
     backend = LocalBackend()
     handle = backend.submit(spec(9104, scripts, "sleepy.py"))
-    state = json.loads(Path(handle["state_file"]).read_text())
+    state = backend._load(handle)
     time.sleep(1)
-    os.kill(state["pids"][1], signal.SIGKILL)  # the supervisor itself: no exit status is ever written
+    os.kill(state["pids"][1], signal.SIGKILL)
     status = wait(backend, handle, timeout=60)
-    assert status.phase in ("failed", "lost")
-    assert "1" in status.reason
+    assert status.phase == "failed" and "Worker 1 exited with code -9" in status.reason
+    assert max(status.worker_seconds) < 30  # worker 0 was stopped, not left to sleep its 60 s
 
 
 def test_the_deadline_stops_the_run(scripts):
@@ -149,17 +149,17 @@ def test_cancel_stops_every_worker(scripts):
     backend.cancel(handle)
     status = backend.status(handle)
     assert status.phase == "cancelled"
-    state = json.loads(Path(handle["state_file"]).read_text())
-    assert not any(_alive(pid) for pid in state["pids"])
+    state = backend._load(handle)
+    assert len(state["pids"]) == 2 and not any(_alive(pid) for pid in [*state["pids"], state["supervisor"]])
 
 
 def test_submitting_the_same_job_twice_starts_one_run(scripts):
     backend = LocalBackend()
     job = spec(9107, scripts, "sleepy.py")
     first = backend.submit(job)
-    pids = json.loads(Path(first["state_file"]).read_text())["pids"]
+    pids = backend._load(first)["pids"]
     assert backend.submit(job) == first
-    assert json.loads(Path(first["state_file"]).read_text())["pids"] == pids
+    assert backend._load(first)["pids"] == pids
     backend.cancel(first)
 
 
@@ -171,11 +171,10 @@ def test_an_entrypoint_outside_the_repository_is_refused(scripts):
 def test_a_run_whose_processes_all_vanished_is_lost(scripts):
     backend = LocalBackend()
     handle = backend.submit(spec(9109, scripts, "sleepy.py"))
-    state = json.loads(Path(handle["state_file"]).read_text())
+    state = backend._load(handle)
     time.sleep(0.5)
-    # As if the host had restarted: supervisors first (so none can record its child's end), then the rest.
-    for pid in state["pids"]:
-        os.kill(pid, signal.SIGKILL)
+    # As if the host had restarted: the supervisor first (so it cannot record its workers' ends), then the rest.
+    os.kill(state["supervisor"], signal.SIGKILL)
     os.killpg(state["pgid"], signal.SIGKILL)
     deadline = time.monotonic() + 10
     while any(_alive(pid) for pid in state["pids"]) and time.monotonic() < deadline:

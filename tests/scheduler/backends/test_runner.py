@@ -10,6 +10,7 @@ import pytest
 
 from config.celery import app
 from scheduler import quota, runner
+from scheduler.backends.local import LocalBackend
 from scheduler.models import TrainingJob
 from tests.scheduler.factories import HOUR, PoolFactory, job_request, make_allocation
 
@@ -90,11 +91,11 @@ def test_a_launch_delivered_twice_starts_one_run(sleeper):
     assert runner.launch_job(job.pk) == "launched"
     job.refresh_from_db()
     first = job.backend_handle
-    pids = json.loads(Path(first["state_file"]).read_text())["pids"]
-    runner.launch_job(job.pk)
+    pids = LocalBackend()._load(first)["pids"]
+    assert runner.launch_job(job.pk) == "nothing to do"
     job.refresh_from_db()
     assert job.backend_handle == first
-    assert json.loads(Path(first["state_file"]).read_text())["pids"] == pids
+    assert LocalBackend()._load(first)["pids"] == pids
     quota.cancel_job(job)
     deadline = time.monotonic() + 30
     while runner.sync_job(job.pk) not in ("cancelled", "nothing to do") and time.monotonic() < deadline:
