@@ -51,7 +51,12 @@ def spec_for(job: TrainingJob) -> JobSpec:
 def claim_launch(job_id: int) -> Claim | None:
     """Win the job's launch: only an admitted job can be claimed, and only once."""
     with transaction.atomic():
-        job = TrainingJob.objects.select_for_update().select_related("pool", "snapshot").filter(pk=job_id).first()
+        job = (
+            TrainingJob.objects.select_for_update(of=("self",))
+            .select_related("pool", "snapshot")
+            .filter(pk=job_id)
+            .first()
+        )
         if job is None or job.state != S.ADMITTED:
             return None
         job.launch_attempts += 1

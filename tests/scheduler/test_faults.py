@@ -72,6 +72,13 @@ def _ledger_balances_after_every_test():
         assert quota.ledger_balances(allocation) == cached, f"allocation {allocation.pk} is off its ledger"
 
 
+@pytest.fixture(autouse=True)
+def _launch_only_where_the_test_says(settings):
+    """A job the sweep returns to admitted is launched by the test, not by a message to the shared
+    live worker (which launches what admission hands it, as in production)."""
+    settings.CG_LAUNCH_ON_ADMISSION = False
+
+
 @pytest.fixture
 def program(tmp_path) -> Path:
     folder = tmp_path / "program"

@@ -3,10 +3,14 @@ stateful API server on loopback. Launch, a retried launch, started when all pods
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 import yaml
+from django.utils import timezone
 
-from scheduler import admission, quota, runner
+from scheduler import admission, launches, quota, runner
+from scheduler.backends import get_backend
 from scheduler.models import TrainingJob
 from tests.scheduler.backends.kube_apiserver import ApiServer
 from tests.scheduler.factories import PoolFactory, job_request, make_allocation
@@ -43,11 +47,21 @@ def test_a_kubernetes_job_is_launched_once_runs_when_all_pods_are_ready_and_canc
     assert admission.admit_pending_jobs(pool) == [job.pk]
 
     assert runner.launch_job(job.pk) == "launched"
-    assert runner.launch_job(job.pk) == "launched"  # a retried launch adopts its own objects (409)
+    assert runner.launch_job(job.pk) == "nothing to do"  # a second launch finds the job claimed
+    job.refresh_from_db()
+    handle = job.backend_handle
+    # Submitted again for the same claim, the backend meets its own objects (409) and adopts them.
+    assert get_backend("kubernetes").submit(launches.spec_for(job)) == handle
+    # A launcher that died after creating the objects, before storing the handle: the sweep finds
+    # them by their name and adopts them.
+    TrainingJob.objects.filter(pk=job.pk).update(
+        backend_handle={}, launch_claimed_at=timezone.now() - timedelta(minutes=5)
+    )
+    assert runner.reconcile_stale_launches() == {job.pk: "adopted"}
     assert sum(1 for key in api.objects if key[0] == "jobs") == 1
     name = f"cg-job-{job.pk}"
     job.refresh_from_db()
-    assert job.state == S.LAUNCHING and job.backend_handle["name"] == name
+    assert job.state == S.LAUNCHING and job.backend_handle == handle and handle["name"] == name
 
     assert runner.sync_job(job.pk) == "pending"
     for index in range(2):
