@@ -1,9 +1,10 @@
 """The schema in migrations matches the models, and roles exist after migrate."""
 
 import pytest
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 from django.core.management import call_command
 
+from portal.admin_rights import permissions_of
 from portal.roles import ROLES
 
 
@@ -18,8 +19,10 @@ def test_role_groups_exist_after_migrate():
 
 
 @pytest.mark.django_db
-def test_maintainers_hold_the_portal_model_permissions():
-    maintainer = Group.objects.get(name="maintainer")
-    expected = Permission.objects.filter(content_type__app_label="portal").count()
-    assert expected > 0
-    assert maintainer.permissions.filter(content_type__app_label="portal").count() == expected
+def test_after_migrate_each_role_holds_exactly_its_admin_rights():
+    """Maintainers once held every permission of the portal's models, accounts included (issue 13)."""
+    for role in ROLES:
+        group = Group.objects.get(name=role)
+        held = {f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.select_related("content_type")}
+        assert held == permissions_of(role), role
+    assert not Group.objects.get(name="maintainer").permissions.filter(codename="change_user").exists()
