@@ -53,7 +53,8 @@ def setup() -> tuple[Allocation, Path]:
     program = Path(DATA) / "program"
     program.mkdir()
     (program / "train.py").write_text(TRAIN)
-    owner = User.objects.create(username=f"drill-{time.time_ns()}")
+    stamp = time.time_ns()
+    owner = User.objects.create(username=f"drill-{stamp}", email=f"drill-{stamp}@example.org")
     project = Project.objects.create(name="Drill", slug=f"drill-{time.time_ns()}", owner=owner)
     pool = AcceleratorPool.objects.create(name=f"drill-{time.time_ns()}", kind="cpu", capacity=1000)
     allocation = quota.award(project, pool, 10_000_000, expires_at=timezone.now() + timedelta(days=1))
