@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from reproducibility.models import Snapshot
-from scheduler import jobs, triggers
+from scheduler import jobs, tpu_slices, triggers
 from scheduler.models import AcceleratorPool, Allocation, LedgerEntry, SourceBasis, TrainingJob
 
 FAIR_SHARE_HALF_LIFE = timedelta(days=7)
@@ -202,6 +202,13 @@ def validate_request(allocation: Allocation, request: JobRequest, now: datetime)
             f"This job asks for {request.workers * request.accelerators_per_worker} accelerators at once; "
             f"the {pool.name} pool has {pool.capacity}."
         )
+    if pool.kind == AcceleratorPool.Kind.TPU and pool.backend == AcceleratorPool.Backend.KUBERNETES:
+        try:  # GKE places a TPU job only as one pod per host of one slice, each with all its chips
+            tpu_slices.check_job_on_slice(
+                pool.node_selectors, pool.capacity, request.workers, request.accelerators_per_worker
+            )
+        except tpu_slices.SliceError as error:
+            raise QuotaError(str(error)) from error
     if not 0 < request.max_runtime_seconds <= pool.max_runtime_seconds:
         raise QuotaError(
             f"Maximum runtime must be between 1 second and {hours(pool.max_runtime_seconds)} hours on {pool.name}."

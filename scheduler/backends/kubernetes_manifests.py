@@ -14,6 +14,9 @@ from typing import Any
 from scheduler.contract import JobSpec
 
 WORKER_PORT = 2222
+# libtpu's ports on GKE: TPU VMs of a slice talk on 8471; 8431 exports the TPU runtime's metrics.
+TPU_PORTS = {"tpu-runtime": 8471, "tpu-metrics": 8431}
+COMPLETION_INDEX = "metadata.annotations['batch.kubernetes.io/job-completion-index']"
 ARTIFACTS_MOUNT = "/artifacts"
 SOURCE_MOUNT = "/workspace"
 ARTIFACTS_CLAIM = "computegrant-artifacts"
@@ -35,6 +38,17 @@ BOOTSTRAP = (
 
 def object_name(job_id: int) -> str:
     return f"cg-job-{int(job_id)}"
+
+
+def tpu_environment(name: str, hosts: int) -> list[dict[str, Any]]:
+    """What libtpu and TPUStrategy read on a multi-host slice: this pod's worker id (its completion
+    index) and every host of the slice in id order, as GKE's own webhook sets them for an Indexed
+    Job with a subdomain; set here too so single-host slices and other webhooks agree."""
+    return [
+        {"name": "TPU_WORKER_ID", "valueFrom": {"fieldRef": {"fieldPath": COMPLETION_INDEX}}},
+        {"name": "TPU_WORKER_HOSTNAMES", "value": ",".join(f"{name}-{index}.{name}" for index in range(hosts))},
+        {"name": "TPU_NAME", "value": "local"},
+    ]
 
 
 def artifact_location(spec: JobSpec, part: str, artifact_uri: str = "") -> str:
@@ -67,9 +81,15 @@ def render_manifests(spec: JobSpec, *, artifact_uri: str = "", backoff_limit: in
     }
     resources: dict[str, Any] = {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"memory": "8Gi"}}
     if spec.pool.resource_name:
+        # On a TPU pool this is every chip of the pod's host (checked at submission: tpu_slices).
         count = str(spec.accelerators_per_worker)
         resources["limits"][spec.pool.resource_name] = count
         resources["requests"][spec.pool.resource_name] = count
+    env_list: list[dict[str, Any]] = [{"name": key, "value": value} for key, value in env.items()]
+    ports = [{"name": "worker", "containerPort": WORKER_PORT}]
+    if spec.pool.kind == "tpu":
+        env_list.extend(tpu_environment(name, spec.workers))
+        ports.extend({"name": port, "containerPort": number} for port, number in TPU_PORTS.items())
     locked_down = {
         "allowPrivilegeEscalation": False,
         "readOnlyRootFilesystem": True,
@@ -124,8 +144,8 @@ def render_manifests(spec: JobSpec, *, artifact_uri: str = "", backoff_limit: in
                 "image": spec.image or spec.pool.default_image,
                 "workingDir": SOURCE_MOUNT,
                 "command": ["python", "-c", BOOTSTRAP, spec.entrypoint, *spec.args],
-                "env": [{"name": key, "value": value} for key, value in env.items()],
-                "ports": [{"name": "worker", "containerPort": WORKER_PORT}],
+                "env": env_list,
+                "ports": ports,
                 "resources": resources,
                 "volumeMounts": mounts,
                 "securityContext": locked_down,
@@ -135,7 +155,7 @@ def render_manifests(spec: JobSpec, *, artifact_uri: str = "", backoff_limit: in
     }
     if spec.pool.node_selectors:
         pod_spec["nodeSelector"] = dict(spec.pool.node_selectors)
-    if spec.pool.kind == "gpu" and spec.pool.resource_name:
+    if spec.pool.kind in ("gpu", "tpu") and spec.pool.resource_name:
         pod_spec["tolerations"] = [{"key": spec.pool.resource_name, "operator": "Exists", "effect": "NoSchedule"}]
     if spec.pool.runtime_class:
         pod_spec["runtimeClassName"] = spec.pool.runtime_class

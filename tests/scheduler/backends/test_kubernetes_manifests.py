@@ -95,8 +95,9 @@ def test_tpu_pools_use_gke_tpu_selectors_kueue_and_gvisor():
     assert pod["runtimeClassName"] == "gvisor"
     assert pod["nodeSelector"]["cloud.google.com/gke-tpu-topology"] == "2x2x1"
     assert pod["containers"][0]["resources"]["limits"]["google.com/tpu"] == "4"
-    env = {e["name"]: e["value"] for e in pod["containers"][0]["env"]}
+    env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
     assert env["AIP_MODEL_DIR"] == "gs://bucket/runs/jobs/17/model" and env["CG_STRATEGY"] == "tpu"
+    assert env["TPU_WORKER_HOSTNAMES"] == "cg-job-17-0.cg-job-17"
     assert not any(v.get("persistentVolumeClaim") for v in pod["volumes"])
 
 
