@@ -1,7 +1,9 @@
-"""The Kubernetes backend: a headless Service and an Indexed Job per job, via the official client.
+"""The Kubernetes backend: a NetworkPolicy, a headless Service and an Indexed Job per job, via the
+official client.
 
-Object names derive from the job id (`kubernetes_manifests.object_name`), so a launch retried
-after a crash meets its own objects (409) and adopts them instead of starting a second run.
+The NetworkPolicy lets a job's pods talk only to each other. Object names derive from the job id
+(`kubernetes_manifests.object_name`), so a launch retried after a crash meets its own objects (409)
+and adopts them instead of starting a second run.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from scheduler.backends import RunStatus
-from scheduler.backends.kubernetes_manifests import object_name, render_manifests
+from scheduler.backends.kubernetes_manifests import job_network_policy, object_name, render_manifests
 from scheduler.contract import JobSpec
 
 JOB_ID_LABEL = "computegrant.org/job-id"
@@ -46,15 +48,22 @@ class KubernetesBackend:
             api_client = client.ApiClient()
         self.core = client.CoreV1Api(api_client)
         self.batch = client.BatchV1Api(api_client)
+        self.networking = client.NetworkingV1Api(api_client)
         self.artifact_uri = artifact_uri
 
     def submit(self, spec: JobSpec) -> dict[str, Any]:
-        """Create the Service and the Job; on 409 adopt them if they carry this job's id."""
+        """Create the job's NetworkPolicy, Service and Job, in that order (the pods are fenced
+        before they exist); on 409 adopt each if it carries this job's id."""
         from kubernetes.client.exceptions import ApiException
 
         service, job = render_manifests(spec, artifact_uri=self.artifact_uri)
         namespace = spec.pool.namespace
         creators: list[tuple[dict[str, Any], Any, Any]] = [
+            (
+                job_network_policy(spec),
+                self.networking.create_namespaced_network_policy,
+                self.networking.read_namespaced_network_policy,
+            ),
             (service, self.core.create_namespaced_service, self.core.read_namespaced_service),
             (job, self.batch.create_namespaced_job, self.batch.read_namespaced_job),
         ]
@@ -142,7 +151,7 @@ class KubernetesBackend:
         return RunStatus("running", started_at, None, worker_seconds)
 
     def cancel(self, handle: dict[str, Any]) -> None:
-        """Delete the Job (with its pods) and the Service; already gone is fine."""
+        """Delete the Job (with its pods), the Service and the NetworkPolicy; already gone is fine."""
         from kubernetes.client.exceptions import ApiException
 
         for delete in (
@@ -150,6 +159,7 @@ class KubernetesBackend:
                 handle["name"], handle["namespace"], propagation_policy="Background"
             ),
             lambda: self.core.delete_namespaced_service(handle["name"], handle["namespace"]),
+            lambda: self.networking.delete_namespaced_network_policy(handle["name"], handle["namespace"]),
         ):
             try:
                 delete()

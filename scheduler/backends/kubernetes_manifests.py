@@ -58,6 +58,32 @@ def artifact_location(spec: JobSpec, part: str, artifact_uri: str = "") -> str:
     return f"{ARTIFACTS_MOUNT}/jobs/{spec.job_id}/{part}"
 
 
+def job_network_policy(spec: JobSpec) -> dict[str, Any]:
+    """The job's fence: its pods accept connections only from, and open them only to, pods of the
+    same job. The training namespace's default-deny, DNS and HTTPS-out policies (deploy/) do the
+    rest; NetworkPolicies add up, so this one grants nothing beyond the job's own pods."""
+    same_job = {"podSelector": {"matchLabels": {"computegrant.org/job-id": str(spec.job_id)}}}
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {
+            "name": object_name(spec.job_id),
+            "namespace": spec.pool.namespace,
+            "labels": {
+                "app.kubernetes.io/name": "computegrant-training",
+                "app.kubernetes.io/managed-by": "computegrant",
+                "computegrant.org/job-id": str(spec.job_id),
+            },
+        },
+        "spec": {
+            **same_job,
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [{"from": [same_job]}],
+            "egress": [{"to": [same_job]}],
+        },
+    }
+
+
 def render_manifests(spec: JobSpec, *, artifact_uri: str = "", backoff_limit: int = 0) -> list[dict[str, Any]]:
     """The Service and the Job that run `spec`, as plain dicts (what `kubectl apply` would take)."""
     name = object_name(spec.job_id)

@@ -1,6 +1,6 @@
 """A small stateful Kubernetes API server on loopback, and a test "kubelet" for Indexed Jobs.
 
-Only what the backend uses: create / read / delete Services and Jobs (409 on a second create,
+Only what the backend uses: create / read / delete NetworkPolicies, Services and Jobs (409 on a second create,
 404 when absent), list Pods by `job-name`, read a Pod's log. The kubelet runs each pod of a Job
 as a local process with the pod's command and environment, so TF_CONFIG is built inside the
 "pod" exactly as on a cluster; pod DNS names map to loopback ports as cluster DNS would.
@@ -24,6 +24,9 @@ from urllib.parse import parse_qs
 ROUTES = {
     "services": re.compile(r"^/api/v1/namespaces/(?P<ns>[^/]+)/services(?:/(?P<name>[^/?]+))?$"),
     "jobs": re.compile(r"^/apis/batch/v1/namespaces/(?P<ns>[^/]+)/jobs(?:/(?P<name>[^/?]+))?$"),
+    "networkpolicies": re.compile(
+        r"^/apis/networking.k8s.io/v1/namespaces/(?P<ns>[^/]+)/networkpolicies(?:/(?P<name>[^/?]+))?$"
+    ),
     "pods": re.compile(r"^/api/v1/namespaces/(?P<ns>[^/]+)/pods(?:/(?P<name>[^/?]+))?(?P<log>/log)?$"),
 }
 

@@ -60,6 +60,10 @@ def test_submit_creates_a_headless_service_and_an_indexed_job_named_after_the_jo
 
     assert handle == {"backend": "kubernetes", "namespace": "training", "name": "cg-job-17", "workers": 2}
     service = api.objects[("services", "training", "cg-job-17")]
+    fence = api.objects[("networkpolicies", "training", "cg-job-17")]["spec"]
+    same_job = [{"podSelector": {"matchLabels": {"computegrant.org/job-id": "17"}}}]
+    assert fence["podSelector"] == same_job[0]["podSelector"]
+    assert fence["ingress"] == [{"from": same_job}] and fence["egress"] == [{"to": same_job}]
     job = api.job("training", "cg-job-17")
     assert service["spec"]["clusterIP"] == "None"
     assert job["spec"]["completionMode"] == "Indexed"
@@ -73,7 +77,7 @@ def test_a_retried_launch_meets_409_and_adopts_its_own_objects_without_a_second_
 
     assert first == second
     creates = [path for method, path in api.requests if method == "POST"]
-    assert len(creates) == 4  # two attempts x (Service, Job); the second pair answered 409
+    assert len(creates) == 6  # two attempts x (NetworkPolicy, Service, Job); the second three answered 409
     assert sum(1 for key in api.objects if key[0] == "jobs") == 1
 
 
@@ -88,7 +92,7 @@ def test_objects_of_another_job_with_the_same_name_are_refused_not_adopted(api, 
 def test_a_create_the_cluster_refuses_fails_with_a_clear_error_and_creates_nothing(api, backend):
     api.refuse_creates = True
 
-    with pytest.raises(ValueError, match="The cluster refused the Service: 403"):
+    with pytest.raises(ValueError, match="The cluster refused the NetworkPolicy: 403"):
         backend.submit(spec())
     assert api.objects == {}
 

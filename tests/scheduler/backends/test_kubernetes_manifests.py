@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from kubernetes_validate.utils import all_versions
 
-from scheduler.backends.kubernetes_manifests import BOOTSTRAP, render_manifests
+from scheduler.backends.kubernetes_manifests import BOOTSTRAP, job_network_policy, render_manifests
 from scheduler.contract import JobSpec, PoolSpec, job_artifact_paths
 from tests.scheduler.factories import PoolFactory
 
@@ -58,7 +58,7 @@ def spec(pool: PoolSpec, workers: int = 2, per_worker: int = 1) -> JobSpec:
 @pytest.mark.parametrize("version", VERSIONS)
 @pytest.mark.parametrize(("pool", "uri"), [(GPU, ""), (TPU, "gs://bucket/runs"), (GPU, "s3://bucket/runs")])
 def test_every_manifest_validates_strictly_on_the_oldest_and_newest_kubernetes(pool, uri, version):
-    for manifest in render_manifests(spec(pool), artifact_uri=uri):
+    for manifest in [job_network_policy(spec(pool)), *render_manifests(spec(pool), artifact_uri=uri)]:
         kubernetes_validate.validate(manifest, version, strict=True)
 
 
