@@ -176,7 +176,12 @@ def main() -> None:
         print("worker killed during a launch:", figures["kills"], flush=True)
     allocation.refresh_from_db()
     ledger = quota.ledger_balances(allocation)
-    cached = {"awarded": allocation.awarded, "reserved": allocation.reserved, "used": allocation.used}
+    cached = {
+        "awarded": allocation.awarded,
+        "reserved": allocation.reserved,
+        "used": allocation.used,
+        "held": allocation.held,
+    }
     figures["ledger_balances"] = ledger == cached
     print(json.dumps(figures))
 

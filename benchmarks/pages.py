@@ -447,7 +447,7 @@ def record_history(calls: list[Call], applications: list[Application], maintaine
 def check_balances() -> None:
     """The cached balances of every allocation equal those replayed from its ledger (as quota.ledger_balances)."""
     ledger = LedgerEntry.objects.values("allocation_id").annotate(
-        awarded=Sum("seconds", filter=Q(kind__in=[K.AWARD, K.TOP_UP, K.REVOKE, K.ADJUST]), default=0),
+        awarded=Sum("seconds", filter=Q(kind__in=[K.AWARD, K.TOP_UP, K.REVOKE, K.ADJUST, K.RETURN]), default=0),
         held=Sum("seconds", filter=Q(kind__in=[K.RESERVE, K.RELEASE]), default=0),
         used=Sum("seconds", filter=Q(kind=K.CHARGE), default=0),
     )

@@ -5,6 +5,7 @@ import os
 from celery import Celery
 from celery.signals import worker_init
 
+from portal.beat import BEAT_SCHEDULE as PORTAL_BEAT_SCHEDULE
 from reproducibility.beat import BEAT_SCHEDULE as REPRODUCIBILITY_BEAT_SCHEDULE
 from scheduler.artifacts import use_tensorboard_without_tensorflow
 from scheduler.beat import BEAT_SCHEDULE
@@ -17,7 +18,7 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 app.autodiscover_tasks(["scheduler"], related_name="runner_tasks")
 app.autodiscover_tasks(["scheduler.artifacts"], related_name="tasks")
-app.conf.beat_schedule = {**BEAT_SCHEDULE, **REPRODUCIBILITY_BEAT_SCHEDULE}
+app.conf.beat_schedule = {**BEAT_SCHEDULE, **REPRODUCIBILITY_BEAT_SCHEDULE, **PORTAL_BEAT_SCHEDULE}
 
 
 @worker_init.connect

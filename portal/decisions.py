@@ -11,13 +11,13 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, F, FloatField, IntegerField, Max, Min, QuerySet
+from django.db.models import Count, FloatField, IntegerField, Max, Min, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from portal import lifecycle, notifications, reviews
+from portal import call_budget, lifecycle, notifications, reviews
 from portal.errors import WorkflowError
-from portal.models import Application, Call, CallPool
+from portal.models import Application, BudgetEntry, Call
 from portal.models.applications import REVIEW_RANK
 from reproducibility.models import Report
 from scheduler import quota
@@ -70,7 +70,7 @@ def award(application: Application, seconds: int, *, actor: Any, message: str = 
     application = _lock_for_decision(application)
     if seconds <= 0:
         raise WorkflowError("An award must be a positive number of accelerator-hours.")
-    budget = CallPool.objects.select_for_update().get(call=application.call, pool=application.pool)
+    budget = call_budget.locked(application.call_id, application.pool_id)
     if seconds > budget.remaining_seconds:
         raise WorkflowError(
             f"Awarding {seconds / 3600:g} h would exceed the call's budget on {application.pool}: "
@@ -87,7 +87,14 @@ def award(application: Application, seconds: int, *, actor: Any, message: str = 
         memo=f"award: {application.call}",
         snapshot=application.snapshot,  # the award is for what the reviewers scored
     )
-    CallPool.objects.filter(pk=budget.pk).update(awarded_seconds=F("awarded_seconds") + seconds)
+    call_budget.take(
+        budget,
+        seconds,
+        BudgetEntry.Kind.AWARD,
+        allocation=allocation,
+        actor=actor,
+        memo=f"award to {application.project}",
+    )
     application.allocation = allocation
     application.save(update_fields=["allocation", "updated"])
     lifecycle.transition(application, S.AWARDED, actor=actor, message=message)

@@ -28,6 +28,8 @@ KINDS = (
     "repository_change_requested",
     "repository_change_decided",
     "project_invitation",
+    "allocation_expiring",
+    "allocation_ended",
 )
 
 

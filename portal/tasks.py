@@ -30,3 +30,11 @@ def deliver_invitation(invitation_id: int) -> bool:
     from portal import invitations
 
     return invitations.deliver(invitation_id)
+
+
+@shared_task(name="portal.tasks.award_terms_sweep", acks_late=True, time_limit=300, soft_time_limit=280)
+def award_terms_sweep() -> dict[str, list[int]]:
+    """Expire ended allocations, return their unused hours to the calls, send due notices (each once)."""
+    from portal import award_terms
+
+    return award_terms.sweep()

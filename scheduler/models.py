@@ -77,6 +77,8 @@ class Allocation(models.Model):
     awarded = models.BigIntegerField(default=0)
     reserved = models.BigIntegerField(default=0)
     used = models.BigIntegerField(default=0)
+    # Part of the award not yet released (a later tranche): counted in `awarded`, never reservable.
+    held = models.BigIntegerField(default=0)
     # Usage with exponential decay, for fair-share ordering (updated at each charge).
     decayed_usage = models.FloatField(default=0.0)
     decayed_usage_at = models.DateTimeField(null=True, blank=True)
@@ -98,8 +100,9 @@ class Allocation(models.Model):
             models.CheckConstraint(condition=Q(awarded__gte=0), name="allocation_awarded_not_negative"),
             models.CheckConstraint(condition=Q(reserved__gte=0), name="allocation_reserved_not_negative"),
             models.CheckConstraint(condition=Q(used__gte=0), name="allocation_used_not_negative"),
+            models.CheckConstraint(condition=Q(held__gte=0), name="allocation_held_not_negative"),
             models.CheckConstraint(
-                condition=Q(used__lte=F("awarded") - F("reserved")), name="allocation_never_overspent"
+                condition=Q(used__lte=F("awarded") - F("reserved") - F("held")), name="allocation_never_overspent"
             ),
             models.CheckConstraint(condition=Q(expires_at__gt=F("starts_at")), name="allocation_period_valid"),
         ]
@@ -109,15 +112,18 @@ class Allocation(models.Model):
 
     @property
     def remaining(self) -> int:
-        return self.awarded - self.reserved - self.used
+        """What new runs may still reserve: held tranches are not theirs yet."""
+        return self.awarded - self.reserved - self.used - self.held
 
 
 class LedgerEntry(models.Model):
     """One change to an allocation's balances. Never updated or deleted.
 
-    award, top_up, revoke and adjust move `awarded`; reserve (+) and release (-) move
-    `reserved`; charge (+) moves seconds from `reserved` to `used` (a run is charged out of
-    its own reservation, so it can never spend what was not held).
+    award, top_up, revoke, adjust and return (-: unused hours handed back to the call's budget)
+    move `awarded`; reserve (+) and release (-) move `reserved`; charge (+) moves seconds from
+    `reserved` to `used` (a run is charged out of its own reservation, so it can never spend what
+    was not held); hold (+) and unhold (-: a tranche released) move `held`, the part of the award
+    runs may not reserve yet.
     """
 
     class Kind(models.TextChoices):
@@ -128,6 +134,9 @@ class LedgerEntry(models.Model):
         CHARGE = "charge"
         REVOKE = "revoke"
         ADJUST = "adjust"
+        RETURN = "return", "returned to the call"
+        HOLD = "hold", "held (later tranche)"
+        UNHOLD = "unhold", "tranche released"
 
     allocation = models.ForeignKey(Allocation, on_delete=models.PROTECT, related_name="ledger")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -143,8 +152,8 @@ class LedgerEntry(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=(
-                    Q(kind__in=["award", "top_up", "reserve", "charge"], seconds__gte=0)
-                    | Q(kind__in=["release", "revoke"], seconds__lte=0)
+                    Q(kind__in=["award", "top_up", "reserve", "charge", "hold"], seconds__gte=0)
+                    | Q(kind__in=["release", "revoke", "return", "unhold"], seconds__lte=0)
                     | Q(kind="adjust")
                 ),
                 name="ledger_sign_matches_kind",

@@ -74,13 +74,17 @@ def award(
     actor: Any = None,
     memo: str = "",
     snapshot: Any = None,
+    held: int = 0,
 ) -> Allocation:
     """Create an active allocation of `seconds` accelerator-seconds on `pool` for `project`.
 
     `snapshot` is what the reviewers scored: the allocation's runs execute it and nothing else.
+    `held` of the seconds are later tranches: in the award, not reservable until `release_held`.
     """
     if seconds <= 0:
         raise QuotaError("An award must be a positive number of accelerator-hours.")
+    if not 0 <= held < seconds:
+        raise QuotaError("The hours held for later tranches must leave some of the award released now.")
     starts_at = starts_at or timezone.now()
     if expires_at <= starts_at:
         raise QuotaError("An allocation must expire after it starts.")
@@ -94,7 +98,47 @@ def award(
         source_basis=SourceBasis.REVIEWED if snapshot is not None else SourceBasis.UNREVIEWED,
     )
     _entry(allocation, LedgerEntry.Kind.AWARD, seconds, actor=actor, memo=memo or "award")
+    if held:
+        allocation.held = held
+        allocation.save(update_fields=["held"])
+        _entry(allocation, LedgerEntry.Kind.HOLD, held, actor=actor, memo="held for later tranches")
     return allocation
+
+
+@transaction.atomic
+def release_held(allocation: Allocation, seconds: int, *, actor: Any = None, memo: str = "") -> Allocation:
+    """Release `seconds` of the held tranches: from now on runs may reserve them."""
+    locked = _locked(allocation.pk)
+    if not 0 < seconds <= locked.held:
+        raise QuotaError(
+            f"Between 0 and {hours(locked.held)} held accelerator-hours can be released; {hours(seconds)} asked."
+        )
+    if locked.state in (Allocation.State.EXPIRED, Allocation.State.REVOKED):
+        raise QuotaError(f"This allocation is {locked.state}; its held hours cannot be released.")
+    locked.held -= seconds
+    locked.save(update_fields=["held"])
+    _entry(locked, LedgerEntry.Kind.UNHOLD, -seconds, actor=actor, memo=memo or "tranche released")
+    return locked
+
+
+@transaction.atomic
+def return_unused(allocation: Allocation, *, actor: Any = None, memo: str = "", limit: int | None = None) -> int:
+    """Hand back what an allocation neither used nor holds for a run, held tranches included (at most
+    `limit`), taking it off the award. Returns the seconds given back; the caller credits the call's
+    budget in the same transaction."""
+    locked = _locked(allocation.pk)
+    free = locked.awarded - locked.used - locked.reserved  # held tranches go back too
+    amount = free if limit is None else min(free, max(limit, 0))
+    if amount <= 0:
+        return 0
+    from_held = min(locked.held, max(amount - locked.remaining, 0))  # the released part goes first
+    if from_held:
+        locked.held -= from_held
+        _entry(locked, LedgerEntry.Kind.UNHOLD, -from_held, actor=actor, memo="held hours returned")
+    locked.awarded -= amount
+    locked.save(update_fields=["awarded", "held"])
+    _entry(locked, LedgerEntry.Kind.RETURN, -amount, actor=actor, memo=memo or "returned to the call")
+    return amount
 
 
 @transaction.atomic
@@ -116,10 +160,10 @@ def adjust(allocation: Allocation, seconds: int, *, actor: Any, memo: str) -> Al
     if not memo.strip():
         raise QuotaError("An adjustment needs a memo saying why.")
     locked = _locked(allocation.pk)
-    if locked.awarded + seconds < locked.used + locked.reserved:
+    if locked.awarded + seconds < locked.used + locked.reserved + locked.held:
         raise QuotaError(
-            f"Cannot lower the award below what is used and reserved "
-            f"({hours(locked.used + locked.reserved)} accelerator-hours)."
+            f"Cannot lower the award below what is used and reserved, held tranches included "
+            f"({hours(locked.used + locked.reserved + locked.held)} accelerator-hours)."
         )
     locked.awarded += seconds
     locked.save(update_fields=["awarded"])
@@ -162,6 +206,10 @@ def revoke(allocation: Allocation, *, actor: Any = None, memo: str = "revoked") 
     if locked.state in (Allocation.State.REVOKED, Allocation.State.EXPIRED):
         return locked
     _close(locked, Allocation.State.REVOKED, actor=actor, memo=memo, now=timezone.now())
+    if locked.held:  # later tranches end with the allocation
+        _entry(locked, LedgerEntry.Kind.UNHOLD, -locked.held, actor=actor, memo=memo)
+        locked.held = 0
+        locked.save(update_fields=["held"])
     if locked.remaining:
         give_back = locked.remaining
         locked.awarded -= give_back
@@ -452,12 +500,14 @@ def mark_lost(job: TrainingJob | int, *, last_seen: datetime | None = None, reas
 
 def ledger_balances(allocation: Allocation) -> dict[str, int]:
     """Balances recomputed from the ledger alone (the cached ones must always equal these)."""
-    totals = {"awarded": 0, "reserved": 0, "used": 0}
+    totals = {"awarded": 0, "reserved": 0, "used": 0, "held": 0}
     for kind, seconds in allocation.ledger.values_list("kind", "seconds"):
-        if kind in ("award", "top_up", "revoke", "adjust"):
+        if kind in ("award", "top_up", "revoke", "adjust", "return"):
             totals["awarded"] += seconds
         elif kind in ("reserve", "release"):
             totals["reserved"] += seconds
+        elif kind in ("hold", "unhold"):
+            totals["held"] += seconds
         elif kind == "charge":  # a charge turns held seconds into spent ones
             totals["used"] += seconds
             totals["reserved"] -= seconds

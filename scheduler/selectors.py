@@ -160,7 +160,7 @@ class BurnDown:
 
 def burn_down(allocation: Allocation, width: int = 640, height: int = 200) -> BurnDown:
     """The allocation's balances over time, replayed from its ledger (one query)."""
-    awarded = reserved = used = 0
+    awarded = reserved = used = held = 0
     series: list[tuple[datetime, float, float]] = []
     for kind, seconds, created in allocation.ledger.order_by("created", "id").values_list("kind", "seconds", "created"):
         if kind in (
@@ -168,14 +168,17 @@ def burn_down(allocation: Allocation, width: int = 640, height: int = 200) -> Bu
             LedgerEntry.Kind.TOP_UP,
             LedgerEntry.Kind.REVOKE,
             LedgerEntry.Kind.ADJUST,
+            LedgerEntry.Kind.RETURN,
         ):
             awarded += seconds
         elif kind in (LedgerEntry.Kind.RESERVE, LedgerEntry.Kind.RELEASE):
             reserved += seconds
+        elif kind in (LedgerEntry.Kind.HOLD, LedgerEntry.Kind.UNHOLD):
+            held += seconds
         else:
             used += seconds
             reserved -= seconds
-        series.append((created, (awarded - used - reserved) / 3600, used / 3600))
+        series.append((created, (awarded - used - reserved - held) / 3600, used / 3600))
     if not series:
         return BurnDown("", "", 0, None, None, width, height)
     start = series[0][0]

@@ -2,6 +2,7 @@
 
 from portal.models.applications import Application
 from portal.models.audit import AuditEntry
+from portal.models.award_terms import AllocationNotice, BudgetEntry
 from portal.models.calls import Call, CallPool, RubricCriterion
 from portal.models.invitations import ProjectInvitation
 from portal.models.people import Project, User
@@ -9,8 +10,10 @@ from portal.models.repository_changes import RepositoryChange
 from portal.models.reviews import ConflictDeclaration, CriterionScore, Review, ReviewAssignment
 
 __all__ = [
+    "AllocationNotice",
     "Application",
     "AuditEntry",
+    "BudgetEntry",
     "Call",
     "CallPool",
     "ConflictDeclaration",

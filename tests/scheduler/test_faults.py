@@ -68,7 +68,12 @@ os.kill(os.getpid(), signal.SIGKILL)
 def _ledger_balances_after_every_test():
     yield
     for allocation in Allocation.objects.all():
-        cached = {"awarded": allocation.awarded, "reserved": allocation.reserved, "used": allocation.used}
+        cached = {
+            "awarded": allocation.awarded,
+            "reserved": allocation.reserved,
+            "used": allocation.used,
+            "held": allocation.held,
+        }
         assert quota.ledger_balances(allocation) == cached, f"allocation {allocation.pk} is off its ledger"
 
 

@@ -21,12 +21,16 @@ S = TrainingJob.State
 
 
 class QuotaMachine(RuleBasedStateMachine):
-    """Drives award, submit, admit, start, finish, cancel, preempt, expire and revoke at random."""
+    """Drives award (the second with a held tranche), submit, admit, start, finish, cancel, preempt,
+    expire, revoke, tranche releases and returns of unused hours at random."""
 
     @initialize()
     def setup(self):
         self.pool = PoolFactory(capacity=4)
-        self.allocations = [make_allocation(pool=self.pool, hours=h, project=ProjectFactory()) for h in (3, 5)]
+        self.allocations = [
+            make_allocation(pool=self.pool, hours=3, project=ProjectFactory()),
+            make_allocation(pool=self.pool, hours=5, project=ProjectFactory(), held=3 * HOUR),
+        ]
         self.head_starts: dict[int, object] = {}
 
     def jobs(self, *states):
@@ -82,16 +86,27 @@ class QuotaMachine(RuleBasedStateMachine):
     def revoke(self, which):
         quota.revoke(self.allocations[which])
 
+    @rule(which=st.integers(0, 1), hours=st.integers(1, 3))
+    def release_tranche(self, which, hours):
+        with contextlib.suppress(quota.QuotaError):
+            quota.release_held(self.allocations[which], hours * HOUR)
+
+    @rule(which=st.integers(0, 1), limit=st.one_of(st.none(), st.integers(0, 4 * HOUR)))
+    def return_unused(self, which, limit):
+        quota.return_unused(self.allocations[which], limit=limit)
+
     @invariant()
     def balances_equal_the_ledger_and_are_never_overspent(self):
         for allocation in self.allocations:
             allocation.refresh_from_db()
-            assert allocation.used >= 0 and allocation.reserved >= 0
-            assert allocation.used + allocation.reserved <= allocation.awarded
+            assert allocation.used >= 0 and allocation.reserved >= 0 and allocation.held >= 0
+            # held hours are never reserved nor spent: they sit beside what runs hold
+            assert allocation.used + allocation.reserved + allocation.held <= allocation.awarded
             assert quota.ledger_balances(allocation) == {
                 "awarded": allocation.awarded,
                 "reserved": allocation.reserved,
                 "used": allocation.used,
+                "held": allocation.held,
             }
             held = sum(j.reserved_seconds for j in allocation.jobs.all())
             assert held == allocation.reserved

@@ -20,6 +20,7 @@ def assert_ledger_matches(allocation):
         "awarded": allocation.awarded,
         "reserved": allocation.reserved,
         "used": allocation.used,
+        "held": allocation.held,
     }
 
 
@@ -249,3 +250,52 @@ def test_the_database_refuses_an_overspent_allocation():
     allocation = make_allocation(hours=1)
     with pytest.raises(IntegrityError), transaction.atomic():
         Allocation.objects.filter(pk=allocation.pk).update(used=HOUR, reserved=1)
+
+
+def test_held_tranches_are_in_the_award_but_cannot_be_reserved_until_released():
+    allocation = make_allocation(hours=10, held=6 * HOUR)
+    assert (allocation.awarded, allocation.held, allocation.remaining) == (10 * HOUR, 6 * HOUR, 4 * HOUR)
+    assert list(allocation.ledger.values_list("kind", "seconds")) == [("award", 10 * HOUR), ("hold", 6 * HOUR)]
+    with pytest.raises(quota.QuotaError, match="has 4 left; 1 accelerator-hours are missing"):
+        quota.submit_job(allocation, job_request(runtime=5 * HOUR))
+    with pytest.raises(quota.QuotaError, match="Between 0 and 6 held"):
+        quota.release_held(allocation, 7 * HOUR)
+    quota.release_held(allocation, 6 * HOUR, memo="progress report approved")
+    quota.submit_job(allocation, job_request(runtime=5 * HOUR))
+    allocation.refresh_from_db()
+    assert (allocation.held, allocation.reserved, allocation.remaining) == (0, 5 * HOUR, 5 * HOUR)
+    assert_ledger_matches(allocation)
+
+
+def test_an_award_must_release_something_now():
+    with pytest.raises(quota.QuotaError, match="leave some of the award released now"):
+        make_allocation(hours=10, held=10 * HOUR)
+    assert not Allocation.objects.exists()
+
+
+def test_returning_unused_hours_keeps_what_runs_hold_and_takes_held_tranches_last():
+    allocation = make_allocation(hours=10, held=4 * HOUR)
+    quota.submit_job(allocation, job_request(runtime=2 * HOUR))
+    assert quota.return_unused(allocation, limit=3 * HOUR, memo="idle") == 3 * HOUR
+    allocation.refresh_from_db()
+    assert (allocation.awarded, allocation.held, allocation.remaining) == (7 * HOUR, 4 * HOUR, HOUR)
+    assert quota.return_unused(allocation) == 5 * HOUR  # the last released hour and the held four
+    allocation.refresh_from_db()
+    assert (allocation.awarded, allocation.reserved, allocation.held, allocation.remaining) == (
+        2 * HOUR,
+        2 * HOUR,
+        0,
+        0,
+    )
+    assert quota.return_unused(allocation) == 0  # nothing left: no entry
+    kinds = list(allocation.ledger.values_list("kind", "seconds"))
+    assert kinds[-3:] == [("return", -3 * HOUR), ("unhold", -4 * HOUR), ("return", -5 * HOUR)]
+    assert_ledger_matches(allocation)
+
+
+def test_revoking_ends_held_tranches_too():
+    allocation = make_allocation(hours=10, held=4 * HOUR)
+    quota.revoke(allocation, memo="abandoned")
+    allocation.refresh_from_db()
+    assert (allocation.awarded, allocation.held) == (0, 0)
+    assert_ledger_matches(allocation)

@@ -47,7 +47,12 @@ def test_submit_admit_launch_train_charge_and_collect_through_a_real_worker(cele
     allocation.refresh_from_db()
     assert 0 < job.charged_seconds <= 2 * 600 and job.reserved_seconds == 0
     assert (allocation.used, allocation.reserved) == (job.charged_seconds, 0)
-    assert quota.ledger_balances(allocation) == {"awarded": 10 * HOUR, "reserved": 0, "used": job.charged_seconds}
+    assert quota.ledger_balances(allocation) == {
+        "awarded": 10 * HOUR,
+        "reserved": 0,
+        "used": job.charged_seconds,
+        "held": 0,
+    }
     root = Path(job.artifacts_dir)
     assert list((root / "logs").rglob("events.out.tfevents.*")) and (root / "model" / "saved_model.pb").exists()
     losses = [

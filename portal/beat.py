@@ -1,0 +1,5 @@
+"""Periodic portal work for Celery beat. Plain data: config/celery.py reads it at start-up."""
+
+BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "award-terms-sweep": {"task": "portal.tasks.award_terms_sweep", "schedule": 300.0},
+}
