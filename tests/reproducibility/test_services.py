@@ -173,9 +173,9 @@ def test_the_report_page_is_for_the_requester_and_maintainers_not_unassigned_rev
 
 
 @pytest.mark.django_db
-def test_the_badge_is_public_and_shows_level_and_score(client, make_repo):
+def test_the_badge_by_its_link_is_public_and_shows_level_and_score(client, make_repo):
     snapshot = services.score_snapshot(services.request_snapshot(str(make_repo(GOOD_FILES))).pk)
-    response = client.get(reverse("reproducibility:badge", args=[snapshot.pk]))
+    response = client.get(reverse("reproducibility:badge_by_token", args=[snapshot.badge_token]))
     assert response.status_code == 200 and response["Content-Type"] == "image/svg+xml"
     assert f"gold {snapshot.latest_report.score:.0f}" in response.content.decode()
 

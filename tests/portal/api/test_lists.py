@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from portal import applications, calls, projects
+from portal import applications, calls, invitations, projects
 from portal.models import Project
 from scheduler import quota
 
@@ -99,9 +99,8 @@ def _grow(world, make_local_repo, open_call, gpu_pool, times: int) -> None:  # t
     """More of everything: projects with members, drafts, allocations and jobs."""
     for _ in range(times):
         name = f"grown-{Project.objects.count()}"
-        project = projects.create_project(
-            world.owner, name=name, repository_url=str(make_local_repo(name)), members=[world.other]
-        )
+        project = projects.create_project(world.owner, name=name, repository_url=str(make_local_repo(name)))
+        invitations.accept(invitations.invite(project, world.other.username, actor=world.owner), actor=world.other)
         applications.save_draft(project, open_call, applications.Plan(gpu_pool, HOUR), actor=world.owner)
         allocation = quota.award(project, gpu_pool, 10 * HOUR, expires_at=timezone.now() + timedelta(days=3))
         for _ in range(2):

@@ -18,7 +18,7 @@ from rest_framework.authtoken.models import Token
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
-from portal import projects
+from portal import invitations, projects
 from reproducibility import services as reproducibility_services
 
 
@@ -78,6 +78,7 @@ def _owners_objects(world) -> dict[str, int]:  # type: ignore[no-untyped-def]
         "snapshots": world.application.snapshot_id,
         "allocations": world.allocation.pk,
         "jobs": world.job.pk,
+        "invitations": invitations.invite(world.project, world.other.username, actor=world.owner).pk,
     }
 
 
