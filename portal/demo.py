@@ -41,12 +41,15 @@ SEEDERS: list[str] = [
     "portal.demo.seed_people",
     "scheduler.demo.seed_pools",
     "portal.demo.seed_call",
+    "portal.demo_story.seed_applications",
+    "scheduler.demo.seed_runs",
 ]
 
 DEMO_CALL_TITLE = "Open compute for open AI, 2027"
 DEMO_CALL_BUDGETS = {"nvidia-v100": 2000, "tpu-v4-8": 500}  # accelerator-hours
 
 
+@transaction.atomic
 def seed_people() -> list[str]:
     lines = []
     for person in DEMO_PEOPLE:
@@ -67,6 +70,7 @@ def seed_people() -> list[str]:
     return lines
 
 
+@transaction.atomic
 def seed_call() -> list[str]:
     """An open call offering both demo pools, with the default rubric."""
     from portal.calls import open_call
@@ -90,11 +94,12 @@ def seed_call() -> list[str]:
     ]
 
 
-@transaction.atomic
 def seed_demo() -> list[str]:
-    """Create (or leave as they are) the demo people, pools, call and allocations."""
+    """Create (or leave as they are) the demo people, pools, call, applications and runs."""
     lines: list[str] = []
     for dotted in SEEDERS:
         seeder: Callable[[], list[str]] = import_string(dotted)
+        # Each seeder keeps its own transactions: the runs' seeder trains outside any, on the
+        # applications committed before it.
         lines.extend(seeder())
     return lines

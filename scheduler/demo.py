@@ -1,15 +1,17 @@
-"""Demo pools and a demo allocation for `manage.py seed_demo`. Idempotent."""
+"""Demo pools and the demo allocation's runs for `manage.py seed_demo`. Idempotent."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import time
+from typing import Any
 
-from django.conf import settings
-from django.utils import timezone
+from django.db import transaction
 
-from portal.models import Project, User
-from scheduler import quota
-from scheduler.models import AcceleratorPool, Allocation
+from portal.models import User
+from scheduler import admission, quota, runner
+from scheduler.models import AcceleratorPool, Allocation, TrainingJob
+
+S = TrainingJob.State
 
 DEMO_POOLS = (
     {
@@ -36,35 +38,73 @@ DEMO_POOLS = (
     },
 )
 DEMO_PROJECT_SLUG = "digits"
-DEMO_HOURS = 100
+DEMO_HOURS = 100  # portal.demo_story awards them
+FINISHED_RUN, FAILED_RUN, QUEUED_RUN = "digits, first run", "digits, a typo in --epochs", "digits, two epochs"
 
 
+@transaction.atomic
 def seed_pools() -> list[str]:
     for values in DEMO_POOLS:
         AcceleratorPool.objects.get_or_create(name=values["name"], defaults=values)
-    lines = [f"pools       {', '.join(str(p['name']) for p in DEMO_POOLS)}"]
-    applicant = User.objects.filter(username="applicant").first()
-    if applicant is None:
-        return lines
-    project, _ = Project.objects.get_or_create(
-        slug=DEMO_PROJECT_SLUG,
-        defaults={
-            "name": "Digits",
-            "owner": applicant,
-            "organisation": applicant.affiliation,
-            "repository_url": str(settings.BASE_DIR / "examples" / "digits"),
-            "licence": "Apache-2.0",
-            "description": ("The reference TensorFlow project: MultiWorkerMirroredStrategy on scikit-learn's digits."),
-        },
+    return [f"pools       {', '.join(str(p['name']) for p in DEMO_POOLS)}"]
+
+
+def demo_allocation() -> Allocation | None:
+    """The allocation the demo's Digits application was awarded (portal.demo_story)."""
+    return (
+        Allocation.objects.filter(project__slug=DEMO_PROJECT_SLUG, pool__name="nvidia-v100", state="active")
+        .order_by("pk")
+        .first()
     )
-    pool = AcceleratorPool.objects.get(name="nvidia-v100")
-    if not Allocation.objects.filter(project=project, pool=pool).exists():
-        quota.award(
-            project,
-            pool,
-            DEMO_HOURS * 3600,
-            expires_at=timezone.now() + timedelta(days=365),
-            memo="demo award",
-        )
-    lines.append(f"allocation  {DEMO_HOURS} accelerator-hours of nvidia-v100 for the applicant's project 'Digits'")
-    return lines
+
+
+def seed_runs() -> list[str]:
+    """Runs on the awarded allocation: one finished for real (trained now, a few seconds, unless an
+    earlier seeding left one), one failed with its reason, one queued for the worker to start."""
+    allocation = demo_allocation()
+    if allocation is None:
+        return []
+    applicant = User.objects.filter(username="applicant").first()
+    jobs = TrainingJob.objects.filter(allocation=allocation)
+    pending = []
+    if not jobs.filter(name=FINISHED_RUN, state=S.SUCCEEDED).exists():
+        pending.append(_submit(allocation, applicant, FINISHED_RUN, ["--epochs", "3", "--steps-per-epoch", "10"]))
+    if not jobs.filter(name=FAILED_RUN).exists():
+        # A real mistake, refused by the training script itself: its reason is what the run says.
+        pending.append(_submit(allocation, applicant, FAILED_RUN, ["--epochs", "five"]))
+    if pending:
+        run_to_end(pending)
+    if not jobs.filter(name=QUEUED_RUN).exists():
+        _submit(allocation, applicant, QUEUED_RUN, ["--epochs", "2", "--steps-per-epoch", "10"])
+    return [
+        f"allocation  {DEMO_HOURS} accelerator-hours of nvidia-v100 for the applicant's project 'Digits'",
+        "runs        " + "; ".join(f"{job.name}: {job.state}" for job in jobs.order_by("pk")),
+    ]
+
+
+def _submit(allocation: Allocation, actor: User | None, name: str, args: list[str]) -> TrainingJob:
+    request = quota.JobRequest(name=name, entrypoint="train.py", args=args, workers=1, max_runtime_seconds=600)
+    return quota.submit_job(allocation, request, actor=actor)
+
+
+def run_to_end(jobs: list[TrainingJob], timeout: float = 600, tick: Any = None) -> list[TrainingJob]:
+    """Admit, launch and sync the jobs here until each ends, so this works without a Celery worker;
+    with one running, both act and the runner's idempotence keeps each one run."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        for job in jobs:
+            job.refresh_from_db()
+            if job.state == S.QUEUED:
+                admission.admit_pending_jobs(job.pool)
+            elif job.state == S.ADMITTED:
+                runner.launch_job(job.pk)
+            elif job.state in (S.LAUNCHING, S.RUNNING):
+                runner.sync_job(job.pk)
+        if tick:
+            tick(jobs, time.monotonic() - started)
+        if all(job.is_terminal for job in jobs):
+            break
+        time.sleep(0.5)
+    for job in jobs:
+        job.refresh_from_db()
+    return jobs

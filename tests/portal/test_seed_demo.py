@@ -1,4 +1,5 @@
-"""`manage.py seed_demo` is idempotent."""
+"""`manage.py seed_demo`: idempotent, and a story every role walks into (portal.demo_story,
+scheduler.demo): applications in every state, a real finished run, a failed and a queued one."""
 
 import io
 
@@ -6,6 +7,16 @@ import pytest
 from django.apps import apps
 from django.core.management import call_command
 from django.core.management.base import CommandError
+
+from portal import dashboard
+from portal.models import Application, AuditEntry, User
+from scheduler import runner
+from scheduler.artifacts.events import read_scalars
+from scheduler.artifacts.savedmodel import inspect_saved_model
+from scheduler.demo import FAILED_RUN, FINISHED_RUN, QUEUED_RUN
+from scheduler.models import AcceleratorPool, Allocation, TrainingJob
+
+S = Application.State
 
 
 def snapshot_of_data():
@@ -17,17 +28,64 @@ def snapshot_of_data():
 
 
 @pytest.mark.django_db
-def test_seed_demo_twice_gives_the_same_data():
+@pytest.mark.slow
+def test_seed_demo_tells_the_whole_story_once():
+    """One seeding (it trains for real, so the test seeds once and checks everything)."""
     out = io.StringIO()
     call_command("seed_demo", stdout=out)
     first = snapshot_of_data()
     assert "password=applicant-demo-pass" in out.getvalue()
     call_command("seed_demo", stdout=io.StringIO())
-    assert snapshot_of_data() == first
-    from portal.models import User
-
+    assert snapshot_of_data() == first, "a second seeding changed the data"
     assert {u.username for u in User.objects.all()} >= {"applicant", "reviewer", "maintainer"}
     assert User.objects.get(username="maintainer").check_password("maintainer-demo-pass")
+    assert set(AcceleratorPool.objects.values_list("name", flat=True)) == {"nvidia-v100", "tpu-v4-8"}
+
+    # Every state of the workflow, moved there by the services (so audited).
+    states = sorted(Application.objects.values_list("state", flat=True))
+    assert states == sorted(
+        [S.DRAFT, S.UNDER_REVIEW, S.UNDER_REVIEW, S.UNDER_REVIEW, S.AWARDED, S.DECLINED, S.WAITLISTED, S.WITHDRAWN]
+    )
+    scoring = Application.objects.get(project__slug="speech-commands")
+    assert scoring.snapshot.status == "queued"  # the worker `make run` starts scores it
+    one_review = Application.objects.get(project__slug="protein-contacts")
+    assert one_review.assignments.filter(state="submitted").count() == 1
+    assert AuditEntry.objects.filter(verb="application.awarded").count() == 1
+    assert AuditEntry.objects.filter(verb="application.withdrawn").count() == 1
+
+    # Each role finds work waiting, not an empty state.
+    reviewer = dashboard.reviewer_dashboard(User.objects.get(username="reviewer"))
+    assert reviewer["counts"]["open"] >= 2 and reviewer["counts"]["submitted"] >= 1
+    maintainer = dashboard.maintainer_dashboard(User.objects.get(username="maintainer"))
+    assert maintainer["waiting_count"] >= 1
+    assert Application.objects.get(project__slug="weather-nowcast") in list(maintainer["waiting"])
+
+    # The award is the one allocation: 100 h of nvidia-v100 at the reviewed snapshot.
+    allocation = Allocation.objects.get()
+    assert (allocation.pool.name, allocation.awarded, allocation.project.owner.username) == (
+        "nvidia-v100",
+        100 * 3600,
+        "applicant",
+    )
+    assert allocation.snapshot_id == Application.objects.get(state=S.AWARDED).snapshot_id
+
+    jobs = {job.name: job for job in TrainingJob.objects.filter(allocation=allocation)}
+    assert set(jobs) == {FINISHED_RUN, FAILED_RUN, QUEUED_RUN}
+    assert jobs[QUEUED_RUN].state == "queued"
+    assert jobs[FAILED_RUN].state == "failed"
+    assert "invalid int value: 'five'" in jobs[FAILED_RUN].failure_reason
+
+    # The finished run is real: its curves and its model are read from the files it wrote.
+    finished = jobs[FINISHED_RUN]
+    assert finished.state == "succeeded" and finished.charged_seconds > 0
+    artifacts = runner.collected_artifacts(finished.pk)
+    log_dir = artifacts["event_files"][0].split("/logs/")[0] + "/logs"
+    curves = read_scalars(log_dir).runs
+    train_loss = next(points for tag, points in curves["train"].items() if "loss" in tag)
+    assert len(train_loss) == 3  # one point per epoch
+    model = inspect_saved_model(artifacts["saved_model"])
+    assert model.variables_bytes > 0
+    assert any("serving_default" in str(graph) for graph in model.meta_graphs)
 
 
 @pytest.mark.django_db

@@ -69,15 +69,3 @@ def test_award_refuses_zero_hours():
     with pytest.raises(CommandError, match="positive"):
         call_command("award", "p", "gpu-pool", "0", stdout=io.StringIO())
     assert not Allocation.objects.exists()
-
-
-def test_seed_demo_creates_the_pools_and_a_100_hour_allocation_once():
-    call_command("seed_demo", stdout=io.StringIO())
-    call_command("seed_demo", stdout=io.StringIO())
-    assert set(AcceleratorPool.objects.values_list("name", flat=True)) == {"nvidia-v100", "tpu-v4-8"}
-    allocation = Allocation.objects.get()
-    assert (allocation.pool.name, allocation.awarded, allocation.project.owner.username) == (
-        "nvidia-v100",
-        100 * 3600,
-        "applicant",
-    )

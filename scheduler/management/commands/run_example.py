@@ -1,14 +1,13 @@
 import json
 import sys
-import time
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from scheduler import admission, quota, runner
-from scheduler.demo import DEMO_PROJECT_SLUG
+from scheduler import quota, runner
+from scheduler.demo import DEMO_PROJECT_SLUG, run_to_end
 from scheduler.models import Allocation, TrainingJob
 
 S = TrainingJob.State
@@ -30,41 +29,30 @@ class Command(BaseCommand):
             allocation = Allocation.objects.filter(project__slug=DEMO_PROJECT_SLUG, state="active").first()
         if allocation is None:
             raise CommandError("No demo allocation: run `manage.py seed_demo` first.")
-        source = Path(settings.BASE_DIR) / "examples" / "digits"
+        # An awarded allocation runs the snapshot its application was reviewed at; one made without
+        # a review (`manage.py award`) runs examples/digits as it is.
+        source = "" if allocation.snapshot_id else str(Path(settings.BASE_DIR) / "examples" / "digits")
         request = quota.JobRequest(
             name="digits example",
             entrypoint="train.py",
             workers=options["workers"],
             max_runtime_seconds=options["max_runtime"],
-            source_path=str(source),
+            source_path=source,
             args=["--epochs", str(options["epochs"]), "--steps-per-epoch", "10"],
         )
         try:
             job = quota.submit_job(allocation, request)
         except quota.QuotaError as error:
             raise CommandError(str(error)) from error
-        started = time.monotonic()
-        # Drive the job here, so the command works without a Celery worker; with one running,
-        # both act and the runner's idempotence keeps it one run.
-        while time.monotonic() - started < options["timeout"]:
-            job.refresh_from_db()
-            if job.state == S.QUEUED:
-                admission.admit_pending_jobs(job.pool)
-            elif job.state == S.ADMITTED:
-                runner.launch_job(job.pk)
-            elif job.state in (S.LAUNCHING, S.RUNNING):
-                runner.sync_job(job.pk)
-            else:
-                break
-            epoch = (job.progress or {}).get("epochs_done")
-            sys.stderr.write(
-                f"\r[{time.monotonic() - started:5.1f}s] job {job.pk}: {job.state}"
-                f"{f', epoch {epoch}' if epoch else ''}   "
-            )
+
+        def tick(jobs: list[TrainingJob], elapsed: float) -> None:
+            epoch = (jobs[0].progress or {}).get("epochs_done")
+            progress = f", epoch {epoch}" if epoch else ""
+            sys.stderr.write(f"\r[{elapsed:5.1f}s] job {job.pk}: {jobs[0].state}{progress}   ")
             sys.stderr.flush()
-            time.sleep(1)
+
+        (job,) = run_to_end([job], timeout=options["timeout"], tick=tick)
         sys.stderr.write("\n")
-        job.refresh_from_db()
         if not job.is_terminal:
             quota.cancel_job(job)
             raise CommandError(f"Job {job.pk} did not finish within {options['timeout']} s; cancellation requested.")
