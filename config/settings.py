@@ -87,6 +87,11 @@ CG_ADMIT_ON_SUBMIT = env_bool("CG_ADMIT_ON_SUBMIT", True)
 # died): adopted if it started something, else admitted again, failed after CG_LAUNCH_ATTEMPTS.
 CG_LAUNCH_RECONCILE_SECONDS = int(os.environ.get("CG_LAUNCH_RECONCILE_SECONDS", "120"))
 CG_LAUNCH_ATTEMPTS = int(os.environ.get("CG_LAUNCH_ATTEMPTS", "3"))
+# Each run's own dependencies (scheduler.environments): installed by uv from this index into
+# CG_ENVIRONMENTS_ROOT, one cached environment per resolved requirement set, within the time limit.
+CG_PACKAGE_INDEX_URL = os.environ.get("CG_PACKAGE_INDEX_URL", "https://pypi.org/simple")
+CG_ENVIRONMENTS_ROOT = Path(os.environ.get("CG_ENVIRONMENTS_ROOT", DATA_DIR / "environments")).resolve()
+CG_ENVIRONMENT_INSTALL_SECONDS = env_int("CG_ENVIRONMENT_INSTALL_SECONDS", 600, minimum=10)
 # Where Kubernetes pods write artifacts: a gs:// or s3:// prefix; empty uses the shared volume claim.
 CG_KUBERNETES_ARTIFACT_URI = os.environ.get("CG_KUBERNETES_ARTIFACT_URI", "")
 if CG_KUBERNETES_ARTIFACT_URI and not CG_KUBERNETES_ARTIFACT_URI.startswith(("gs://", "s3://")):
@@ -115,6 +120,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "portal.middleware.answer_health_checks",  # first: probes call an address ALLOWED_HOSTS need not list
+    "config.metrics.serve_metrics",  # /metrics for Prometheus (by pod address too), and request latency
     "config.client_address.watch_for_an_untrusted_proxy",  # logs proxy headers seen with no proxy trusted
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -337,6 +343,8 @@ CONTENT_SECURITY_POLICY = {
 # REMOTE_ADDR (no header a client could forge); behind N, the address the outermost proxy appended
 # to X-Forwarded-For.
 CG_TRUSTED_PROXY_COUNT = env_int("CG_TRUSTED_PROXY_COUNT", 0, minimum=0)
+# Bearer token Prometheus sends to /metrics; unset, /metrics answers 404.
+CG_METRICS_TOKEN = os.environ.get("CG_METRICS_TOKEN", "")
 
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)

@@ -73,6 +73,8 @@ class JobSpec:
     source_path: str = ""
     repository_url: str = ""
     commit: str = ""
+    # The Python the workers run (scheduler.environments); empty: the worker's own.
+    python: str = ""
 
     @classmethod
     def from_job(cls, job: Any) -> JobSpec:

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from scheduler import launches, quota, sources
+from scheduler import environments, launches, quota, sources
 from scheduler.backends import RunStatus, get_backend
 from scheduler.contract import job_artifact_paths
 from scheduler.models import TrainingJob
@@ -41,6 +41,7 @@ def start_claimed(claim: launches.Claim) -> str:
     try:
         backend = get_backend(job.pool.backend)
         spec = sources.prepare(job, launches.spec_for(job))  # the recorded commit's files, copied for this run
+        spec = environments.for_run(spec)  # its declared dependencies, installed or found cached
         if launches.cancel_requested(job.pk):  # the last moment before anything starts
             launches.end_unstarted(job.pk, claim.token, S.CANCELLED, launches.CANCELLED_BEFORE_START)
             sources.discard(job)

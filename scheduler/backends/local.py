@@ -163,7 +163,7 @@ class LocalBackend:
                 env["CUDA_VISIBLE_DEVICES"] = ""
             commands.append(
                 {
-                    "command": [sys.executable, str(entrypoint), *spec.args],
+                    "command": [spec.python or sys.executable, str(entrypoint), *spec.args],
                     "env": env,
                     "log": str(spec.artifacts.workers / f"worker-{index}.log"),
                 }

@@ -11,6 +11,7 @@ everything it started. Kept free of Django and TensorFlow so it starts in millis
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import signal
@@ -67,6 +68,9 @@ def main(argv: list[str]) -> int:
     # The backend's fallback stop signals the whole group; the supervisor outlives its workers so it
     # can write down how each ended.
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    # Processes a worker leaves behind (forked into the background, even in a new session) become the
+    # supervisor's children instead of init's, so it can stop them all when the run ends.
+    become_subreaper()
     record: dict[str, Any] = {"supervisor": os.getpid(), "pgid": os.getpgid(0), "pids": [], "started": []}
     write_atomically(root / SUPERVISOR_FILE, record)  # before any worker: nothing can start unrecorded
     if (root / STOP_FILE).exists():
@@ -92,7 +96,50 @@ def main(argv: list[str]) -> int:
         record["started"].append(time.time())
         write_atomically(root / SUPERVISOR_FILE, record)
     supervise(root, state, children, record["started"])
+    left = stop_leftovers()
+    if left:
+        write_atomically(root / "leftovers.json", {"stopped": left})
     return 0
+
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def become_subreaper() -> bool:
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):  # not Linux: only the workers themselves are stopped
+        return False
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry.name))
+    return found
+
+
+def stop_leftovers(rounds: int = 100) -> list[int]:
+    """Kill every process still descending from the supervisor once its workers ended: nothing the
+    run started outlives it. A killed parent's children come to the supervisor next, hence rounds."""
+    stopped: list[int] = []
+    for _ in range(rounds):
+        left = children_of(os.getpid())
+        if not left:
+            break
+        for pid in left:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            if pid not in stopped:
+                stopped.append(pid)
+        time.sleep(0.05)
+        for pid in left:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)
+    return stopped
 
 
 def supervise(root: Path, state: dict[str, Any], children: list[subprocess.Popen[bytes]], started: list[float]) -> None:

@@ -181,3 +181,34 @@ def test_a_run_whose_processes_all_vanished_is_lost(scripts):
         time.sleep(0.05)  # signals land asynchronously; a restarted host has no such in-between
     status = wait(backend, handle, timeout=30)
     assert status.phase == "lost" and "vanished" in status.reason
+
+
+@pytest.mark.parametrize("detach", ["child", "new session", "double fork"])
+def test_nothing_a_run_started_outlives_its_time_box(tmp_path, detach):
+    """A worker that ignores SIGTERM and sleeps forever, having left a background process behind."""
+    folder = tmp_path / "forks"
+    folder.mkdir()
+    pids = tmp_path / "pids"
+    background = {
+        "child": "subprocess.Popen(['sleep', '300'])",
+        "new session": "subprocess.Popen(['sleep', '300'], start_new_session=True)",
+        "double fork": "subprocess.Popen(['sh', '-c', 'setsid sleep 300 & echo $! >> " + str(pids) + "'])",
+    }[detach]
+    (folder / "train.py").write_text(
+        "import os, signal, subprocess, time\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        f"child = {background}\n"
+        f"open({str(pids)!r}, 'a').write(f'{{child.pid}}\\n{{os.getpid()}}\\n')\n"
+        "print('step 1 loss 1.0', flush=True)\n"
+        "while True:\n"
+        "    time.sleep(1)\n"
+    )
+    backend = LocalBackend()
+    handle = backend.submit(spec(9120, folder, "train.py", workers=1, runtime=2))
+    status = wait(backend, handle, timeout=60)
+    assert status.phase == "failed" and "Deadline exceeded" in status.reason
+    time.sleep(0.5)
+    started = [int(pid) for pid in pids.read_text().split()]
+    assert len(started) >= 2 and not [pid for pid in started if _alive(pid)]
+    state = backend._load(handle)
+    assert not _alive(state["supervisor"])
