@@ -65,11 +65,18 @@ def _announce(application: Application, **context: Any) -> None:
 
 
 @transaction.atomic
-def award(application: Application, seconds: int, *, actor: Any, message: str = "") -> Application:
-    """Award `seconds` accelerator-seconds: an allocation on the application's pool, within the call's budget."""
+def award(
+    application: Application, seconds: int, *, actor: Any, message: str = "", held_seconds: int = 0
+) -> Application:
+    """Award `seconds` accelerator-seconds: an allocation on the application's pool, within the call's budget.
+
+    `held_seconds` of them are a later tranche: counted against the budget now, runnable once released
+    (portal.tranches)."""
     application = _lock_for_decision(application)
     if seconds <= 0:
         raise WorkflowError("An award must be a positive number of accelerator-hours.")
+    if not 0 <= held_seconds < seconds:
+        raise WorkflowError("Release part of the award now: hold back less than the award.")
     budget = call_budget.locked(application.call_id, application.pool_id)
     if seconds > budget.remaining_seconds:
         raise WorkflowError(
@@ -86,6 +93,7 @@ def award(application: Application, seconds: int, *, actor: Any, message: str = 
         actor=actor,
         memo=f"award: {application.call}",
         snapshot=application.snapshot,  # the award is for what the reviewers scored
+        held=held_seconds,
     )
     call_budget.take(
         budget,
@@ -98,7 +106,7 @@ def award(application: Application, seconds: int, *, actor: Any, message: str = 
     application.allocation = allocation
     application.save(update_fields=["allocation", "updated"])
     lifecycle.transition(application, S.AWARDED, actor=actor, message=message)
-    _announce(application, awarded_hours=seconds / 3600)
+    _announce(application, awarded_hours=seconds / 3600, held_hours=held_seconds / 3600)
     return application
 
 

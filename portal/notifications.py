@@ -30,6 +30,7 @@ KINDS = (
     "project_invitation",
     "allocation_expiring",
     "allocation_ended",
+    "tranche_released",
 )
 
 

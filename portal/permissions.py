@@ -132,6 +132,8 @@ RULES: dict[str, Rule] = {
     "portal.change_call": _is_maintainer,
     "scheduler.view_allocation": _can_view_project_things,
     "scheduler.submit_job": _can_change_project_things,
+    # The grant's life after the award (portal.tranches): maintainers release held hours.
+    "scheduler.release_tranche": _is_maintainer,
     "scheduler.view_trainingjob": _can_view_project_things,
     "scheduler.cancel_trainingjob": _can_change_project_things,
     "reproducibility.view_snapshot": _can_view_snapshot,

@@ -9,6 +9,7 @@ from portal.views import invitations as invitation_views
 from portal.views import projects as project_views
 from portal.views import repository_changes as repository_views
 from portal.views import reviews as review_views
+from portal.views import tranches as tranche_views
 
 app_name = "portal"
 
@@ -83,3 +84,13 @@ maintainer_routes = [
     ),
 ]
 urlpatterns += maintainer_routes
+
+# After the award (issue 17): the grant's life on its allocation.
+award_routes = [
+    path(
+        "manage/allocations/<int:pk>/release-tranche/",
+        tranche_views.allocation_release_tranche,
+        name="allocation_release_tranche",
+    ),
+]
+urlpatterns += award_routes

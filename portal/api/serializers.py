@@ -310,6 +310,7 @@ class DecisionSerializer(FormValidated):
     form_class = DecisionForm
     decision = form_field(DecisionForm, "decision")
     awarded_hours = form_field(DecisionForm, "hours", help_text="Accelerator-hours to award (award only).")
+    held_hours = form_field(DecisionForm, "held_hours")
     message = form_field(DecisionForm, "message")
 
 
@@ -326,6 +327,9 @@ class AllocationSerializer(serializers.ModelSerializer):
     reserved_seconds = serializers.IntegerField(source="reserved", read_only=True)
     used_seconds = serializers.IntegerField(source="used", read_only=True)
     remaining_seconds = serializers.IntegerField(source="remaining", read_only=True)
+    held_seconds = serializers.IntegerField(
+        source="held", read_only=True, help_text="Later tranches: in the award, not reservable until released."
+    )
     awarded_hours = HoursField(source="awarded")
     reserved_hours = HoursField(source="reserved")
     used_hours = HoursField(source="used")
@@ -346,6 +350,7 @@ class AllocationSerializer(serializers.ModelSerializer):
             "reserved_seconds",
             "used_seconds",
             "remaining_seconds",
+            "held_seconds",
             "awarded_hours",
             "reserved_hours",
             "used_hours",

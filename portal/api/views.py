@@ -359,7 +359,10 @@ class ApplicationViewSet(
         with refusals():
             if data["decision"] == "award":
                 seconds = round(data["awarded_hours"] * HOUR)
-                application = decisions.award(application, seconds, actor=request.user, message=data["message"])
+                held = round((data.get("held_hours") or 0) * HOUR)
+                application = decisions.award(
+                    application, seconds, actor=request.user, message=data["message"], held_seconds=held
+                )
             elif data["decision"] == "decline":
                 application = decisions.decline(application, actor=request.user, message=data["message"])
             else:

@@ -150,6 +150,16 @@ class DecisionForm(forms.Form):
     hours = forms.DecimalField(
         label="Accelerator-hours", max_digits=14, decimal_places=2, max_value=MAX_HOURS, required=False
     )
+    held_hours = forms.DecimalField(
+        label="Held for a later tranche",
+        max_digits=14,
+        decimal_places=2,
+        min_value=0,
+        max_value=MAX_HOURS,
+        required=False,
+        help_text="Accelerator-hours of the award kept back until a maintainer releases them "
+        "(for example after an approved progress report); empty: all released now.",
+    )
     message = forms.CharField(
         label="Message to the applicant", max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
@@ -160,10 +170,16 @@ class DecisionForm(forms.Form):
         cleaned = super().clean() or {}
         if cleaned.get("decision") == self.AWARD and cleaned.get("hours") is None and "hours" not in self.errors:
             self.add_error("hours", "Say how many accelerator-hours to award.")
+        held, hours = cleaned.get("held_hours"), cleaned.get("hours")
+        if held and cleaned.get("decision") == self.AWARD and hours is not None and held >= hours:
+            self.add_error("held_hours", "Release part of the award now: hold back less than the award.")
         return cleaned
 
     def seconds(self) -> int:
         return _hours_to_seconds(self.cleaned_data.get("hours") or Decimal(0))
+
+    def held_seconds(self) -> int:
+        return _hours_to_seconds(self.cleaned_data.get("held_hours") or Decimal(0))
 
 
 class AssignReviewerForm(forms.Form):

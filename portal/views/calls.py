@@ -176,8 +176,11 @@ def application_decide(request: HttpRequest, pk: int) -> HttpResponse:
         decision, message = form.cleaned_data["decision"], form.cleaned_data["message"]
         try:
             if decision == DecisionForm.AWARD:
-                decisions.award(application, form.seconds(), actor=request.user, message=message)
-                done = f"Awarded {form.seconds() / 3600:g} accelerator-hours to {application.project}."
+                held = form.held_seconds()
+                decisions.award(application, form.seconds(), actor=request.user, message=message, held_seconds=held)
+                done = f"Awarded {form.seconds() / 3600:g} accelerator-hours to {application.project}" + (
+                    f", {held / 3600:g} of them held for a later tranche." if held else "."
+                )
             elif decision == DecisionForm.DECLINE:
                 decisions.decline(application, actor=request.user, message=message)
                 done = f"Declined {application.project}."

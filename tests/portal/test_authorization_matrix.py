@@ -205,6 +205,14 @@ MATRIX: list[Route] = [
     R("scheduler:allocations_csv", SIGNED_IN),  # each sees the rows they may see
     R("scheduler:allocation_detail", PROJECT_VIEWERS, args=lambda w: [w.allocation.pk]),
     R("scheduler:allocation_ledger_csv", PROJECT_VIEWERS, args=lambda w: [w.allocation.pk]),
+    R(
+        "portal:allocation_release_tranche",
+        {MAINTAINER},
+        method="POST",
+        args=lambda w: [w.allocation.pk],
+        data=lambda w: {"hours": "1", "reason": "The 3-month report was approved."},
+        ok=frozenset({302}),  # back to the allocation page, saying what happened
+    ),
     R("scheduler:pool_list", {MAINTAINER}),
     R("scheduler:queue", {MAINTAINER}),
     R("scheduler:pool_queue", {MAINTAINER}, args=lambda w: [w.job.pool_id]),
