@@ -120,6 +120,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "portal.middleware.answer_health_checks",  # first: probes call an address ALLOWED_HOSTS need not list
+    "config.metrics.serve_metrics",  # /metrics for Prometheus (by pod address too), and request latency
     "config.client_address.watch_for_an_untrusted_proxy",  # logs proxy headers seen with no proxy trusted
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -342,6 +343,8 @@ CONTENT_SECURITY_POLICY = {
 # REMOTE_ADDR (no header a client could forge); behind N, the address the outermost proxy appended
 # to X-Forwarded-For.
 CG_TRUSTED_PROXY_COUNT = env_int("CG_TRUSTED_PROXY_COUNT", 0, minimum=0)
+# Bearer token Prometheus sends to /metrics; unset, /metrics answers 404.
+CG_METRICS_TOKEN = os.environ.get("CG_METRICS_TOKEN", "")
 
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
