@@ -7,6 +7,7 @@ import shlex
 from django import forms
 
 from portal.forms.validators import single_line
+from scheduler import entrypoints
 from scheduler.quota import JobRequest
 
 
@@ -15,7 +16,11 @@ class JobSubmitForm(forms.Form):
 
     name = forms.CharField(max_length=200, required=False, validators=[single_line])
     entrypoint = forms.CharField(
-        max_length=300, initial="train.py", validators=[single_line], help_text="Script run by every worker."
+        max_length=300,
+        initial="train.py",
+        validators=[single_line],
+        help_text="The script every worker runs, a path in the repository, with any arguments: "
+        + entrypoints.EXAMPLE,
     )
     args = forms.CharField(
         max_length=2000, required=False, help_text="Arguments, shell-quoted, e.g. --epochs 5 --batch-size 64"
@@ -33,17 +38,21 @@ class JobSubmitForm(forms.Form):
             raise forms.ValidationError(f"Arguments could not be read: {error}.") from error
 
     def clean_entrypoint(self) -> str:
-        entrypoint = self.cleaned_data["entrypoint"].strip()
-        if entrypoint.startswith("/") or ".." in entrypoint.split("/"):
-            raise forms.ValidationError("The entrypoint is a path inside the repository, e.g. train.py.")
-        return entrypoint
+        """The entrypoint as its script and arguments, shell-quoted (`python train.py` is `train.py`)."""
+        try:
+            entrypoint = entrypoints.parse(self.cleaned_data["entrypoint"])
+        except entrypoints.EntrypointError as error:
+            raise forms.ValidationError(str(error)) from error
+        return shlex.join([entrypoint.script, *entrypoint.args])
 
     def job_request(self, **source: str) -> JobRequest:
         data = self.cleaned_data
+        entrypoint = entrypoints.parse(data["entrypoint"])
         return JobRequest(
             name=data["name"],
-            entrypoint=data["entrypoint"],
-            args=data["args"],
+            # The entrypoint's own arguments come first, then the arguments field's.
+            entrypoint=entrypoint.script,
+            args=[*entrypoint.args, *data["args"]],
             workers=data["workers"],
             accelerators_per_worker=data["accelerators_per_worker"],
             max_runtime_seconds=data["max_runtime_minutes"] * 60,

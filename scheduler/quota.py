@@ -11,13 +11,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from reproducibility.models import Snapshot
-from scheduler import jobs, tpu_slices, triggers
+from scheduler import entrypoints, jobs, tpu_slices, triggers
 from scheduler.models import AcceleratorPool, Allocation, LedgerEntry, SourceBasis, TrainingJob
 
 FAIR_SHARE_HALF_LIFE = timedelta(days=7)
@@ -26,6 +27,10 @@ S = TrainingJob.State
 
 class QuotaError(Exception):
     """A request the quota cannot honour; the message says why and what is missing."""
+
+
+class EntrypointError(QuotaError):
+    """The run's script is not in what the run would execute (pages show it next to the field)."""
 
 
 def hours(seconds: float) -> str:
@@ -275,6 +280,8 @@ def run_source(allocation: Allocation, request: JobRequest) -> dict[str, Any]:
     without a review) the request's own source, recorded as not reviewed."""
     snapshot = allocation.snapshot
     if snapshot is None:
+        if request.source_path and Path(request.source_path).is_dir():
+            _check_entrypoint(Path(request.source_path), request, "the run's source folder")
         return {
             "source_path": request.source_path,
             "repository_url": request.repository_url,
@@ -294,6 +301,8 @@ def run_source(allocation: Allocation, request: JobRequest) -> dict[str, Any]:
             f"This allocation runs {basis}, whose snapshot is {snapshot.status}{why}. "
             "Runs start once it is scored; if it failed, file a repository change for a maintainer to approve."
         )
+    if snapshot.path and Path(snapshot.path).is_dir():  # a tree kept since scoring: what the run will copy
+        _check_entrypoint(Path(snapshot.path), request, f"the repository at {snapshot.commit[:12]} ({basis})")
     return {
         "source_path": snapshot.path,
         "repository_url": snapshot.source,
@@ -301,6 +310,13 @@ def run_source(allocation: Allocation, request: JobRequest) -> dict[str, Any]:
         "snapshot": snapshot,
         "source_basis": allocation.source_basis,
     }
+
+
+def _check_entrypoint(tree: Path, request: JobRequest, what: str) -> None:
+    try:
+        entrypoints.check_script_in(tree, request.entrypoint, what=what)
+    except entrypoints.EntrypointError as error:
+        raise EntrypointError(str(error)) from error
 
 
 @transaction.atomic

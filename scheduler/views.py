@@ -65,6 +65,8 @@ def allocation_detail(request: HttpRequest, pk: int) -> HttpResponse:
             try:
                 # The source is the allocation's reviewed (or approved) snapshot, not the repository now.
                 job = quota.submit_job(allocation, form.job_request(), actor=request.user)
+            except quota.EntrypointError as error:
+                form.add_error("entrypoint", str(error))
             except quota.QuotaError as error:
                 form.add_error(None, str(error))
             else:

@@ -15,6 +15,7 @@ from django.db.models import QuerySet
 from portal.applications import Plan
 from portal.forms.validators import MAX_HOURS, single_line
 from portal.models import Application, Call, Project
+from scheduler import entrypoints
 from scheduler.models import AcceleratorPool
 
 HOUR = 3600
@@ -60,7 +61,9 @@ class ApplicationForm(forms.Form):
         max_length=300,
         required=False,
         validators=[single_line],
-        help_text="The command that trains, e.g. python train.py --epochs 5",
+        help_text="The script that trains, a path in the repository, with its arguments, e.g. "
+        + entrypoints.EXAMPLE
+        + " (what you give each run).",
     )
     workers = _count("Workers", "Processes trained together (MultiWorkerMirroredStrategy).")
     accelerators_per_worker = _count("Accelerators per worker", "")
@@ -102,6 +105,17 @@ class ApplicationForm(forms.Form):
         )
         form.fields["project"].disabled = True
         return form
+
+    def clean_entrypoint(self) -> str:
+        """Empty, or a script and its arguments as the run form takes them (scheduler.entrypoints);
+        kept as written, which the run form takes as it is."""
+        text = self.cleaned_data["entrypoint"].strip()
+        if text:
+            try:
+                entrypoints.parse(text)
+            except entrypoints.EntrypointError as error:
+                raise forms.ValidationError(str(error)) from error
+        return text
 
     def plan(self) -> Plan:
         data = self.cleaned_data
