@@ -1,10 +1,14 @@
 """Celery tasks of the runner: launch on "launching", sync on "syncing". Idempotent."""
 
+import logging
+from collections.abc import Callable
+
 from celery import shared_task
 
 from scheduler import runner
 
 SYNC_EVERY_SECONDS = 2
+log = logging.getLogger(__name__)
 
 
 @shared_task(name="scheduler.runner_tasks.launch_job", acks_late=True, time_limit=300, soft_time_limit=280)
@@ -30,8 +34,18 @@ def sync_running_jobs() -> int:
     sync every live job (e.g. after a worker restart lost the per-job chain)."""
     runner.reconcile_stale_launches()
     for job_id in runner.unlaunched_job_ids():
-        runner.launch_job(job_id)
+        _each(runner.launch_job, job_id)
     job_ids = runner.live_job_ids()
     for job_id in job_ids:
-        runner.sync_job(job_id)
+        _each(runner.sync_job, job_id)
     return len(job_ids)
+
+
+def _each(step: Callable[[int], str], job_id: int) -> None:
+    """One job's launch or sync; a cluster that fails it (a 500, a timeout) must not stop the sweep
+    from reaching every other job. The job is left as it was; the next sweep tries again."""
+    try:
+        step(job_id)
+    except Exception:
+        what = step.__name__.replace("_", " ")
+        log.warning("The sweep could not %s %s; it will try again", what, job_id, exc_info=True)

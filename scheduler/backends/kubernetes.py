@@ -17,6 +17,25 @@ from scheduler.backends.kubernetes_manifests import job_network_policy, object_n
 from scheduler.contract import JobSpec
 
 JOB_ID_LABEL = "computegrant.org/job-id"
+# (connect, read) seconds for every API call: the client waits forever by default, and a hung API
+# server would hold a launch until Celery's hard time limit kills the worker process.
+REQUEST_TIMEOUT: tuple[float, float] = (5.0, 30.0)
+
+
+class ClusterUnavailable(RuntimeError):
+    """The API server answered 5xx, timed out or dropped the connection: whether a create took
+    effect is unknown, so the launch stays claimed and the sweep adopts or relaunches it
+    (`launches.reconcile_launch`), never a second run and never a failed job for a blip."""
+
+
+def _transient(error: Exception) -> bool:
+    from kubernetes.client.exceptions import ApiException
+    from urllib3.exceptions import HTTPError
+
+    if isinstance(error, ApiException):
+        return error.status is None or error.status >= 500 or error.status == 429
+    return isinstance(error, HTTPError | OSError)
+
 
 # Why a Job failed, in words an applicant can act on.
 FAILURE_REASONS = {
@@ -69,8 +88,15 @@ class KubernetesBackend:
         ]
         for body, create, read in creators:
             try:
-                create(namespace, body)
-            except ApiException as error:
+                create(namespace, body, _request_timeout=REQUEST_TIMEOUT)
+            except Exception as error:
+                if _transient(error):
+                    raise ClusterUnavailable(
+                        f"The cluster did not answer the creation of {body['kind']} "
+                        f"{namespace}/{body['metadata']['name']}: {error}"
+                    ) from error
+                if not isinstance(error, ApiException):
+                    raise
                 if error.status != 409:
                     if error.status and 400 <= error.status < 500:
                         # Refused for good (invalid, forbidden, over a ResourceQuota): fail, don't retry.
@@ -78,7 +104,7 @@ class KubernetesBackend:
                             f"The cluster refused the {body['kind']}: {error.status} {error.reason}"
                         ) from error
                     raise
-                existing = read(body["metadata"]["name"], namespace)
+                existing = read(body["metadata"]["name"], namespace, _request_timeout=REQUEST_TIMEOUT)
                 owner = (existing.metadata.labels or {}).get(JOB_ID_LABEL)
                 if owner != str(spec.job_id):
                     raise RuntimeError(
@@ -94,13 +120,17 @@ class KubernetesBackend:
 
         name, namespace = object_name(spec.job_id), spec.pool.namespace
         try:
-            existing = self.batch.read_namespaced_job(name, namespace)
+            existing = self.batch.read_namespaced_job(name, namespace, _request_timeout=REQUEST_TIMEOUT)
         except ApiException as error:
             if error.status == 404:
                 return None
             raise OSError(
                 f"The cluster did not answer for Job {namespace}/{name}: {error.status} {error.reason}"
             ) from error
+        except Exception as error:  # timed out or the connection dropped: not an answer either
+            if _transient(error):
+                raise OSError(f"The cluster did not answer for Job {namespace}/{name}: {error}") from error
+            raise
         labels = (existing.metadata.labels if existing.metadata else None) or {}
         if labels.get(JOB_ID_LABEL) != str(spec.job_id):
             return None
@@ -116,14 +146,17 @@ class KubernetesBackend:
 
     def _pods(self, handle: dict[str, Any]) -> list[Any]:
         selector = f"job-name={handle['name']}"
-        return list(self.core.list_namespaced_pod(handle["namespace"], label_selector=selector).items)
+        pods = self.core.list_namespaced_pod(
+            handle["namespace"], label_selector=selector, _request_timeout=REQUEST_TIMEOUT
+        )
+        return list(pods.items)
 
     def status(self, handle: dict[str, Any]) -> RunStatus:
         """Phase from the Job's conditions; started once every worker pod is ready."""
         from kubernetes.client.exceptions import ApiException
 
         try:
-            job = self.batch.read_namespaced_job(handle["name"], handle["namespace"])
+            job = self.batch.read_namespaced_job(handle["name"], handle["namespace"], _request_timeout=REQUEST_TIMEOUT)
         except ApiException as error:
             if error.status == 404:
                 return RunStatus("lost", reason="The Job no longer exists on the cluster.")
@@ -156,10 +189,14 @@ class KubernetesBackend:
 
         for delete in (
             lambda: self.batch.delete_namespaced_job(
-                handle["name"], handle["namespace"], propagation_policy="Background"
+                handle["name"], handle["namespace"], propagation_policy="Background", _request_timeout=REQUEST_TIMEOUT
             ),
-            lambda: self.core.delete_namespaced_service(handle["name"], handle["namespace"]),
-            lambda: self.networking.delete_namespaced_network_policy(handle["name"], handle["namespace"]),
+            lambda: self.core.delete_namespaced_service(
+                handle["name"], handle["namespace"], _request_timeout=REQUEST_TIMEOUT
+            ),
+            lambda: self.networking.delete_namespaced_network_policy(
+                handle["name"], handle["namespace"], _request_timeout=REQUEST_TIMEOUT
+            ),
         ):
             try:
                 delete()
@@ -173,7 +210,11 @@ class KubernetesBackend:
             index = int((pod.metadata.annotations or {}).get("batch.kubernetes.io/job-completion-index", -1))
             try:
                 tails[index] = self.core.read_namespaced_pod_log(
-                    pod.metadata.name, handle["namespace"], container="worker", tail_lines=lines
+                    pod.metadata.name,
+                    handle["namespace"],
+                    container="worker",
+                    tail_lines=lines,
+                    _request_timeout=REQUEST_TIMEOUT,
                 )
             except Exception as error:  # a log that cannot be read is shown as such, not fatal
                 tails[index] = f"(log unavailable: {error})"

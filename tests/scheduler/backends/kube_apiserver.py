@@ -14,6 +14,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -53,6 +54,11 @@ class ApiServer:
         self.lock = threading.RLock()
         self.requests: list[tuple[str, str]] = []
         self.refuse_creates = False  # play a namespace's ResourceQuota / admission webhook saying no
+        # Infrastructure faults, each used once, first match: (method, kind, action). An int answers
+        # that status without doing anything; "slow" does the work, then answers after
+        # `slow_seconds` (a client with a shorter timeout never learns it succeeded).
+        self.faults: list[tuple[str, str, int | str]] = []
+        self.slow_seconds = 3.0
         store = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -75,8 +81,16 @@ class ApiServer:
                 for kind, pattern in ROUTES.items():
                     match = pattern.match(path)
                     if match:
+                        action = store.take_fault(method, kind)
+                        if isinstance(action, int):
+                            return self.reply(action, status_body(action, "InternalError", "injected fault"))
                         code, payload, text = store.dispatch(method, kind, match, query, body)
-                        return self.reply(code, payload, text)
+                        if action == "slow":
+                            time.sleep(store.slow_seconds)
+                        try:
+                            return self.reply(code, payload, text)
+                        except OSError:  # the client gave up waiting
+                            return None
                 self.reply(404, status_body(404, "NotFound", f"no route {path}"))
 
             def do_GET(self) -> None:
@@ -91,6 +105,14 @@ class ApiServer:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def take_fault(self, method: str, kind: str) -> int | str | None:
+        with self.lock:
+            for index, (fault_method, fault_kind, action) in enumerate(self.faults):
+                if fault_method == method and fault_kind == kind:
+                    del self.faults[index]
+                    return action
+        return None
 
     def close(self) -> None:
         self.server.shutdown()
