@@ -52,7 +52,8 @@ def start_claimed(claim: launches.Claim) -> str:
             sources.discard(job)
         return "failed to start"
     except RuntimeError as error:
-        # A run of another token holds the job's objects: start nothing; the sweep reconciles the claim.
+        # A run of another token holds the job's objects, or the cluster did not answer (whether a
+        # create took effect is unknown): start nothing more; the sweep reconciles the claim.
         log.warning("Launch of job %s started nothing: %s", job.pk, error)
         return "not started"
     if not launches.record_handle(job.pk, claim.token, handle, str(spec.artifacts.root)):
