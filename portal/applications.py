@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import transaction
 
-from portal import assignment, audit, lifecycle, notifications
+from portal import assignment, audit, lifecycle, notifications, verification
 from portal.errors import WorkflowError
 from portal.models import Application, Call, Project, ReviewAssignment
 from reproducibility.services import enqueue_scoring, request_snapshot
@@ -97,6 +97,8 @@ def submit(application: Application, *, actor: Any) -> Application:
     application.snapshot = snapshot
     application.save(update_fields=["snapshot", "updated"])
     enqueue_scoring(snapshot)
+    if verification.wants_verification(application):  # the call runs the training once it is scored
+        transaction.on_commit(lambda: _verify_when_scored(application.pk))
     assigned = assignment.assign_reviewers(application)
     application.refresh_from_db()  # assignment may have moved it on to under review
     notifications.notify(
@@ -133,3 +135,9 @@ def _plan_of(application: Application) -> Plan:
         accelerators_per_worker=application.accelerators_per_worker,
         expected_runs=application.expected_runs,
     )
+
+
+def _verify_when_scored(application_id: int) -> None:
+    from portal.tasks import verify_when_scored
+
+    verify_when_scored.delay(application_id)

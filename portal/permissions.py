@@ -118,6 +118,10 @@ RULES: dict[str, Rule] = {
     "portal.view_application": _can_view_application,
     "portal.change_application": _can_change_application,
     "portal.decide_application": _is_maintainer,
+    # Verification runs on demand (portal.verification): the call's maintainers and assigned reviewers.
+    "portal.verify_application": lambda user, application: (
+        _is_maintainer(user, application) or _is_assigned_to(user, application)
+    ),
     "portal.assign_reviewers": _is_maintainer,
     "portal.view_reviewassignment": _can_review,
     "portal.change_reviewassignment": _can_review,

@@ -38,3 +38,25 @@ def award_terms_sweep() -> dict[str, list[int]]:
     from portal import award_terms
 
     return award_terms.sweep()
+
+
+@shared_task(name="portal.tasks.verify_when_scored", acks_late=True, time_limit=120, soft_time_limit=100)
+def verify_when_scored(application_id: int, attempt: int = 0) -> str:
+    """Start an application's verification once its static report is in; look again while it is scored."""
+    from portal import verification
+
+    result = verification.start_when_scored(application_id)
+    if result == "waiting for the report" and attempt < 720:  # an hour: longer than scoring may take
+        verify_when_scored.apply_async(kwargs={"application_id": application_id, "attempt": attempt + 1}, countdown=5)
+    return result
+
+
+@shared_task(name="portal.tasks.judge_verification", acks_late=True, time_limit=300, soft_time_limit=280)
+def judge_verification(verification_id: int, attempt: int = 0) -> str:
+    """Judge a verification once its runs ended; look again while they run (at most a day)."""
+    from portal import verification
+
+    result = verification.judge(verification_id)
+    if result == "running" and attempt < 17280:
+        judge_verification.apply_async(kwargs={"verification_id": verification_id, "attempt": attempt + 1}, countdown=5)
+    return result

@@ -10,6 +10,7 @@ from portal.views import projects as project_views
 from portal.views import repository_changes as repository_views
 from portal.views import reviews as review_views
 from portal.views import tranches as tranche_views
+from portal.views import verification as verification_views
 
 app_name = "portal"
 
@@ -41,6 +42,7 @@ applicant_routes = [
     path("applications/<int:pk>/edit/", application_views.application_edit, name="application_edit"),
     path("applications/<int:pk>/submit/", application_views.application_submit, name="application_submit"),
     path("applications/<int:pk>/withdraw/", application_views.application_withdraw, name="application_withdraw"),
+    path("applications/<int:pk>/verify/", verification_views.application_verify, name="application_verify"),
     path(
         "applications/<int:pk>/reproducibility/",
         application_views.application_reproducibility,

@@ -8,6 +8,7 @@ from portal.models.invitations import ProjectInvitation
 from portal.models.people import Project, User
 from portal.models.repository_changes import RepositoryChange
 from portal.models.reviews import ConflictDeclaration, CriterionScore, Review, ReviewAssignment
+from portal.models.verification import Verification, VerificationPolicy
 
 __all__ = [
     "AllocationNotice",
@@ -25,4 +26,6 @@ __all__ = [
     "ReviewAssignment",
     "RubricCriterion",
     "User",
+    "Verification",
+    "VerificationPolicy",
 ]

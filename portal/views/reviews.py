@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal import assignment as reviewer_assignment
-from portal import reviewer, reviews, roles
+from portal import reviewer, reviews, roles, verification
 from portal.errors import WorkflowError
 from portal.forms.reviews import ReasonForm, ReviewForm
 from portal.models import ReviewAssignment
@@ -71,6 +71,8 @@ def _render_review(
         "project": application.project,
         "report": reviewer.report_summary(application),
         "runs": reviewer.project_runs(application),
+        "verification": verification.latest(application),
+        "can_verify": request.user.has_perm("portal.verify_application", application),
         "form": None if submitted else form or _review_form(assignment),
         "review": review,
         "scores": review.scores.select_related("criterion").order_by("criterion__position") if review else (),

@@ -184,6 +184,14 @@ MATRIX: list[Route] = [
     R("portal:application_edit", {OWNER}, args=lambda w: [w.application.pk], ok=frozenset({302})),
     R("portal:application_submit", {OWNER}, method="POST", args=lambda w: [w.application.pk], ok=frozenset({400})),
     R("portal:application_withdraw", {OWNER}, method="POST", args=lambda w: [w.application.pk], ok=frozenset({400})),
+    # Verification on demand: the world's application is awarded, so it is refused with a message.
+    R(
+        "portal:application_verify",
+        {ASSIGNED, MAINTAINER},
+        method="POST",
+        args=lambda w: [w.application.pk],
+        ok=frozenset({302}),
+    ),
     # Reviewer pages. The world's review is submitted: declining or reviewing again is refused with a message.
     R("portal:review_queue", REVIEWERS),
     R("portal:review", {ASSIGNED}, **REVIEW),

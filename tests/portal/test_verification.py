@@ -1,0 +1,180 @@
+"""Verification runs (issue 16): the call's budget pays for them, they run the application's snapshot
+through the scheduler like any job, and reviewers see their evidence beside the static report."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from django.urls import reverse
+
+from portal import applications, projects, verification
+from portal.models import ReviewAssignment, Verification
+from reproducibility import services as scoring
+from scheduler import quota, runner
+from scheduler.admission import admit_pool
+from scheduler.models import AcceleratorPool, Allocation, TrainingJob
+from tests.portal.conftest import REPO_FILES, client_for
+
+TRAIN = """
+import os, random
+random.seed(int(os.environ["CG_SEED"]))
+loss = 2.0
+for step in range(6):
+    loss = loss * 0.7 + random.random() * 0.01
+    print(f"step {step} loss: {loss:.6f}", flush=True)
+"""
+FILES = {**REPO_FILES, "train.py": TRAIN, "requirements.txt": "humanize==4.9.0\n"}
+
+
+@pytest.fixture(autouse=True)
+def _own_folders(settings, tmp_path):
+    settings.CG_ARTIFACTS_ROOT = tmp_path / "artifacts"
+    settings.CG_ENVIRONMENTS_ROOT = tmp_path / "environments"
+    settings.CG_LAUNCH_ON_ADMISSION = False
+
+
+@pytest.fixture
+def cpu_pool(db):
+    return AcceleratorPool.objects.create(name="cpu-verify", kind=AcceleratorPool.Kind.CPU, capacity=4)
+
+
+@pytest.fixture
+def submitted(applicant, reviewer, open_call, plan, make_local_repo, cpu_pool):
+    """A submitted application whose call verifies on the CPU pool (1 min, 2 workers, a repeat), scored."""
+    verification.set_policy(open_call, pool=cpu_pool, budget_hours=1, minutes=1, workers=2, repeat=True)
+    project = projects.create_project(
+        applicant, name="Verified", repository_url=str(make_local_repo("verified", FILES)), licence="Apache-2.0"
+    )
+    draft = applications.save_draft(project, open_call, plan, actor=applicant)
+    application = applications.submit(draft, actor=applicant)
+    scoring.score_snapshot(application.snapshot_id)
+    application.refresh_from_db()
+    return application
+
+
+def drive(*jobs: TrainingJob, timeout: float = 120) -> None:
+    """Admit, launch and sync the runs in this process until they ended."""
+    admit_pool(jobs[0].pool_id)
+    for job in jobs:
+        runner.launch_job(job.pk)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        states = [TrainingJob.objects.get(pk=job.pk) for job in jobs]
+        if all(job.is_terminal for job in states):
+            return
+        for job in states:
+            runner.sync_job(job.pk)
+        time.sleep(0.3)
+    raise AssertionError("verification runs still live")
+
+
+@pytest.mark.django_db
+def test_a_verification_is_charged_to_the_calls_budget_runs_the_snapshot_and_is_judged(submitted, reviewer):
+    started = verification.start(submitted)
+    policy = submitted.call.verification_policy
+    allocation = started.allocation
+    assert allocation.pool == policy.pool and allocation.awarded == 2 * 2 * 60 == policy.worst_case_seconds
+    assert allocation.snapshot_id == submitted.snapshot_id and verification.budget_spent(policy) == 240
+    run, repeat = started.run, started.repeat_run
+    assert (run.entrypoint, run.args, run.workers, run.max_runtime_seconds) == ("train.py", ["--epochs", "5"], 2, 60)
+    assert run.seed == repeat.seed and run.commit == submitted.snapshot.commit and run.snapshot_id == run.snapshot_id
+    assert verification.judge(started.pk) == "running"
+    with pytest.raises(verification.VerificationRefused, match="already running"):
+        verification.start(submitted)
+
+    drive(run, repeat)
+    verdict = verification.judge(started.pk)
+    started.refresh_from_db()
+    checks = {check["id"]: check for check in started.result["checks"]}
+    assert {k: c["status"] for k, c in checks.items()} == {
+        "installs": "pass",
+        "starts": "pass",
+        "learns": "pass",
+        "logs": "fail",  # it prints, writes no event file
+        "exports": "fail",
+        "repeats": "pass",
+        "exit": "pass",
+    }
+    assert "humanize==4.9.0" in checks["installs"]["evidence"]
+    assert verdict == started.verdict == "failed: logs, exports" and started.state == Verification.State.JUDGED
+    # What the runs did not use went back: the budget counts what they used.
+    allocation.refresh_from_db()
+    assert allocation.state == Allocation.State.REVOKED and allocation.reserved == 0
+    assert verification.budget_spent(policy) == allocation.used == allocation.awarded > 0
+    assert quota.ledger_balances(allocation)["awarded"] == allocation.awarded
+    assert verification.judge(started.pk) == "nothing to do"
+
+    assignment = ReviewAssignment.objects.get(application=submitted, reviewer=reviewer)
+    page = client_for(reviewer).get(reverse("portal:review", args=[assignment.pk])).content.decode()
+    assert 'data-testid="verification-verdict"' in page and "Not verified" in page
+    assert 'data-testid="dynamic-check-repeats"' in page and "Identical" in page
+    assert reverse("runs:detail", args=[run.pk]) in page and "Verify again" in page
+
+
+@pytest.mark.django_db
+def test_a_verification_the_budget_cannot_pay_for_is_refused_and_reserves_nothing(submitted):
+    policy = submitted.call.verification_policy
+    policy.budget_seconds = policy.worst_case_seconds - 1
+    policy.save()
+    with pytest.raises(verification.VerificationRefused, match="verification budget has"):
+        verification.start(submitted)
+    assert not Verification.objects.exists() and not Allocation.objects.filter(pool=policy.pool).exists()
+
+
+@pytest.mark.django_db
+def test_no_policy_no_score_or_no_script_is_refused_saying_why(submitted, open_call, cpu_pool):
+    submitted.entrypoint = "bash run.sh"
+    submitted.save()
+    with pytest.raises(verification.VerificationRefused, match="no Python script"):
+        verification.start(submitted)
+    verification.set_policy(open_call, pool=cpu_pool, budget_hours=1, enabled=False)
+    with pytest.raises(verification.VerificationRefused, match="does not run verification"):
+        verification.start(submitted)
+    with pytest.raises(verification.VerificationRefused, match="between 1 and 120 minutes"):
+        verification.set_policy(open_call, pool=cpu_pool, budget_hours=1, minutes=0)
+    assert not Allocation.objects.filter(pool=cpu_pool).exists()
+
+
+@pytest.mark.django_db
+def test_verify_again_is_for_maintainers_and_assigned_reviewers_only(submitted, maintainer, reviewer, applicant):
+    url = reverse("portal:application_verify", args=[submitted.pk])
+    assert client_for(applicant).post(url).status_code == 403
+    response = client_for(maintainer).post(url, {"next": "https://evil.example/"})
+    assert response.status_code == 302 and response["Location"] == reverse(
+        "portal:application_detail", args=[submitted.pk]
+    )
+    assert Verification.objects.filter(application=submitted, requested_by=maintainer).count() == 1
+    follow: Any = client_for(reviewer).post(url, follow=True)
+    assert "already running" in follow.content.decode()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_through_a_real_worker_a_submission_is_scored_then_verified_and_the_reviewer_sees_the_evidence(
+    celery_worker, applicant, reviewer, open_call, plan, make_local_repo, cpu_pool
+):
+    verification.set_policy(open_call, pool=cpu_pool, budget_hours=1, minutes=1, workers=2, repeat=True)
+    project = projects.create_project(
+        applicant, name="Verified", repository_url=str(make_local_repo("verified", FILES)), licence="Apache-2.0"
+    )
+    application = applications.submit(
+        applications.save_draft(project, open_call, plan, actor=applicant), actor=applicant
+    )
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        judged = Verification.objects.filter(application=application, state=Verification.State.JUDGED).first()
+        if judged:
+            break
+        time.sleep(1)
+    else:
+        raise AssertionError(f"no verdict: {list(Verification.objects.values())} {celery_worker.log_tail()}")
+    application.refresh_from_db()
+    assert application.snapshot.latest_report is not None  # the static report came first
+    events = list(judged.run.events.values_list("to_state", flat=True))
+    assert events[:3] == ["queued", "admitted", "launching"] and judged.run.state == TrainingJob.State.SUCCEEDED
+    assert judged.verdict == "failed: logs, exports"
+    assignment = ReviewAssignment.objects.get(application=application, reviewer=reviewer)
+    page = client_for(reviewer).get(reverse("portal:review", args=[assignment.pk])).content.decode()
+    assert 'data-testid="dynamic-check-learns"' in page and "The loss went down" in page
