@@ -17,6 +17,7 @@ import re
 import stat
 import sys
 import tomllib
+import weakref
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -301,8 +302,13 @@ class RepoView:
                     self.problems[where] = Problem(where, f"unparsable: {error}")
                 except (RecursionError, MemoryError):
                     self.problems[where] = Problem(where, "unparsable: nested too deeply")
+            # Its cells run as one program; a weak reference, so that the cells and their list make
+            # no cycle and the view is freed as soon as scoring is done (scoring runs without the
+            # cycle collector).
+            program = _Cells(cells)
             for cell in cells:
-                cell.derived["notebook"] = cells  # its cells run as one program
+                cell.derived["notebook"] = weakref.proxy(program)
+            self._parsed[f"{path}#program"] = program
             self._parsed[key] = cells
         return self._parsed[key]
 
@@ -646,6 +652,10 @@ class RepoView:
 
 
 _DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+(:\w+)?$")
+
+
+class _Cells(list):
+    """A notebook's cells: a list that a weak reference can point at."""
 
 
 @lru_cache(maxsize=65536)

@@ -9,7 +9,6 @@ import json
 import os
 import re
 import stat
-from functools import lru_cache
 from typing import Any
 
 from reproducibility.checks import Evidence, check, failed, not_applicable, partial, passed
@@ -401,7 +400,6 @@ CONFIG_MODULE_ENDINGS = tuple(
 )  # fmt: skip
 
 
-@lru_cache(maxsize=65536)  # several checks ask of every file
 def code_outside_tests(view: RepoView) -> list[PythonFacts]:
     """Python files and notebook cells outside tests: settings and data of the work, not of its tests."""
     return view.memo("quality:code", lambda: [f for f in view.python_files if not is_test_path(f.path)])

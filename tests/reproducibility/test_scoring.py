@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import jsonschema
 from django.utils import timezone
 
 from reproducibility.checks import Status
+from reproducibility.repo_view import RepoView
 from reproducibility.scorecard import SCHEMA, to_scorecard
 from reproducibility.scoring import level_for, score_tree
 from tests.reproducibility.conftest import GOOD_FILES
@@ -139,12 +141,15 @@ def test_scoring_leaves_nothing_for_the_cycle_collector_and_restores_it(make_rep
     more than the parsing): that is only sound while scoring makes no reference cycles."""
     import gc
 
-    repo = make_repo(GOOD_FILES)
+    cell = {"cell_type": "code", "source": "import tensorflow as tf\nmodel.fit(x)\n", "metadata": {}, "outputs": []}
+    notebook = {"cells": [cell, cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    repo = make_repo({**GOOD_FILES, "explore.ipynb": json.dumps(notebook)})
     gc.collect()
     gc.disable()
     try:
         score_tree(repo)
         assert gc.collect() == 0, "scoring left reference cycles: the view would outlive score_tree"
+        assert not [o for o in gc.get_objects() if isinstance(o, RepoView)], "a view outlived its scoring"
         assert not gc.isenabled()
     finally:
         gc.enable()
