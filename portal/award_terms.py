@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from portal import audit, call_budget, notifications
+from portal import audit, call_budget, notifications, progress_reports
 from portal.models import AllocationNotice, Application, BudgetEntry
 from scheduler import quota
 from scheduler.models import Allocation
@@ -34,6 +34,7 @@ def sweep(now: datetime | None = None) -> dict[str, list[int]]:
         "expired": quota.expire_allocations(now),
         "returned": return_unused_hours(),
         "notified": send_expiry_notices(now),
+        "reports_due": progress_reports.send_due_notices(now),
     }
 
 

@@ -15,7 +15,7 @@ from django.db.models import Count, FloatField, IntegerField, Max, Min, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from portal import call_budget, lifecycle, notifications, reviews
+from portal import call_budget, lifecycle, notifications, progress_reports, reviews
 from portal.errors import WorkflowError
 from portal.models import Application, BudgetEntry, Call
 from portal.models.applications import REVIEW_RANK
@@ -105,6 +105,7 @@ def award(
     )
     application.allocation = allocation
     application.save(update_fields=["allocation", "updated"])
+    progress_reports.schedule(allocation, application.call, now)
     lifecycle.transition(application, S.AWARDED, actor=actor, message=message)
     _announce(application, awarded_hours=seconds / 3600, held_hours=held_seconds / 3600)
     return application

@@ -31,6 +31,9 @@ KINDS = (
     "allocation_expiring",
     "allocation_ended",
     "tranche_released",
+    "report_due",
+    "report_submitted",
+    "report_decided",
 )
 
 

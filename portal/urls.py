@@ -6,6 +6,7 @@ from portal.views import accounts
 from portal.views import applications as application_views
 from portal.views import calls as call_views
 from portal.views import invitations as invitation_views
+from portal.views import progress_reports as report_views
 from portal.views import projects as project_views
 from portal.views import repository_changes as repository_views
 from portal.views import reviews as review_views
@@ -94,5 +95,8 @@ award_routes = [
         tranche_views.allocation_release_tranche,
         name="allocation_release_tranche",
     ),
+    path("allocations/<int:pk>/reports/", report_views.allocation_reports, name="allocation_reports"),
+    path("reports/<int:pk>/", report_views.report_detail, name="report_detail"),
+    path("manage/reports/<int:pk>/decide/", report_views.report_decide, name="report_decide"),
 ]
 urlpatterns += award_routes

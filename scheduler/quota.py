@@ -9,6 +9,7 @@ idempotent: finishing a finished job changes nothing.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -244,6 +245,17 @@ def expire_allocations(now: datetime | None = None) -> list[int]:
 # --- jobs ---------------------------------------------------------------------------------
 
 
+# Refusals other apps add to run submission (the portal: an overdue progress report), so the
+# scheduler never imports the portal. Each raises QuotaError saying why and how to lift it.
+SubmissionCheck = Callable[[Allocation, datetime], None]
+SUBMISSION_CHECKS: list[SubmissionCheck] = []
+
+
+def register_submission_check(check: SubmissionCheck) -> None:
+    if check not in SUBMISSION_CHECKS:
+        SUBMISSION_CHECKS.append(check)
+
+
 def validate_request(allocation: Allocation, request: JobRequest, now: datetime) -> None:
     pool = allocation.pool
     if not request.entrypoint.strip():
@@ -272,6 +284,8 @@ def validate_request(allocation: Allocation, request: JobRequest, now: datetime)
         raise QuotaError(f"This allocation starts on {allocation.starts_at:%Y-%m-%d %H:%M} UTC.")
     if now >= allocation.expires_at:
         raise QuotaError("This allocation has expired.")
+    for check in SUBMISSION_CHECKS:
+        check(allocation, now)
 
 
 def run_source(allocation: Allocation, request: JobRequest) -> dict[str, Any]:

@@ -66,6 +66,23 @@ class CallForm(forms.Form):
         min_value=1,
         max_value=3650,
     )
+    report_months = forms.CharField(
+        label="Progress reports due (months after the award)",
+        required=False,
+        max_length=100,
+        help_text="Comma-separated, e.g. 1, 3, 9. A final report is due at the end of every award.",
+    )
+    overdue_reports_block_runs = forms.BooleanField(
+        label="An overdue report stops new runs on the allocation until it is submitted",
+        required=False,
+    )
+
+    def clean_report_months(self) -> list[int]:
+        text = self.cleaned_data.get("report_months") or ""
+        parts = [part.strip() for part in text.split(",") if part.strip()]
+        if not all(part.isdigit() and 1 <= int(part) <= 120 for part in parts):
+            raise forms.ValidationError("Give whole months from 1 to 120, separated by commas, e.g. 1, 3, 9.")
+        return sorted({int(part) for part in parts})
 
     def __init__(self, *args: Any, pools: Sequence[AcceleratorPool], **kwargs: Any) -> None:
         kwargs.setdefault("initial", {})
@@ -107,6 +124,8 @@ class CallForm(forms.Form):
             "conflict_same_affiliation": data["conflict_same_affiliation"],
             "disagreement_threshold": data["disagreement_threshold"],
             "award_validity_days": data["award_validity_days"],
+            "report_months": data["report_months"],
+            "overdue_reports_block_runs": data["overdue_reports_block_runs"],
         }
 
 

@@ -6,6 +6,7 @@ from portal.models.award_terms import AllocationNotice, BudgetEntry
 from portal.models.calls import Call, CallPool, RubricCriterion
 from portal.models.invitations import ProjectInvitation
 from portal.models.people import Project, User
+from portal.models.progress_reports import ProgressReport
 from portal.models.repository_changes import RepositoryChange
 from portal.models.reviews import ConflictDeclaration, CriterionScore, Review, ReviewAssignment
 from portal.models.verification import Verification, VerificationPolicy
@@ -19,6 +20,7 @@ __all__ = [
     "CallPool",
     "ConflictDeclaration",
     "CriterionScore",
+    "ProgressReport",
     "Project",
     "ProjectInvitation",
     "RepositoryChange",

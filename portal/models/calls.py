@@ -26,6 +26,11 @@ class Call(models.Model):
     # Reviews whose weighted scores differ by more than this (on the 1-5 scale) are flagged.
     disagreement_threshold = models.FloatField(default=1.5)
     award_validity_days = models.PositiveIntegerField(default=365, help_text="How long awarded allocations last.")
+    # Progress reports are due this many months after the award (a final report at its end).
+    report_months = models.JSONField(default=list, blank=True, help_text="e.g. [1, 3, 9]")
+    overdue_reports_block_runs = models.BooleanField(
+        default=False, help_text="An overdue report stops new runs on the allocation until it is submitted."
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -221,6 +221,23 @@ MATRIX: list[Route] = [
         data=lambda w: {"hours": "1", "reason": "The 3-month report was approved."},
         ok=frozenset({302}),  # back to the allocation page, saying what happened
     ),
+    R("portal:allocation_reports", PROJECT_VIEWERS, args=lambda w: [w.allocation.pk]),
+    R("portal:report_detail", PROJECT_VIEWERS, args=lambda w: [w.allocation.reports.first().pk]),
+    # An empty report is refused by its form (400): the members' and maintainers' to write.
+    R(
+        "portal:report_detail",
+        PROJECT_PEOPLE,
+        method="POST",
+        args=lambda w: [w.allocation.reports.first().pk],
+        ok=frozenset({400}),
+    ),
+    R(
+        "portal:report_decide",
+        {MAINTAINER},
+        method="POST",
+        args=lambda w: [w.allocation.reports.first().pk],
+        ok=frozenset({302}),
+    ),
     R("scheduler:pool_list", {MAINTAINER}),
     R("scheduler:queue", {MAINTAINER}),
     R("scheduler:pool_queue", {MAINTAINER}, args=lambda w: [w.job.pool_id]),

@@ -116,7 +116,7 @@ def test_at_the_end_queued_runs_are_cancelled_and_unused_hours_go_back_to_the_ca
     ]
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        assert award_terms.sweep() == {"expired": [], "returned": [], "notified": []}
+        assert award_terms.sweep() == {"expired": [], "returned": [], "notified": [], "reports_due": []}
     assert not _mails(callbacks)
 
     quota.finish_job(running, TrainingJob.State.SUCCEEDED, worker_seconds=[2 * HOUR])
