@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import shlex
+from typing import Any
 
 from django import forms
 
 from portal.forms.validators import single_line
 from scheduler import entrypoints
+from scheduler.models import AcceleratorPool
 from scheduler.quota import JobRequest
 
 
@@ -19,8 +21,7 @@ class JobSubmitForm(forms.Form):
         max_length=300,
         initial="train.py",
         validators=[single_line],
-        help_text="The script every worker runs, a path in the repository, with any arguments: "
-        + entrypoints.EXAMPLE,
+        help_text="The script every worker runs, a path in the repository, with any arguments: " + entrypoints.EXAMPLE,
     )
     args = forms.CharField(
         max_length=2000, required=False, help_text="Arguments, shell-quoted, e.g. --epochs 5 --batch-size 64"
@@ -30,6 +31,25 @@ class JobSubmitForm(forms.Form):
     max_runtime_minutes = forms.IntegerField(min_value=1, max_value=7 * 24 * 60, initial=60)
     seed = forms.IntegerField(min_value=0, max_value=2**31 - 1, initial=42)
     priority = forms.IntegerField(min_value=-10, max_value=10, initial=0, required=False)
+
+    def __init__(self, *args: Any, pool: AcceleratorPool | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.pool = pool
+        if pool is not None:  # offer what the pool allows, not the form's outer bound
+            limit = pool.max_runtime_seconds // 60
+            field = self.fields["max_runtime_minutes"]
+            field.widget.attrs["max"] = limit
+            field.help_text = f"At most {limit:,} minutes ({pool.max_runtime_seconds / 3600:g} h) on {pool.name}."
+
+    def clean_max_runtime_minutes(self) -> int:
+        minutes: int = self.cleaned_data["max_runtime_minutes"]
+        if self.pool is not None and minutes * 60 > self.pool.max_runtime_seconds:
+            limit = self.pool.max_runtime_seconds // 60
+            raise forms.ValidationError(
+                f"{self.pool.name} runs a job for at most {limit:,} minutes "
+                f"({self.pool.max_runtime_seconds / 3600:g} h); ask for {limit:,} or fewer."
+            )
+        return minutes
 
     def clean_args(self) -> list[str]:
         try:

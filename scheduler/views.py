@@ -57,7 +57,7 @@ def allocation_list(request: HttpRequest) -> HttpResponse:
 def allocation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     allocation = _allocation_for(request, pk)
     can_submit = request.user.has_perm("scheduler.submit_job", allocation)
-    form = JobSubmitForm(request.POST or None)
+    form = JobSubmitForm(request.POST or None, pool=allocation.pool)
     if request.method == "POST":
         if not can_submit:
             raise PermissionDenied("Only the project's members can launch runs on this allocation.")

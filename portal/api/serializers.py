@@ -466,6 +466,10 @@ class JobSubmitSerializer(FormValidated):
     def form_data(self, given: dict[str, Any], attrs: Any) -> dict[str, Any]:
         return {**given, "args": shlex.join(attrs.get("args", []))}  # the page takes them shell-quoted
 
+    def make_form(self, data: dict[str, Any], attrs: Any) -> JobSubmitForm:
+        allocation = attrs.get("allocation")  # the pool's own limits, as on the allocation's page
+        return JobSubmitForm(data, pool=allocation.pool if allocation else None)
+
 
 class TokenSerializer(serializers.ModelSerializer):
     class Meta:

@@ -180,7 +180,7 @@ def _job(allocation, changes=None):  # type: ignore[no-untyped-def]
         ({"max_runtime_minutes": 10**9}, "max_runtime_minutes", "less than or equal to"),
         ({"workers": 9}, "detail", "the nvidia-v100 pool has 8"),
         ({"workers": 8, "max_runtime_minutes": 24 * 60}, "detail", "Not enough quota"),
-        ({"max_runtime_minutes": 25 * 60}, "detail", "Maximum runtime"),
+        ({"max_runtime_minutes": 25 * 60}, "max_runtime_minutes", "at most 1,440 minutes (24 h)"),
         ({"allocation": 10**30}, "allocation", "does not exist"),
     ],
 )
