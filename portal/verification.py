@@ -17,6 +17,7 @@ import shlex
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
@@ -111,6 +112,11 @@ def start(application: Application, *, requested_by: Any = None) -> Verification
         )
         if policy is None or not policy.enabled:
             raise VerificationRefused("This call does not run verification runs.")
+        if policy.pool.backend == AcceleratorPool.Backend.LOCAL and not settings.CG_VERIFY_LOCALLY:
+            raise VerificationRefused(
+                f"The verification pool {policy.pool} runs local processes, and this installation does not run "
+                "applicants' code locally before review (CG_VERIFY_LOCALLY)."
+            )
         application = Application.objects.select_related("project", "snapshot").get(pk=application.pk)
         if application.state not in VERIFIABLE:
             raise VerificationRefused(f"A {application.get_state_display().lower()} application is not verified.")
@@ -163,12 +169,12 @@ def start(application: Application, *, requested_by: Any = None) -> Verification
 
 def judge(verification_id: int) -> str:
     """Judge a verification whose runs all ended, and give its unused seconds back to the budget."""
-    from reproducibility.verification import judge_jobs
+    from reproducibility.verification import judge_jobs, record_in_report
 
     with transaction.atomic():
         verification = (
             Verification.objects.select_for_update(of=("self",))
-            .select_related("run", "repeat_run", "allocation")
+            .select_related("run", "repeat_run", "allocation", "snapshot")
             .get(pk=verification_id)
         )
         if verification.state == Verification.State.JUDGED:
@@ -184,6 +190,7 @@ def judge(verification_id: int) -> str:
         verification.state = Verification.State.JUDGED
         verification.judged_at = timezone.now()
         verification.save(update_fields=["result", "verdict", "state", "judged_at"])
+        record_in_report(verification.snapshot, result)
     return verification.verdict
 
 

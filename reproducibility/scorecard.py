@@ -76,6 +76,30 @@ SCHEMA: dict[str, Any] = {
         },
         "problems": {"type": "array"},
         "subprojects": {"type": "array", "items": {"type": "string"}},
+        # What a verification run of the repository's own training showed (reproducibility.dynamic_checks).
+        "dynamic": {
+            "type": "object",
+            "required": ["verdict", "runs", "checks"],
+            "properties": {
+                "verdict": {"type": "string"},
+                "runs": {"type": "array", "items": {"type": "integer"}},
+                "judged_at": {"type": "string", "format": "date-time"},
+                "checks": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["id", "name", "status", "reason", "evidence"],
+                        "properties": {
+                            "id": {"type": "string"},
+                            "name": {"type": "string"},
+                            "status": {"enum": ["pass", "partial", "fail", "not_applicable"]},
+                            "reason": {"type": "string"},
+                            "evidence": {"type": "array", "items": {"type": "string"}},
+                        },
+                    },
+                },
+            },
+        },
     },
 }
 

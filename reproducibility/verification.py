@@ -10,7 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from django.db import transaction
+from django.utils import timezone
+
 from reproducibility.dynamic_checks import RunEvidence, as_scorecard, judge
+from reproducibility.models import Report, Snapshot
 from scheduler import environments
 from scheduler.contract import job_artifact_paths
 from scheduler.models import TrainingJob
@@ -43,6 +47,18 @@ def judge_jobs(run: TrainingJob, repeat: TrainingJob | None = None) -> dict[str,
     """The dynamic checks of a verification run (and its repeat), Scorecard-shaped."""
     checks = judge(run_evidence(run), run_evidence(repeat) if repeat is not None else None)
     return as_scorecard(checks, job_ids=[job.pk for job in (run, repeat) if job is not None])
+
+
+def record_in_report(snapshot: Snapshot, dynamic: dict[str, Any]) -> bool:
+    """Put the dynamic checks beside the static ones, under their own key of the snapshot's latest
+    report (its JSON and page); False when the snapshot has no report."""
+    with transaction.atomic():
+        report = Report.objects.select_for_update().filter(snapshot=snapshot).order_by("-created").first()
+        if report is None:
+            return False
+        report.results = {**report.results, "dynamic": {**dynamic, "judged_at": timezone.now().isoformat()}}
+        report.save(update_fields=["results"])
+    return True
 
 
 def _chief_log(path: Path) -> str:

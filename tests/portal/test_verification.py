@@ -6,12 +6,14 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import jsonschema
 import pytest
 from django.urls import reverse
 
 from portal import applications, projects, verification
 from portal.models import ReviewAssignment, Verification
 from reproducibility import services as scoring
+from reproducibility.scorecard import SCHEMA
 from scheduler import quota, runner
 from scheduler.admission import admit_pool
 from scheduler.models import AcceleratorPool, Allocation, TrainingJob
@@ -105,6 +107,14 @@ def test_a_verification_is_charged_to_the_calls_budget_runs_the_snapshot_and_is_
     assert verification.budget_spent(policy) == allocation.used == allocation.awarded > 0
     assert quota.ledger_balances(allocation)["awarded"] == allocation.awarded
     assert verification.judge(started.pk) == "nothing to do"
+    # Beside the static checks: under its own key of the Scorecard-shaped report, valid by its schema.
+    report = submitted.snapshot.latest_report
+    assert report.results["dynamic"]["checks"] == started.result["checks"] and report.results["checks"]
+    jsonschema.validate(report.results, SCHEMA)
+    as_json = client_for(reviewer).get(reverse("reproducibility:report", args=[submitted.snapshot_id]) + "?format=json")
+    assert as_json.json()["dynamic"]["verdict"] == "failed: logs, exports"
+    report_page = client_for(reviewer).get(reverse("reproducibility:report", args=[submitted.snapshot_id]))
+    assert 'data-testid="dynamic-checks"' in report_page.content.decode()
 
     assignment = ReviewAssignment.objects.get(application=submitted, reviewer=reviewer)
     page = client_for(reviewer).get(reverse("portal:review", args=[assignment.pk])).content.decode()
@@ -178,3 +188,11 @@ def test_through_a_real_worker_a_submission_is_scored_then_verified_and_the_revi
     assignment = ReviewAssignment.objects.get(application=application, reviewer=reviewer)
     page = client_for(reviewer).get(reverse("portal:review", args=[assignment.pk])).content.decode()
     assert 'data-testid="dynamic-check-learns"' in page and "The loss went down" in page
+
+
+@pytest.mark.django_db
+def test_local_verification_runs_only_where_the_operator_allows_them(submitted, settings):
+    settings.CG_VERIFY_LOCALLY = False
+    with pytest.raises(verification.VerificationRefused, match="CG_VERIFY_LOCALLY"):
+        verification.start(submitted)
+    assert not Verification.objects.exists()
