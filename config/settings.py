@@ -267,6 +267,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 60 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 55 * 60
 CELERY_RESULT_EXPIRES = 24 * 3600
+# Workers and beat log through LOGGING above (JSON in production), not Celery's own handlers.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_WORKER_QUEUES = ["celery", "scoring", "launching", "syncing"]
 CELERY_TASK_ROUTES = {
@@ -310,11 +312,26 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# Production logs one JSON object per line (CG_LOG_FORMAT=json) for the cluster's log collector;
+# development keeps plain lines and leaves out beat's and idle periodic tasks' lines.
+CG_LOG_FORMAT = os.environ.get("CG_LOG_FORMAT", "json" if PRODUCTION else "plain")
+if CG_LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured(f"CG_LOG_FORMAT must be json or plain, got {CG_LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "config.log_format.JsonFormatter"},
+    },
+    "filters": {"quiet_periodic_tasks": {"()": "config.log_format.QuietPeriodicTasks"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": CG_LOG_FORMAT,
+            "filters": [] if PRODUCTION else ["quiet_periodic_tasks"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
     # Sign-in failures and lockouts are warnings; every successful sign-in would be two info lines.
     "loggers": {"axes": {"level": "WARNING"}},
