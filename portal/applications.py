@@ -13,6 +13,7 @@ from portal.models import Application, Call, Project, ReviewAssignment
 from reproducibility.services import enqueue_scoring, request_snapshot
 from reproducibility.snapshots import SnapshotError
 from scheduler.models import AcceleratorPool
+from scheduler.quota import hours
 
 S = Application.State
 
@@ -40,8 +41,8 @@ def check_plan(call: Call, plan: Plan) -> None:
         raise WorkflowError("Ask for a positive number of accelerator-hours.")
     if plan.requested_seconds > offered.budget_seconds:
         raise WorkflowError(
-            f"{plan.requested_seconds / 3600:g} accelerator-hours is more than the call's whole budget "
-            f"on {plan.pool} ({offered.budget_seconds / 3600:g} h)."
+            f"{hours(plan.requested_seconds)} accelerator-hours is more than the call's whole budget "
+            f"on {plan.pool} ({hours(offered.budget_seconds)} h)."
         )
     if plan.workers < 1 or plan.accelerators_per_worker < 1 or plan.expected_runs < 1:
         raise WorkflowError("Workers, accelerators per worker and expected runs must each be at least 1.")

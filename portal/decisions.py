@@ -21,6 +21,7 @@ from portal.models import Application, BudgetEntry, Call
 from portal.models.applications import REVIEW_RANK
 from reproducibility.models import Report
 from scheduler import quota
+from scheduler.quota import hours
 
 S = Application.State
 DECIDABLE_STATES = (S.UNDER_REVIEW, S.WAITLISTED)
@@ -80,8 +81,8 @@ def award(
     budget = call_budget.locked(application.call_id, application.pool_id)
     if seconds > budget.remaining_seconds:
         raise WorkflowError(
-            f"Awarding {seconds / 3600:g} h would exceed the call's budget on {application.pool}: "
-            f"{budget.remaining_seconds / 3600:g} h of {budget.budget_seconds / 3600:g} h remain."
+            f"Awarding {hours(seconds)} h would exceed the call's budget on {application.pool}: "
+            f"{hours(budget.remaining_seconds)} h of {hours(budget.budget_seconds)} h remain."
         )
     now = timezone.now()
     allocation = quota.award(

@@ -10,7 +10,7 @@ from django import forms
 from portal.forms.validators import single_line
 from scheduler import entrypoints
 from scheduler.models import AcceleratorPool
-from scheduler.quota import JobRequest
+from scheduler.quota import JobRequest, hours
 
 
 class JobSubmitForm(forms.Form):
@@ -39,7 +39,7 @@ class JobSubmitForm(forms.Form):
             limit = pool.max_runtime_seconds // 60
             field = self.fields["max_runtime_minutes"]
             field.widget.attrs["max"] = limit
-            field.help_text = f"At most {limit:,} minutes ({pool.max_runtime_seconds / 3600:g} h) on {pool.name}."
+            field.help_text = f"At most {limit:,} minutes ({hours(pool.max_runtime_seconds)} h) on {pool.name}."
 
     def clean_max_runtime_minutes(self) -> int:
         minutes: int = self.cleaned_data["max_runtime_minutes"]
@@ -47,7 +47,7 @@ class JobSubmitForm(forms.Form):
             limit = self.pool.max_runtime_seconds // 60
             raise forms.ValidationError(
                 f"{self.pool.name} runs a job for at most {limit:,} minutes "
-                f"({self.pool.max_runtime_seconds / 3600:g} h); ask for {limit:,} or fewer."
+                f"({hours(self.pool.max_runtime_seconds)} h); ask for {limit:,} or fewer."
             )
         return minutes
 

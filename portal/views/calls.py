@@ -20,6 +20,7 @@ from portal.errors import WorkflowError
 from portal.forms.calls import AssignReviewerForm, CallForm, DecisionForm, criteria_of, rubric_formset
 from portal.models import Application, Call, User
 from scheduler.models import AcceleratorPool
+from scheduler.quota import hours
 
 RANKING_PAGE_SIZE = 20  # rows are tall (reviewers, actions): 50 took about 150 ms to render
 CALL_PAGE_SIZE = 50
@@ -178,8 +179,8 @@ def application_decide(request: HttpRequest, pk: int) -> HttpResponse:
             if decision == DecisionForm.AWARD:
                 held = form.held_seconds()
                 decisions.award(application, form.seconds(), actor=request.user, message=message, held_seconds=held)
-                done = f"Awarded {form.seconds() / 3600:g} accelerator-hours to {application.project}" + (
-                    f", {held / 3600:g} of them held for a later tranche." if held else "."
+                done = f"Awarded {hours(form.seconds())} accelerator-hours to {application.project}" + (
+                    f", {hours(held)} of them held for a later tranche." if held else "."
                 )
             elif decision == DecisionForm.DECLINE:
                 decisions.decline(application, actor=request.user, message=message)

@@ -194,3 +194,11 @@ def test_a_local_repository_in_or_holding_the_portal_data_is_refused(applicant, 
         with pytest.raises(WorkflowError, match="the portal's own data folder"):
             projects.create_project(applicant, name="Recursive", repository_url=str(source))
     assert not Project.objects.exists()
+
+
+@pytest.mark.django_db
+def test_large_numbers_in_a_refusal_read_as_people_write_them(project, open_call, plan, applicant):
+    with pytest.raises(WorkflowError) as refused:
+        applications.save_draft(project, open_call, replace(plan, requested_seconds=1_000_000 * HOUR), actor=applicant)
+    assert "1,000,000 accelerator-hours is more than the call's whole budget" in str(refused.value)
+    assert "e+" not in str(refused.value)

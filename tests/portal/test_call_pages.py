@@ -287,7 +287,7 @@ def test_an_award_over_the_budget_shows_the_error_and_changes_nothing(
         follow=True,
     )
     page = response.content.decode()
-    assert "Awarding 1000.5 h would exceed the call&#x27;s budget on nvidia-v100: 1000 h of 1000 h remain." in page
+    assert "Awarding 1,000.5 h would exceed the call&#x27;s budget on nvidia-v100: 1,000 h of 1,000 h remain." in page
     application.refresh_from_db()
     assert application.state == S.UNDER_REVIEW and application.allocation is None
     assert not Allocation.objects.exists()

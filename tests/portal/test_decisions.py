@@ -62,7 +62,7 @@ def test_an_award_over_the_remaining_budget_is_refused_and_nothing_changes(
     first = _under_review(applicant, open_call, plan, repo, "First", reviewer_free)
     second = _under_review(applicant, open_call, plan, repo, "Second", reviewer_free)
     decisions.award(first, 900 * HOUR, actor=maintainer)
-    with pytest.raises(WorkflowError, match="exceed the call's budget on nvidia-v100: 100 h of 1000 h remain"):
+    with pytest.raises(WorkflowError, match="exceed the call's budget on nvidia-v100: 100 h of 1,000 h remain"):
         decisions.award(second, 101 * HOUR, actor=maintainer)
     second.refresh_from_db()
     assert second.state == S.UNDER_REVIEW and second.allocation is None
