@@ -1,13 +1,13 @@
 import yaml
 from django.core.management.base import BaseCommand, CommandError
 
-from scheduler.backends.kubernetes_manifests import render_manifests
+from scheduler.backends.kubernetes_manifests import job_network_policy, render_manifests
 from scheduler.contract import JobSpec, PoolSpec, job_artifact_paths
 from scheduler.models import AcceleratorPool
 
 
 class Command(BaseCommand):
-    help = "Print, as YAML, the Kubernetes objects a job on POOL would create (no cluster needed)."
+    help = "Print, as YAML, the Kubernetes objects a job on POOL would create: its NetworkPolicy, Service and Job."
 
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]
         parser.add_argument("--pool", required=True)
@@ -43,6 +43,5 @@ class Command(BaseCommand):
             artifacts=job_artifact_paths(0),
             pool=PoolSpec.from_pool(pool),
         )
-        self.stdout.write(
-            yaml.safe_dump_all(render_manifests(spec, artifact_uri=options["artifact_uri"]), sort_keys=False)
-        )
+        documents = [job_network_policy(spec), *render_manifests(spec, artifact_uri=options["artifact_uri"])]
+        self.stdout.write(yaml.safe_dump_all(documents, sort_keys=False))

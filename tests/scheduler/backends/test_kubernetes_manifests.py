@@ -131,7 +131,7 @@ def test_render_manifests_prints_yaml_for_a_pool():
     out = io.StringIO()
     call_command("render_manifests", "--pool", "nvidia-v100", "--workers", "2", stdout=out)
     documents = list(yaml.safe_load_all(out.getvalue()))
-    assert [d["kind"] for d in documents] == ["Service", "Job"]
+    assert [d["kind"] for d in documents] == ["NetworkPolicy", "Service", "Job"]
     with pytest.raises(CommandError, match="No pool named"):
         call_command("render_manifests", "--pool", "nope", stdout=io.StringIO())
     with pytest.raises(CommandError, match="at most that"):
