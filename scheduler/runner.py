@@ -115,6 +115,7 @@ def sync_job(job_id: int) -> str:
         return status.phase
     if job.state == S.LAUNCHING and status.started_at:
         quota.mark_started(job, at=status.started_at)  # it ran, however briefly: charge its time
+    sources.collect_event_files(job)  # summaries written in the work folder, not AIP_TENSORBOARD_LOG_DIR
     _refresh_run_cache(job.pk)  # before the run is seen as ended, so its page has its curves
     quota.finish_job(
         job,

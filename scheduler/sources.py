@@ -14,7 +14,7 @@ from django.conf import settings
 
 from reproducibility.checkout import check_out
 from reproducibility.snapshots import SnapshotError
-from scheduler.contract import JobSpec
+from scheduler.contract import JobSpec, job_artifact_paths
 from scheduler.models import AcceleratorPool, TrainingJob
 
 
@@ -42,6 +42,34 @@ def prepare(job: TrainingJob, spec: JobSpec) -> JobSpec:
             if not folder.is_dir():  # else a concurrent launch of the same job made the copy
                 raise ValueError(f"The run's commit {job.commit[:19]} could not be prepared: {error}") from error
     return dataclasses.replace(spec, source_path=str(folder))
+
+
+# Event files are small; a run that writes gigabytes of them in its work folder keeps the first ones.
+MAX_COLLECTED_BYTES = 200 * 1024 * 1024
+WORK_FOLDER_LOGS = "work-folder"
+
+
+def collect_event_files(job: TrainingJob) -> int:
+    """Copy TensorBoard event files the run wrote in its work folder (instead of, or besides,
+    AIP_TENSORBOARD_LOG_DIR) into its logs, keeping their folders, before the copy is removed.
+    Links are never followed; returns how many were collected."""
+    folder = source_folder(job)
+    if job.snapshot_id is None or not folder.is_dir():
+        return 0
+    target = job_artifact_paths(job.pk).logs / WORK_FOLDER_LOGS
+    copied, total = 0, 0
+    inside = folder.resolve()
+    for path in sorted(folder.rglob("events.out.tfevents.*")):
+        if path.is_symlink() or not path.is_file() or inside not in path.resolve().parents:
+            continue
+        total += path.stat().st_size
+        if total > MAX_COLLECTED_BYTES:
+            break
+        destination = target / path.relative_to(folder)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, destination)
+        copied += 1
+    return copied
 
 
 def discard(job: TrainingJob) -> None:

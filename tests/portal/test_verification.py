@@ -27,7 +27,22 @@ for step in range(6):
     loss = loss * 0.7 + random.random() * 0.01
     print(f"step {step} loss: {loss:.6f}", flush=True)
 """
+# The same, writing its summaries in the work folder (./tb) rather than AIP_TENSORBOARD_LOG_DIR.
+TRAIN_LOGGING_IN_ITS_FOLDER = (
+    TRAIN
+    + """
+if os.environ["CG_WORKER_INDEX"] == "0":
+    from tensorboard.compat.proto import event_pb2, summary_pb2
+    from tensorboard.summary.writer.event_file_writer import EventFileWriter
+    writer = EventFileWriter("tb/train")
+    for step, value in enumerate([1.0, 0.5, 0.25]):
+        summary = summary_pb2.Summary(value=[summary_pb2.Summary.Value(tag="epoch_loss", simple_value=value)])
+        writer.add_event(event_pb2.Event(step=step, wall_time=float(step), summary=summary))
+    writer.close()
+"""
+)
 FILES = {**REPO_FILES, "train.py": TRAIN, "requirements.txt": "humanize==4.9.0\n"}
+FILES_LOGGING = {**FILES, "train.py": TRAIN_LOGGING_IN_ITS_FOLDER}
 
 
 @pytest.fixture(autouse=True)
@@ -47,7 +62,7 @@ def submitted(applicant, reviewer, open_call, plan, make_local_repo, cpu_pool):
     """A submitted application whose call verifies on the CPU pool (1 min, 2 workers, a repeat), scored."""
     verification.set_policy(open_call, pool=cpu_pool, budget_hours=1, minutes=1, workers=2, repeat=True)
     project = projects.create_project(
-        applicant, name="Verified", repository_url=str(make_local_repo("verified", FILES)), licence="Apache-2.0"
+        applicant, name="Verified", repository_url=str(make_local_repo("verified", FILES_LOGGING)), licence="Apache-2.0"
     )
     draft = applications.save_draft(project, open_call, plan, actor=applicant)
     application = applications.submit(draft, actor=applicant)
@@ -94,13 +109,14 @@ def test_a_verification_is_charged_to_the_calls_budget_runs_the_snapshot_and_is_
         "installs": "pass",
         "starts": "pass",
         "learns": "pass",
-        "logs": "fail",  # it prints, writes no event file
+        "logs": "pass",  # written in its work folder, collected from there
         "exports": "fail",
         "repeats": "pass",
         "exit": "pass",
     }
     assert "humanize==4.9.0" in checks["installs"]["evidence"]
-    assert verdict == started.verdict == "failed: logs, exports" and started.state == Verification.State.JUDGED
+    assert verdict == started.verdict == "failed: exports" and started.state == Verification.State.JUDGED
+    assert checks["logs"]["evidence"] == ["work-folder/tb/train/epoch_loss"], checks["logs"]
     # What the runs did not use went back: the budget counts what they used.
     allocation.refresh_from_db()
     assert allocation.state == Allocation.State.REVOKED and allocation.reserved == 0
@@ -112,7 +128,7 @@ def test_a_verification_is_charged_to_the_calls_budget_runs_the_snapshot_and_is_
     assert report.results["dynamic"]["checks"] == started.result["checks"] and report.results["checks"]
     jsonschema.validate(report.results, SCHEMA)
     as_json = client_for(reviewer).get(reverse("reproducibility:report", args=[submitted.snapshot_id]) + "?format=json")
-    assert as_json.json()["dynamic"]["verdict"] == "failed: logs, exports"
+    assert as_json.json()["dynamic"]["verdict"] == "failed: exports"
     report_page = client_for(reviewer).get(reverse("reproducibility:report", args=[submitted.snapshot_id]))
     assert 'data-testid="dynamic-checks"' in report_page.content.decode()
 
