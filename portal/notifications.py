@@ -34,6 +34,8 @@ KINDS = (
     "report_due",
     "report_submitted",
     "report_decided",
+    "award_request_submitted",
+    "award_request_decided",
 )
 
 

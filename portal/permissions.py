@@ -139,6 +139,7 @@ RULES: dict[str, Rule] = {
     # The grant's life after the award (portal.tranches): maintainers release held hours.
     "scheduler.release_tranche": _is_maintainer,
     "portal.decide_report": _is_maintainer,
+    "portal.decide_award_request": _is_maintainer,
     "scheduler.view_trainingjob": _can_view_project_things,
     "scheduler.cancel_trainingjob": _can_change_project_things,
     "reproducibility.view_snapshot": _can_view_snapshot,

@@ -4,6 +4,7 @@ from django.urls import path
 
 from portal.views import accounts
 from portal.views import applications as application_views
+from portal.views import award_requests as award_request_views
 from portal.views import calls as call_views
 from portal.views import invitations as invitation_views
 from portal.views import progress_reports as report_views
@@ -98,5 +99,9 @@ award_routes = [
     path("allocations/<int:pk>/reports/", report_views.allocation_reports, name="allocation_reports"),
     path("reports/<int:pk>/", report_views.report_detail, name="report_detail"),
     path("manage/reports/<int:pk>/decide/", report_views.report_decide, name="report_decide"),
+    path("allocations/<int:pk>/requests/", award_request_views.allocation_requests, name="allocation_requests"),
+    path(
+        "manage/award-requests/<int:pk>/decide/", award_request_views.award_request_decide, name="award_request_decide"
+    ),
 ]
 urlpatterns += award_routes

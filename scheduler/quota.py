@@ -161,6 +161,19 @@ def top_up(allocation: Allocation, seconds: int, *, actor: Any = None, memo: str
 
 
 @transaction.atomic
+def extend(allocation: Allocation, expires_at: datetime) -> Allocation:
+    """Move a running allocation's end later (a no-cost extension): no hours move, so no ledger entry."""
+    locked = _locked(allocation.pk)
+    if locked.state not in (Allocation.State.ACTIVE, Allocation.State.SUSPENDED):
+        raise QuotaError(f"This allocation is {locked.state}; only a running allocation can be extended.")
+    if expires_at <= locked.expires_at:
+        raise QuotaError(f"An extension moves the end later than {locked.expires_at:%Y-%m-%d %H:%M} UTC.")
+    locked.expires_at = expires_at
+    locked.save(update_fields=["expires_at"])
+    return locked
+
+
+@transaction.atomic
 def adjust(allocation: Allocation, seconds: int, *, actor: Any, memo: str) -> Allocation:
     """Correct the award by a signed amount (with a reason), never below what is spent or held."""
     if not memo.strip():

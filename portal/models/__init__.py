@@ -2,6 +2,7 @@
 
 from portal.models.applications import Application
 from portal.models.audit import AuditEntry
+from portal.models.award_requests import AwardRequest
 from portal.models.award_terms import AllocationNotice, BudgetEntry
 from portal.models.calls import Call, CallPool, RubricCriterion
 from portal.models.invitations import ProjectInvitation
@@ -15,6 +16,7 @@ __all__ = [
     "AllocationNotice",
     "Application",
     "AuditEntry",
+    "AwardRequest",
     "BudgetEntry",
     "Call",
     "CallPool",

@@ -18,7 +18,16 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from portal import applications, assignment, decisions, invitations, projects, repository_changes, reviews
+from portal import (
+    applications,
+    assignment,
+    award_requests,
+    decisions,
+    invitations,
+    projects,
+    repository_changes,
+    reviews,
+)
 from portal.models import ConflictDeclaration, ReviewAssignment
 from reproducibility import services as reproducibility_services
 from scheduler import quota
@@ -231,6 +240,22 @@ MATRIX: list[Route] = [
         args=lambda w: [w.allocation.reports.first().pk],
         ok=frozenset({400}),
     ),
+    R("portal:allocation_requests", PROJECT_VIEWERS, args=lambda w: [w.allocation.pk]),
+    # An empty request is refused by its form (400): the members' and maintainers' to send.
+    R(
+        "portal:allocation_requests",
+        PROJECT_PEOPLE,
+        method="POST",
+        args=lambda w: [w.allocation.pk],
+        ok=frozenset({400}),
+    ),
+    R(
+        "portal:award_request_decide",
+        {MAINTAINER},
+        method="POST",
+        args=lambda w: [w.extra["award_request"].pk],
+        ok=frozenset({302}),  # an empty decision: back to the requests, saying what is missing
+    ),
     R(
         "portal:report_decide",
         {MAINTAINER},
@@ -389,6 +414,9 @@ def world(db, make_user, gpu_pool, open_call, make_local_repo, plan, maintainer)
         (folder / "README").write_text("placeholder artifact\n")
     assert not assignment.conflicts_of_interest(unassigned, application)
     invitation = invitations.invite(project, other.username, actor=owner)
+    award_request = award_requests.request_supplement(
+        application.allocation, actor=owner, seconds=10 * HOUR, reason="A second seed."
+    )
     change = repository_changes.request_change(
         project, actor=owner, repository_url=str(make_local_repo("fixed")), reason="Fix the data loader."
     )
@@ -410,7 +438,7 @@ def world(db, make_user, gpu_pool, open_call, make_local_repo, plan, maintainer)
         allocation=application.allocation,
         job=job,
         snapshot=snapshot,
-        extra={"change": change, "invitation": invitation},
+        extra={"change": change, "invitation": invitation, "award_request": award_request},
     )
 
 
