@@ -17,6 +17,11 @@ from django.http import HttpRequest, HttpResponse
 from portal import repository_changes, roles
 from portal.models import Project, User
 
+# The admin's pages say whose admin they are (Django's default reads "Django administration").
+admin.site.site_header = "ComputeGrant administration"
+admin.site.site_title = "ComputeGrant admin"
+admin.site.index_title = "Operators' tables"
+
 
 def is_operator(request: HttpRequest) -> bool:
     user: Any = request.user

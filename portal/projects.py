@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
@@ -30,11 +31,25 @@ def _no_dns(host: str, port: int) -> list[str]:
     return ["93.184.216.34"]  # any public address: the check of the address itself is skipped
 
 
+# ssh://git@github.com/org/repo.git and git@github.com:org/repo.git (scp-like).
+SSH_URLS = (
+    re.compile(r"^ssh://(?:[\w.-]+@)?(?P<host>[\w.-]+)(?::\d+)?/(?P<path>\S+)$", re.I),
+    re.compile(r"^[\w.-]+@(?P<host>[\w.-]+):(?!\d+/)(?P<path>\S+)$"),
+)
+
+
 def check_repository_source(source: str) -> str:
     """The repository source, cleaned, or a WorkflowError saying why it is refused."""
     source = source.strip()
     if not source:
         raise WorkflowError("Give the project's repository: an https git URL.")
+    ssh = next((m for m in (pattern.match(source) for pattern in SSH_URLS) if m), None)
+    if ssh:  # else read as a local folder name and answered "not an absolute path"
+        https = f"https://{ssh['host']}/{ssh['path'].lstrip('/')}"
+        raise WorkflowError(
+            f"The portal fetches repositories over https, not SSH: use the https URL, e.g. {https}",
+            field="repository_url",
+        )
     kind = source_kind(source)
     if kind == "git":
         try:
@@ -90,6 +105,17 @@ def store_upload(name: str, stream: IO[bytes], max_bytes: int) -> str:
     return str(target)
 
 
+def check_name_free(owner: User, name: str, *, besides: Project | None = None) -> None:
+    """Refuse a second project of the same name (any case) in one account: lists could not tell them apart."""
+    same = Project.objects.filter(owner=owner, name__iexact=name.strip())
+    if besides is not None:
+        same = same.exclude(pk=besides.pk)
+    if same.exists():
+        raise WorkflowError(
+            f"You already have a project named {name.strip()}; give this one another name.", field="name"
+        )
+
+
 @transaction.atomic
 def create_project(
     owner: User,
@@ -106,6 +132,7 @@ def create_project(
     `invitees`: usernames or email addresses invited to join (they are members once they accept).
     """
     source = check_repository_source(repository_url)
+    check_name_free(owner, name)
     project = Project.objects.create(
         name=name.strip(),
         slug=unique_slug(Project, name),
@@ -127,6 +154,8 @@ def update_project(project: Project, *, actor: Any, **fields: Any) -> Project:
 
     Members are not among them: they join by accepting an invitation (portal.invitations).
     """
+    if "name" in fields:
+        check_name_free(project.owner, fields["name"], besides=project)
     if "repository_url" in fields:
         fields["repository_url"] = check_repository_source(fields["repository_url"])
         repository_changes.check_editable(project, fields["repository_url"])  # before any field is set

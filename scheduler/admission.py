@@ -205,7 +205,7 @@ def admit_pool(pool_id: int, now: datetime | None = None) -> list[int]:
         if updated != len(plan.admit):
             raise RuntimeError("Queued jobs changed during admission despite the pool lock.")
         JobEvent.objects.bulk_create(
-            jobs.event(job_id, S.QUEUED, S.ADMITTED, at=now, message="admitted: all accelerators free")
+            jobs.event(job_id, S.QUEUED, S.ADMITTED, at=now, message="all its accelerators are free")
             for job_id in plan.admit
         )
         admitted_ids = list(plan.admit)

@@ -68,7 +68,7 @@ def project_create(request: HttpRequest) -> HttpResponse:
         try:
             project = _create(request, form)
         except WorkflowError as error:
-            form.add_error(None, str(error))
+            form.add_error(error.field if error.field in form.fields else None, str(error))
         else:
             names = form.cleaned_data["invitees"]
             invited = f" Invitations recorded for {', '.join(names)}." if names else ""

@@ -118,7 +118,7 @@ def test_admission_admits_what_fits_and_records_the_event():
     second.refresh_from_db()
     assert first.state == S.ADMITTED and first.admitted_at is not None
     assert second.state == S.QUEUED
-    assert first.events.last().message.startswith("admitted")
+    assert first.events.last().message == "all its accelerators are free"
 
 
 @pytest.mark.django_db
