@@ -51,7 +51,7 @@ def test_an_allowed_https_repository_makes_a_project_and_invites_its_members(app
     assert project.slug == "digits" and not project.members.exists()
     assert sorted(project.invitations.values_list("invitee_name", flat=True)) == ["ada", "bob"]
     assert not project.is_member(member) and project.is_member(applicant)
-    again = projects.create_project(applicant, name="Digits", repository_url="https://github.com/example/digits")
+    again = projects.create_project(member, name="Digits", repository_url="https://github.com/example/digits")
     assert again.slug == "digits-2"
 
 
