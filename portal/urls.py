@@ -77,6 +77,7 @@ maintainer_routes = [
     path("manage/calls/new/", call_views.call_create, name="call_create"),
     path("manage/calls/<int:pk>/", call_views.call_dashboard, name="call_dashboard"),
     path("manage/calls/<int:pk>/audit/", call_views.call_audit, name="call_audit"),
+    path("manage/calls/<int:pk>/verification/", verification_views.call_verification, name="call_verification"),
     path("manage/applications/<int:pk>/", call_views.application_reviews, name="application_reviews"),
     path("manage/applications/<int:pk>/decide/", call_views.application_decide, name="application_decide"),
     path("manage/applications/<int:pk>/assign/", call_views.application_assign, name="application_assign"),

@@ -213,6 +213,8 @@ MATRIX: list[Route] = [
     R("portal:call_create", {MAINTAINER}, method="POST", ok=frozenset({400})),
     R("portal:call_dashboard", {MAINTAINER}, **CALL),
     R("portal:call_audit", {MAINTAINER}, **CALL),
+    R("portal:call_verification", {MAINTAINER}, **CALL),
+    R("portal:call_verification", {MAINTAINER}, method="POST", ok=frozenset({400}), **CALL),  # an empty form
     R("portal:application_reviews", {MAINTAINER}, **MANAGED),
     R("portal:application_decide", {MAINTAINER}, ok=frozenset({302}), **MANAGED),  # to the application's page
     R("portal:application_decide", {MAINTAINER}, method="POST", data=_decline, ok=frozenset({302}), **MANAGED),

@@ -11,7 +11,7 @@ import pytest
 from django.urls import reverse
 
 from portal import applications, projects, verification
-from portal.models import ReviewAssignment, Verification
+from portal.models import ReviewAssignment, Verification, VerificationPolicy
 from reproducibility import services as scoring
 from reproducibility.scorecard import SCHEMA
 from scheduler import quota, runner
@@ -212,3 +212,24 @@ def test_local_verification_runs_only_where_the_operator_allows_them(submitted, 
     with pytest.raises(verification.VerificationRefused, match="CG_VERIFY_LOCALLY"):
         verification.start(submitted)
     assert not Verification.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_maintainer_sets_a_calls_verification_and_sees_its_usage(open_call, maintainer, cpu_pool):
+    url = reverse("portal:call_verification", args=[open_call.pk])
+    client = client_for(maintainer)
+    good = {"enabled": "on", "pool": cpu_pool.pk, "minutes": 5, "workers": 2, "repeat": "on", "budget_hours": "3"}
+    bad = client.post(url, {**good, "minutes": 0})
+    assert bad.status_code == 400 and "greater than or equal to 1" in bad.content.decode()
+    assert not VerificationPolicy.objects.exists()  # nothing saved from a bad form
+    assert client.post(url, good).status_code == 302
+    policy = type(open_call).objects.get(pk=open_call.pk).verification_policy
+    assert (policy.pool, policy.minutes, policy.workers, policy.repeat, policy.budget_seconds) == (
+        cpu_pool,
+        5,
+        2,
+        True,
+        3 * 3600,
+    )
+    page = client.get(url).content.decode()
+    assert 'data-testid="verification-usage"' in page and "0</strong> of 10800 accelerator-seconds" in page
