@@ -32,6 +32,7 @@ from reproducibility.snapshots import file_kind, is_utf8, shown_path
 __all__ = [
     "KERAS_PREFIXES",
     "MAX_PARSE_BYTES",
+    "NOTEBOOK_CAP",
     "SKIPPED_DIRS",
     "FileEntry",
     "Location",
@@ -43,6 +44,9 @@ __all__ = [
 ]
 
 MAX_PARSE_BYTES = 2 * 1024 * 1024  # larger files are listed, not parsed
+# Notebooks carry their outputs (plots, logs), so a few MB of JSON often hold a little code that
+# trains: they are read up to this size.
+NOTEBOOK_CAP = 64 * 1024 * 1024
 SKIPPED_DIRS = frozenset({".git", ".hg", ".svn"})
 # Never follow a link, never block on a FIFO or device someone committed.
 _OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
@@ -201,6 +205,7 @@ class RepoView:
         """The bytes of a regular file inside the root, opened without following a link (the check
         and the open are one system call, so a link swapped in cannot be followed either)."""
         full = os.path.join(self._root, path)
+        cap = NOTEBOOK_CAP if path.endswith(".ipynb") else MAX_PARSE_BYTES
         try:
             descriptor = os.open(full, _OPEN_FLAGS)
         except OSError as error:
@@ -214,19 +219,19 @@ class RepoView:
             if not stat.S_ISREG(status.st_mode):
                 self.problems[path] = Problem(path, f"not a regular file: {file_kind(status.st_mode)}")
                 return None
-            if status.st_size > MAX_PARSE_BYTES:
-                self.problems[path] = Problem(path, f"larger than {MAX_PARSE_BYTES // (1024 * 1024)} MB: not parsed")
+            if status.st_size > cap:
+                self.problems[path] = Problem(path, f"larger than {cap // (1024 * 1024)} MB: not parsed")
                 return None
             raw = os.read(descriptor, status.st_size + 1)  # the whole file in one read, as a rule
             if len(raw) != status.st_size:  # a short read, or it grew since fstat: read on, up to the cap
                 chunks = [raw]
-                remaining = MAX_PARSE_BYTES + 1 - len(raw)
+                remaining = cap + 1 - len(raw)
                 while remaining > 0 and (chunk := os.read(descriptor, remaining)):
                     chunks.append(chunk)
                     remaining -= len(chunk)
                 raw = b"".join(chunks)
-            if len(raw) > MAX_PARSE_BYTES:
-                self.problems[path] = Problem(path, f"larger than {MAX_PARSE_BYTES // (1024 * 1024)} MB: not parsed")
+            if len(raw) > cap:
+                self.problems[path] = Problem(path, f"larger than {cap // (1024 * 1024)} MB: not parsed")
                 return None
             return raw
         except OSError as error:  # an I/O error mid-read
@@ -271,6 +276,8 @@ class RepoView:
             if source is not None:
                 try:
                     notebook = json.loads(source)
+                    if isinstance(notebook, dict) and isinstance(notebook.get("worksheets"), list):
+                        notebook = {**notebook, "cells": _nbformat3_cells(notebook["worksheets"])}
                     if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
                         raise ValueError("no cells")
                 except ValueError as error:
@@ -652,6 +659,14 @@ class RepoView:
 
 
 _DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+(:\w+)?$")
+
+
+def _nbformat3_cells(worksheets: list[Any]) -> list[Any]:
+    """nbformat 3 keeps cells in worksheets and a code cell's source under "input"."""
+    cells = [c for sheet in worksheets if isinstance(sheet, dict) for c in sheet.get("cells") or []]
+    return [
+        {**c, "source": c["input"]} if isinstance(c, dict) and "input" in c and "source" not in c else c for c in cells
+    ]
 
 
 class _Cells(list):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import re
 from collections.abc import Iterator
 
@@ -11,10 +10,8 @@ from reproducibility.checks.quality import (
     cell_source,
     code_outside_tests,
     is_code,
-    large_notebooks,
     notebook_cells,
 )
-from reproducibility.ipython import ipython_as_python
 from reproducibility.markup import readmes
 from reproducibility.repo_view import Location, PythonFacts, RepoView, is_test_path
 
@@ -429,7 +426,6 @@ def absolute_paths(view: RepoView):
         for text, line in f.strings
         if is_author_path(text) and not DOCSTRING.match(f.snippet(line))
     ]
-    found += _large_notebook_paths(view)
     if found:
         return failed(f"{len(found)} absolute path(s) that exist only on the author's machine.", *found[:10])
     return passed("No absolute paths of the author's machine in code.")
@@ -439,35 +435,3 @@ def is_author_path(text: str) -> bool:
     if text[0] == "/":
         return text.startswith(AUTHOR_PATHS)
     return text[1] == ":" and bool(WINDOWS_DRIVE.match(text))
-
-
-def _large_notebook_paths(view: RepoView) -> list[Location]:
-    """Author paths in string constants (not docstrings) of the code cells of notebooks the view did not parse."""
-    found = []
-    for path in large_notebooks(view):
-        cells, _ = notebook_cells(view, path)
-        for index, cell in cells or []:
-            if not is_code(cell):
-                continue
-            try:
-                tree = ast.parse(ipython_as_python(cell_source(cell)))
-            except (SyntaxError, ValueError, RecursionError, MemoryError):
-                continue
-            documented = {
-                id(node.value)
-                for node in ast.walk(tree)
-                if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
-            }
-            lines = cell_source(cell).splitlines()
-            found += [
-                Location(f"{path}#cell-{index}", node.lineno, node.value)
-                if node.lineno > len(lines)
-                else Location(f"{path}#cell-{index}", node.lineno, lines[node.lineno - 1].strip()[:160])
-                for node in ast.walk(tree)
-                if isinstance(node, ast.Constant)
-                and isinstance(node.value, str)
-                and 1 < len(node.value) < 300
-                and is_author_path(node.value)
-                and id(node) not in documented
-            ]
-    return found

@@ -5,10 +5,7 @@ from __future__ import annotations
 import ast
 import bisect
 import itertools
-import json
-import os
 import re
-import stat
 from typing import Any
 
 from reproducibility.checks import Evidence, check, failed, not_applicable, partial, passed
@@ -19,10 +16,6 @@ LARGE_FILE = 10 * 1024 * 1024
 
 # --- notebooks as saved: read once, also those too large for the view's parse cap ---------------
 
-# Notebooks carry their outputs (images, logs), so a few MB of JSON often hold a little code: the
-# view stops at its parse cap, these checks read notebooks up to this size themselves.
-NOTEBOOK_CAP = 64 * 1024 * 1024
-_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
 INVALID = "not a valid notebook"
 
 
@@ -30,59 +23,15 @@ def notebook_cells(view: RepoView, path: str) -> tuple[list[tuple[int, dict[str,
     """A notebook's cells as (index, cell), nbformat 4 or 3 alike; or None and why not.
 
     The reason starts with INVALID when the file is no notebook JSON; other reasons (a link, a
-    file over NOTEBOOK_CAP) mean it could not be judged."""
-    return view.memo(f"quality:notebook:{path}", lambda: _notebook_cells(view, path))
-
-
-def _notebook_cells(view: RepoView, path: str) -> tuple[list[tuple[int, dict[str, Any]]] | None, str]:
+    file over the view's NOTEBOOK_CAP) mean it could not be judged."""
     document = view.notebook(path)
     if document is None:
         problem = view.problems.get(path)
         reason = problem.reason if problem else "unreadable"
-        if reason.startswith("larger than"):
-            raw = _read_capped(view, path)
-            if raw is None:
-                return None, f"larger than {NOTEBOOK_CAP // (1024 * 1024)} MB: not read"
-            try:
-                document = json.loads(raw.decode("utf-8"))
-            except ValueError as error:  # UnicodeDecodeError and JSONDecodeError alike
-                return None, f"{INVALID}: {str(error)[:120]}"
-        elif reason.startswith("not a notebook"):
-            try:  # valid JSON without top-level cells: nbformat 3 keeps them in worksheets
-                document = json.loads(view.text(path) or "")
-            except ValueError:
-                return None, f"{INVALID}: {reason}"
-        elif reason in ("binary file",) or reason.startswith("not UTF-8"):
+        if reason.startswith("not a notebook") or reason == "binary file" or reason.startswith("not UTF-8"):
             return None, f"{INVALID}: {reason}"
-        else:
-            return None, reason
-    if isinstance(document, dict) and isinstance(document.get("cells"), list):
-        cells = document["cells"]
-    elif isinstance(document, dict) and isinstance(document.get("worksheets"), list):
-        cells = [c for sheet in document["worksheets"] if isinstance(sheet, dict) for c in sheet.get("cells") or []]
-    else:
-        return None, f"{INVALID}: no cells"
-    return [(index, cell) for index, cell in enumerate(cells) if isinstance(cell, dict)], ""
-
-
-def _read_capped(view: RepoView, path: str) -> bytes | None:
-    """The bytes of a regular file up to NOTEBOOK_CAP, never following a link or blocking on a FIFO."""
-    try:
-        descriptor = os.open(os.path.join(view.root, path), _OPEN_FLAGS)
-    except OSError:
-        return None
-    try:
-        status = os.fstat(descriptor)
-        if not stat.S_ISREG(status.st_mode) or status.st_size > NOTEBOOK_CAP:
-            return None
-        chunks, remaining = [], NOTEBOOK_CAP + 1
-        while remaining > 0 and (chunk := os.read(descriptor, min(remaining, 1 << 24))):
-            chunks.append(chunk)
-            remaining -= len(chunk)
-        raw = b"".join(chunks)
-        return raw if len(raw) <= NOTEBOOK_CAP else None
-    finally:
-        os.close(descriptor)
+        return None, reason
+    return [(index, cell) for index, cell in enumerate(document["cells"]) if isinstance(cell, dict)], ""
 
 
 def is_code(cell: dict[str, Any]) -> bool:
@@ -96,15 +45,6 @@ def cell_source(cell: dict[str, Any]) -> str:
 
 def cell_count(cell: dict[str, Any]) -> Any:
     return cell.get("execution_count", cell.get("prompt_number"))
-
-
-def large_notebooks(view: RepoView) -> list[str]:
-    """Notebooks the view did not parse (over its cap, or nbformat 3) but these checks can read."""
-    return [
-        e.path
-        for e in view.files
-        if e.suffix == ".ipynb" and view.notebook(e.path) is None and notebook_cells(view, e.path)[0] is not None
-    ]
 
 
 def python_parses(source: str) -> bool:

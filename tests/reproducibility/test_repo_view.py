@@ -10,6 +10,7 @@ import stat
 from reproducibility.checks import REGISTRY, Status, all_checks
 from reproducibility.repo_view import MAX_PARSE_BYTES, RepoView
 from reproducibility.scoring import score_tree
+from tests.reproducibility.conftest import notebook
 
 
 def test_binary_huge_non_utf8_and_broken_files_are_problems_not_crashes(make_repo):
@@ -169,3 +170,27 @@ def test_folders_nested_past_what_a_path_can_name_are_a_problem_not_silently_dro
     assert [entry.path for entry in view.files] == ["train.py"]  # x.py lies beyond the problem
     [(where, problem)] = view.problems.items()
     assert where.startswith("d/d/") and problem.reason.startswith("unreadable folder: nested too deeply")
+
+
+def test_a_notebook_heavy_with_outputs_or_in_nbformat_3_is_read_as_code(make_repo):
+    """Notebooks carry their plots: 3 MB of outputs around a cell that trains is a notebook that
+    trains (the view once stopped at its 2 MB parse cap and saw no code in it)."""
+    plot = {"output_type": "display_data", "data": {"image/png": "A" * (3 * 1024 * 1024)}, "metadata": {}}
+    trains = "import tensorflow as tf\nmodel = tf.keras.Sequential()\nmodel.fit(x, y, epochs=3)\n"
+    heavy = json.loads(notebook(trains))
+    heavy["cells"][0]["outputs"] = [plot]
+    version3 = {
+        "nbformat": 3,
+        "metadata": {},
+        "worksheets": [{"cells": [{"cell_type": "code", "input": [trains], "outputs": [], "language": "python"}]}],
+    }
+    root = make_repo({"heavy.ipynb": json.dumps(heavy), "old.ipynb": json.dumps(version3)})
+    assert os.path.getsize(root / "heavy.ipynb") > MAX_PARSE_BYTES
+    view = RepoView(root)
+    cells = {facts.path: facts for facts in view.python_files}
+    assert set(cells) == {"heavy.ipynb#cell-0", "old.ipynb#cell-0"}
+    assert all(".fit" in facts.calls for facts in cells.values())
+    assert not view.problems
+    scored = score_tree(root)
+    training = next(o for o in scored.outcomes if o.check.id == "training-entrypoint")
+    assert training.result.status != Status.FAIL, training.result.reason
