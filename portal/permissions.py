@@ -71,6 +71,14 @@ def _can_review(user: Any, assignment: Any) -> bool:
     return assignment.reviewer_id == user.pk and roles.is_reviewer(user)
 
 
+def _is_verification(obj: Any) -> bool:
+    """Whether an allocation (or a job's allocation) pays for a verification (portal.verification)."""
+    from portal.models import Verification
+
+    allocation_id = obj.allocation_id if hasattr(obj, "allocation_id") else getattr(obj, "pk", None)
+    return allocation_id is not None and Verification.objects.filter(allocation_id=allocation_id).exists()
+
+
 def _is_maintainer(user: Any, obj: Any) -> bool:
     return roles.is_maintainer(user)
 
@@ -135,13 +143,18 @@ RULES: dict[str, Rule] = {
     "portal.decide_repositorychange": _is_maintainer,
     "portal.change_call": _is_maintainer,
     "scheduler.view_allocation": _can_view_project_things,
-    "scheduler.submit_job": _can_change_project_things,
+    # A verification's allocation is the call's, not the project's: its runs are the verification's alone.
+    "scheduler.submit_job": lambda user, allocation: (
+        _can_change_project_things(user, allocation) and not _is_verification(allocation)
+    ),
     # The grant's life after the award (portal.tranches): maintainers release held hours.
     "scheduler.release_tranche": _is_maintainer,
     "portal.decide_report": _is_maintainer,
     "portal.decide_award_request": _is_maintainer,
     "scheduler.view_trainingjob": _can_view_project_things,
-    "scheduler.cancel_trainingjob": _can_change_project_things,
+    "scheduler.cancel_trainingjob": lambda user, job: (
+        roles.is_maintainer(user) or (_is_project_member(user, job) and not _is_verification(job))
+    ),
     "reproducibility.view_snapshot": _can_view_snapshot,
     "reproducibility.rescore_snapshot": _can_rescore_snapshot,
 }

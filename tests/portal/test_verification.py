@@ -233,3 +233,20 @@ def test_a_maintainer_sets_a_calls_verification_and_sees_its_usage(open_call, ma
     )
     page = client.get(url).content.decode()
     assert 'data-testid="verification-usage"' in page and "0</strong> of 10800 accelerator-seconds" in page
+
+
+@pytest.mark.django_db
+def test_the_applicant_can_neither_use_the_verifications_allocation_nor_cancel_its_runs(
+    submitted, applicant, maintainer
+):
+    started = verification.start(submitted)
+    client = client_for(applicant)
+    launch = client.post(
+        reverse("scheduler:allocation_detail", args=[started.allocation_id]),
+        {"entrypoint": "train.py", "workers": 1, "accelerators_per_worker": 1, "max_runtime_hours": "0.01"},
+    )
+    assert launch.status_code == 403
+    assert client.post(reverse("scheduler:job_cancel", args=[started.run_id])).status_code == 403
+    assert TrainingJob.objects.filter(allocation=started.allocation).count() == 2
+    assert not TrainingJob.objects.get(pk=started.run_id).cancel_requested
+    assert maintainer.has_perm("scheduler.cancel_trainingjob", started.run)
