@@ -60,3 +60,11 @@ def judge_verification(verification_id: int, attempt: int = 0) -> str:
     if result == "running" and attempt < 17280:
         judge_verification.apply_async(kwargs={"verification_id": verification_id, "attempt": attempt + 1}, countdown=5)
     return result
+
+
+@shared_task(name="portal.tasks.judge_verifications", acks_late=True, time_limit=600, soft_time_limit=580)
+def judge_verifications() -> int:
+    """Periodic: judge every verification whose runs ended (each is judged once)."""
+    from portal import verification
+
+    return verification.judge_running()

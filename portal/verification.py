@@ -194,6 +194,15 @@ def judge(verification_id: int) -> str:
     return verification.verdict
 
 
+def judge_running() -> int:
+    """Judge every running verification whose runs all ended; how many were judged."""
+    judged = 0
+    for verification_id in Verification.objects.filter(state=Verification.State.RUNNING).values_list("pk", flat=True):
+        if judge(verification_id) not in ("running", "nothing to do"):
+            judged += 1
+    return judged
+
+
 def start_when_scored(application_id: int) -> str:
     """After submission: start the verification once the static report is in (the task retries)."""
     application = Application.objects.select_related("snapshot").filter(pk=application_id).first()

@@ -250,3 +250,19 @@ def test_the_applicant_can_neither_use_the_verifications_allocation_nor_cancel_i
     assert TrainingJob.objects.filter(allocation=started.allocation).count() == 2
     assert not TrainingJob.objects.get(pk=started.run_id).cancel_requested
     assert maintainer.has_perm("scheduler.cancel_trainingjob", started.run)
+
+
+@pytest.mark.django_db
+def test_the_periodic_sweep_judges_verifications_whose_runs_ended_and_only_those(submitted):
+    started = verification.start(submitted)
+    assert verification.judge_running() == 0  # its runs are queued
+    quota.cancel_job(started.run, reason="cancelled by a maintainer")
+    assert verification.judge_running() == 0  # the repeat is still queued
+    quota.cancel_job(started.repeat_run, reason="cancelled by a maintainer")
+    assert verification.judge_running() == 1 and verification.judge_running() == 0
+    started.refresh_from_db()
+    checks = {check["id"]: check for check in started.result["checks"]}
+    assert started.state == Verification.State.JUDGED and checks["exit"]["status"] == "fail"
+    assert checks["exit"]["reason"] == "cancelled by a maintainer"
+    started.allocation.refresh_from_db()
+    assert started.allocation.state == Allocation.State.REVOKED and started.allocation.awarded == 0
