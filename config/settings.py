@@ -91,7 +91,8 @@ CG_LAUNCH_ATTEMPTS = int(os.environ.get("CG_LAUNCH_ATTEMPTS", "3"))
 # CG_ENVIRONMENTS_ROOT, one cached environment per resolved requirement set, within the time limit.
 CG_PACKAGE_INDEX_URL = os.environ.get("CG_PACKAGE_INDEX_URL", "https://pypi.org/simple")
 CG_ENVIRONMENTS_ROOT = Path(os.environ.get("CG_ENVIRONMENTS_ROOT", DATA_DIR / "environments")).resolve()
-CG_ENVIRONMENT_INSTALL_SECONDS = env_int("CG_ENVIRONMENT_INSTALL_SECONDS", 600, minimum=10)
+# Each uv step within the launch task's limit (300 s), so a slow install fails the run saying so.
+CG_ENVIRONMENT_INSTALL_SECONDS = env_int("CG_ENVIRONMENT_INSTALL_SECONDS", 120, minimum=10)
 # Verification runs execute applicants' code before any review: on local pools (processes with the
 # portal's rights) only where the operator allows it. Kubernetes pools run them in locked-down pods.
 CG_VERIFY_LOCALLY = env_bool("CG_VERIFY_LOCALLY", not PRODUCTION)

@@ -298,7 +298,7 @@ def _uv(arguments: list[str], *, cwd: Path, manifest: str) -> str:
             "NO_COLOR": "1",
         }
     )
-    timeout = int(getattr(settings, "CG_ENVIRONMENT_INSTALL_SECONDS", 600))
+    timeout = int(getattr(settings, "CG_ENVIRONMENT_INSTALL_SECONDS", 120))
     try:
         done = subprocess.run(
             [uv.find_uv_bin(), *arguments],
