@@ -32,7 +32,7 @@ class Command(BaseCommand):
     help = "Score a repository's reproducibility: an https git URL, a local folder or a .zip/.tar.gz archive."
 
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]
-        parser.add_argument("source")
+        parser.add_argument("source", help="https git URL, local folder or archive")
         parser.add_argument("--ref", default="", help="branch, tag or commit (git only)")
         parser.add_argument("--json", action="store_true", help="print the Scorecard-shaped JSON report")
         parser.add_argument("--min-score", type=float, default=None, help="exit 1 below this score (for CI)")

@@ -18,7 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("hours", type=float, help="accelerator-hours")
         parser.add_argument("--days", type=int, default=90, help="valid for this many days")
         parser.add_argument("--actor", help="username of the maintainer awarding")
-        parser.add_argument("--memo", default="")
+        parser.add_argument("--memo", default="", help="a note kept on the ledger entry")
 
     def handle(self, *args, **options):  # type: ignore[no-untyped-def]
         try:

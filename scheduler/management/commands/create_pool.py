@@ -11,16 +11,20 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]
         parser.add_argument("name", help="e.g. nvidia-v100")
-        parser.add_argument("--kind", choices=AcceleratorPool.Kind.values, required=True)
+        parser.add_argument("--kind", choices=AcceleratorPool.Kind.values, required=True, help="accelerator type")
         parser.add_argument("--capacity", type=int, required=True, help="accelerators in the pool")
-        parser.add_argument("--backend", choices=AcceleratorPool.Backend.values, default="local")
+        parser.add_argument(
+            "--backend", choices=AcceleratorPool.Backend.values, default="local", help="where its jobs run"
+        )
         parser.add_argument("--resource-name", default="", help="e.g. nvidia.com/gpu")
-        parser.add_argument("--node-selector", action="append", default=[], metavar="KEY=VALUE")
-        parser.add_argument("--namespace", default="computegrant")
+        parser.add_argument(
+            "--node-selector", action="append", default=[], metavar="KEY=VALUE", help="node label (repeatable)"
+        )
+        parser.add_argument("--namespace", default="computegrant", help="Kubernetes namespace of its jobs")
         parser.add_argument("--image", default="", help="default container image")
-        parser.add_argument("--kueue-queue", default="")
-        parser.add_argument("--runtime-class", default="")
-        parser.add_argument("--max-runtime-hours", type=float, default=24)
+        parser.add_argument("--kueue-queue", default="", help="Kueue LocalQueue its jobs are labelled with")
+        parser.add_argument("--runtime-class", default="", help="RuntimeClass of its pods, e.g. gvisor")
+        parser.add_argument("--max-runtime-hours", type=float, default=24, help="longest run allowed (default: 24)")
 
     def handle(self, *args, **options):  # type: ignore[no-untyped-def]
         selectors = {}

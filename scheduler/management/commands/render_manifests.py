@@ -10,14 +10,14 @@ class Command(BaseCommand):
     help = "Print, as YAML, the Kubernetes objects a job on POOL would create: its NetworkPolicy, Service and Job."
 
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]
-        parser.add_argument("--pool", required=True)
-        parser.add_argument("--workers", type=int, default=2)
-        parser.add_argument("--accelerators-per-worker", type=int, default=1)
+        parser.add_argument("--pool", required=True, help="pool name, e.g. tpu-v4-8")
+        parser.add_argument("--workers", type=int, default=2, help="worker processes (default: 2)")
+        parser.add_argument("--accelerators-per-worker", type=int, default=1, help="default: 1")
         parser.add_argument("--max-runtime", type=int, default=3600, help="seconds")
-        parser.add_argument("--entrypoint", default="train.py")
-        parser.add_argument("--repository", default="https://github.com/example/digits")
-        parser.add_argument("--commit", default="HEAD")
-        parser.add_argument("--image", default="")
+        parser.add_argument("--entrypoint", default="train.py", help="script in the repository")
+        parser.add_argument("--repository", default="https://github.com/example/digits", help="git URL")
+        parser.add_argument("--commit", default="HEAD", help="commit the pods fetch")
+        parser.add_argument("--image", default="", help="container image (default: the pool's)")
         parser.add_argument("--artifact-uri", default="", help="gs:// or s3:// prefix instead of the shared volume")
         parser.add_argument("--job-id", type=int, default=0, help="the job id names the objects")
 

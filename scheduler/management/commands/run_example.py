@@ -17,8 +17,8 @@ class Command(BaseCommand):
     help = "Train examples/digits as a job on the demo allocation and print a JSON summary when it ends."
 
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]
-        parser.add_argument("--workers", type=int, default=2)
-        parser.add_argument("--epochs", type=int, default=3)
+        parser.add_argument("--workers", type=int, default=2, help="worker processes (default: 2)")
+        parser.add_argument("--epochs", type=int, default=3, help="training epochs (default: 3)")
         parser.add_argument("--max-runtime", type=int, default=600, help="seconds")
         parser.add_argument("--timeout", type=int, default=900, help="give up waiting after this many seconds")
 

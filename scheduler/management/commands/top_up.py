@@ -14,7 +14,7 @@ class Command(BaseCommand):
         parser.add_argument("allocation", type=int, help="allocation id")
         parser.add_argument("hours", type=float, help="accelerator-hours to add")
         parser.add_argument("--actor", help="username of the maintainer")
-        parser.add_argument("--memo", default="")
+        parser.add_argument("--memo", default="", help="a note kept on the ledger entry")
 
     def handle(self, *args, **options):  # type: ignore[no-untyped-def]
         try:
