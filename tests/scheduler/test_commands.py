@@ -4,6 +4,7 @@ import io
 import json
 
 import pytest
+import yaml
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
@@ -69,3 +70,14 @@ def test_award_refuses_zero_hours():
     with pytest.raises(CommandError, match="positive"):
         call_command("award", "p", "gpu-pool", "0", stdout=io.StringIO())
     assert not Allocation.objects.exists()
+
+
+def test_render_manifests_prints_plain_yaml_without_anchors():
+    run("create_pool", "gpu-pool", "--kind", "gpu", "--capacity", "4", "--backend", "kubernetes")
+    out = io.StringIO()
+    call_command("render_manifests", "--pool", "gpu-pool", "--workers", "2", stdout=out)
+    text = out.getvalue()
+    assert "&id0" not in text and "*id0" not in text
+    documents = list(yaml.safe_load_all(text))
+    kinds = [document["kind"] for document in documents]
+    assert "NetworkPolicy" in kinds and "Job" in kinds

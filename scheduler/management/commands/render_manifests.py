@@ -6,6 +6,13 @@ from scheduler.contract import JobSpec, PoolSpec, job_artifact_paths
 from scheduler.models import AcceleratorPool
 
 
+class PlainDumper(yaml.SafeDumper):
+    """YAML as people write it: a value used twice is written twice, never as an &id001 anchor."""
+
+    def ignore_aliases(self, data: object) -> bool:
+        return True
+
+
 class Command(BaseCommand):
     help = "Print, as YAML, the Kubernetes objects a job on POOL would create: its NetworkPolicy, Service and Job."
 
@@ -44,4 +51,4 @@ class Command(BaseCommand):
             pool=PoolSpec.from_pool(pool),
         )
         documents = [job_network_policy(spec), *render_manifests(spec, artifact_uri=options["artifact_uri"])]
-        self.stdout.write(yaml.safe_dump_all(documents, sort_keys=False))
+        self.stdout.write(yaml.dump_all(documents, Dumper=PlainDumper, sort_keys=False))
