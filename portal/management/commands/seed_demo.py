@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from config.migrated import require_migrated
 from portal.demo import seed_demo
 
 
@@ -11,6 +12,7 @@ class Command(BaseCommand):
         parser.add_argument("--force", action="store_true", help="Allow in production.")
 
     def handle(self, *args, **options):  # type: ignore[no-untyped-def]
+        require_migrated()
         if settings.PRODUCTION and not options["force"]:
             raise CommandError("Refusing to create demo accounts with known passwords in production (use --force).")
         lines = seed_demo()

@@ -4,6 +4,7 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from config.migrated import require_migrated
 from portal.models import Project, User
 from scheduler import quota
 from scheduler.models import AcceleratorPool
@@ -21,6 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("--memo", default="", help="a note kept on the ledger entry")
 
     def handle(self, *args, **options):  # type: ignore[no-untyped-def]
+        require_migrated()
         try:
             project = Project.objects.get(slug=options["project"])
             pool = AcceleratorPool.objects.get(name=options["pool"])

@@ -3,6 +3,7 @@ import json
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from config.migrated import require_migrated
 from scheduler.models import AcceleratorPool
 
 
@@ -27,6 +28,7 @@ class Command(BaseCommand):
         parser.add_argument("--max-runtime-hours", type=float, default=24, help="longest run allowed (default: 24)")
 
     def handle(self, *args, **options):  # type: ignore[no-untyped-def]
+        require_migrated()
         selectors = {}
         for item in options["node_selector"]:
             key, sep, value = item.partition("=")

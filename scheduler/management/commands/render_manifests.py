@@ -1,6 +1,7 @@
 import yaml
 from django.core.management.base import BaseCommand, CommandError
 
+from config.migrated import require_migrated
 from scheduler.backends.kubernetes_manifests import job_network_policy, render_manifests
 from scheduler.contract import JobSpec, PoolSpec, job_artifact_paths
 from scheduler.models import AcceleratorPool
@@ -29,6 +30,7 @@ class Command(BaseCommand):
         parser.add_argument("--job-id", type=int, default=0, help="the job id names the objects")
 
     def handle(self, *args, **options):  # type: ignore[no-untyped-def]
+        require_migrated()
         pool = AcceleratorPool.objects.filter(name=options["pool"]).first()
         if pool is None:
             raise CommandError(f"No pool named {options['pool']!r}.")

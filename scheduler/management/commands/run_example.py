@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from config.migrated import require_migrated
 from scheduler import quota, runner
 from scheduler.demo import DEMO_PROJECT_SLUG, run_to_end
 from scheduler.models import Allocation, TrainingJob
@@ -23,6 +24,7 @@ class Command(BaseCommand):
         parser.add_argument("--timeout", type=int, default=900, help="give up waiting after this many seconds")
 
     def handle(self, *args, **options):  # type: ignore[no-untyped-def]
+        require_migrated()
         allocation = Allocation.objects.filter(project__slug=DEMO_PROJECT_SLUG, state="active").first()
         if allocation is None:
             call_command("seed_demo", stdout=self.stderr)

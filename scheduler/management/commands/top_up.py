@@ -2,6 +2,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from config.migrated import require_migrated
 from portal.models import User
 from scheduler import quota
 from scheduler.models import Allocation
@@ -17,6 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("--memo", default="", help="a note kept on the ledger entry")
 
     def handle(self, *args, **options):  # type: ignore[no-untyped-def]
+        require_migrated()
         try:
             allocation = Allocation.objects.get(pk=options["allocation"])
             actor = User.objects.get(username=options["actor"]) if options["actor"] else None
