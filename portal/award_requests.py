@@ -98,7 +98,9 @@ def decline(request: AwardRequest, *, actor: Any, message: str) -> AwardRequest:
 
 
 def _locked_pending(request: AwardRequest) -> AwardRequest:
-    locked = AwardRequest.objects.select_for_update().select_related("allocation__project", "allocation__pool")
+    locked = AwardRequest.objects.select_for_update(of=("self",)).select_related(
+        "allocation__project", "allocation__pool"
+    )
     request = locked.get(pk=request.pk)
     if request.state != S.PENDING:
         raise WorkflowError(f"This request is {request.get_state_display().lower()}; it cannot be decided again.")

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from portal import audit, call_budget, notifications, progress_reports
+from portal import audit, call_budget, notifications, progress_reports, usage
 from portal.models import AllocationNotice, Application, BudgetEntry
 from scheduler import quota
 from scheduler.models import Allocation
@@ -35,6 +35,7 @@ def sweep(now: datetime | None = None) -> dict[str, list[int]]:
         "returned": return_unused_hours(),
         "notified": send_expiry_notices(now),
         "reports_due": progress_reports.send_due_notices(now),
+        "idle": usage.send_idle_notices(now),
     }
 
 
@@ -53,7 +54,9 @@ def send_expiry_notices(now: datetime | None = None) -> list[int]:
 
 @transaction.atomic
 def _send_expiry_notice(allocation_id: int, now: datetime) -> bool:
-    allocation = Allocation.objects.select_for_update().select_related("project", "pool").get(pk=allocation_id)
+    allocation = (
+        Allocation.objects.select_for_update(of=("self",)).select_related("project", "pool").get(pk=allocation_id)
+    )
     if allocation.state not in RUNNING_STATES or allocation.expires_at <= now:
         return False
     left = allocation.expires_at - now
@@ -92,7 +95,9 @@ def return_unused(allocation_id: int) -> int:
     """One expired allocation's unused hours back to its call's budget (both ledgers), once."""
     application = Application.objects.select_related("call", "project").get(allocation_id=allocation_id)
     budget = call_budget.locked(application.call_id, application.pool_id)  # the budget first, as awards do
-    allocation = Allocation.objects.select_for_update().select_related("project", "pool").get(pk=allocation_id)
+    allocation = (
+        Allocation.objects.select_for_update(of=("self",)).select_related("project", "pool").get(pk=allocation_id)
+    )
     if allocation.state != Allocation.State.EXPIRED:
         return 0
     memo = f"unused at the end, returned to {application.call}"

@@ -1,7 +1,7 @@
 """A call's budget on a pool, moved only through its ledger (portal.models.BudgetEntry).
 
-Lock order: the budget row first, then the allocation (inside scheduler.quota), as the award does,
-so awards, returns and supplements racing for the same budget serialise and never deadlock.
+Lock order: the budget row, then the allocation (inside scheduler.quota), as the award does, so
+awards, returns and supplements racing for the same budget serialise and never deadlock.
 """
 
 from __future__ import annotations
@@ -16,8 +16,14 @@ from scheduler.models import Allocation
 
 
 def locked(call_id: int, pool_id: int) -> CallPool:
-    """The call's budget row on the pool, locked for this transaction."""
-    return CallPool.objects.select_for_update().select_related("call", "pool").get(call_id=call_id, pool_id=pool_id)
+    """The call's budget row on the pool, locked for this transaction, and only it: locking the joined
+    call and pool rows too made a supplement and an award racing for a budget deadlock (the award held
+    the call, the supplement the pool; tests/portal/test_award_requests.py)."""
+    return (
+        CallPool.objects.select_for_update(of=("self",))
+        .select_related("call", "pool")
+        .get(call_id=call_id, pool_id=pool_id)
+    )
 
 
 def take(

@@ -53,7 +53,13 @@ def ranked_applications(call: Call) -> QuerySet[Application]:
 
 
 def _lock_for_decision(application: Application) -> Application:
-    locked = Application.objects.select_for_update().select_related("call", "project", "pool").get(pk=application.pk)
+    # The application's row only: with its call and pool locked too, a supplement (portal.award_requests)
+    # holding the pool and auditing on the call deadlocked with an award of the same call.
+    locked = (
+        Application.objects.select_for_update(of=("self",))
+        .select_related("call", "project", "pool")
+        .get(pk=application.pk)
+    )
     if locked.state not in DECIDABLE_STATES:
         raise WorkflowError(f"The application is {locked.get_state_display().lower()}; it cannot be decided.")
     return locked

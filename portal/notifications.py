@@ -36,6 +36,8 @@ KINDS = (
     "report_decided",
     "award_request_submitted",
     "award_request_decided",
+    "allocation_idle",
+    "hours_reclaimed",
 )
 
 

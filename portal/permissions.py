@@ -149,6 +149,8 @@ RULES: dict[str, Rule] = {
     ),
     # The grant's life after the award (portal.tranches): maintainers release held hours.
     "scheduler.release_tranche": _is_maintainer,
+    # Idle hours reclaimed from an allocation (portal.usage): maintainers only.
+    "scheduler.reclaim_hours": _is_maintainer,
     "portal.decide_report": _is_maintainer,
     "portal.decide_award_request": _is_maintainer,
     "scheduler.view_trainingjob": _can_view_project_things,

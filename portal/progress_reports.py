@@ -47,7 +47,7 @@ def schedule(allocation: Allocation, call: Call, awarded_at: datetime) -> list[P
 
 def _locked(report: ProgressReport) -> ProgressReport:
     return (
-        ProgressReport.objects.select_for_update()
+        ProgressReport.objects.select_for_update(of=("self",))
         .select_related("allocation__project", "allocation__pool")
         .get(pk=report.pk)
     )

@@ -12,6 +12,7 @@ from portal.views import projects as project_views
 from portal.views import repository_changes as repository_views
 from portal.views import reviews as review_views
 from portal.views import tranches as tranche_views
+from portal.views import usage as usage_views
 from portal.views import verification as verification_views
 
 app_name = "portal"
@@ -101,6 +102,8 @@ award_routes = [
     path("reports/<int:pk>/", report_views.report_detail, name="report_detail"),
     path("manage/reports/<int:pk>/decide/", report_views.report_decide, name="report_decide"),
     path("allocations/<int:pk>/requests/", award_request_views.allocation_requests, name="allocation_requests"),
+    path("allocations/<int:pk>/usage/", usage_views.allocation_usage, name="allocation_usage"),
+    path("manage/allocations/<int:pk>/reclaim/", usage_views.allocation_reclaim, name="allocation_reclaim"),
     path(
         "manage/award-requests/<int:pk>/decide/", award_request_views.award_request_decide, name="award_request_decide"
     ),

@@ -76,6 +76,13 @@ class CallForm(forms.Form):
         label="An overdue report stops new runs on the allocation until it is submitted",
         required=False,
     )
+    idle_notice_days = forms.IntegerField(
+        label="Low-usage notice after (days without a run)",
+        required=False,
+        min_value=1,
+        max_value=3650,
+        help_text=f"Empty: {Call._meta.get_field('idle_notice_days').default}. Maintainers may then reclaim idle hours.",
+    )
 
     def clean_report_months(self) -> list[int]:
         text = self.cleaned_data.get("report_months") or ""
@@ -126,6 +133,7 @@ class CallForm(forms.Form):
             "award_validity_days": data["award_validity_days"],
             "report_months": data["report_months"],
             "overdue_reports_block_runs": data["overdue_reports_block_runs"],
+            "idle_notice_days": data.get("idle_notice_days") or Call._meta.get_field("idle_notice_days").default,
         }
 
 

@@ -67,6 +67,7 @@ class AllocationNotice(models.Model):
         EXPIRY_7 = "expiry_7", "7 days before the end"
         EXPIRY_1 = "expiry_1", "1 day before the end"
         ENDED = "ended", "ended, unused hours returned"
+        IDLE = "idle", "low usage"
 
     allocation = models.ForeignKey("scheduler.Allocation", on_delete=models.CASCADE, related_name="notices")
     kind = models.CharField(max_length=16, choices=Kind.choices)

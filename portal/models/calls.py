@@ -31,6 +31,9 @@ class Call(models.Model):
     overdue_reports_block_runs = models.BooleanField(
         default=False, help_text="An overdue report stops new runs on the allocation until it is submitted."
     )
+    idle_notice_days = models.PositiveIntegerField(
+        default=30, help_text="Days without a run before a low-usage notice; maintainers may then reclaim idle hours."
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -251,6 +251,15 @@ MATRIX: list[Route] = [
         args=lambda w: [w.allocation.pk],
         ok=frozenset({400}),
     ),
+    R("portal:allocation_usage", PROJECT_VIEWERS, args=lambda w: [w.allocation.pk]),
+    R(
+        "portal:allocation_reclaim",
+        {MAINTAINER},
+        method="POST",
+        args=lambda w: [w.allocation.pk],
+        data=lambda w: {"hours": "1", "reason": "Idle for a month."},
+        ok=frozenset({302}),  # refused (no low-usage notice yet), back to the usage page saying so
+    ),
     R(
         "portal:award_request_decide",
         {MAINTAINER},

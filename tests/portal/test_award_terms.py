@@ -38,7 +38,7 @@ def awarded(draft, applicant, maintainer, make_user):  # type: ignore[no-untyped
 
 def _ends_in(allocation, delta):  # type: ignore[no-untyped-def]
     Allocation.objects.filter(pk=allocation.pk).update(
-        starts_at=timezone.now() - timedelta(days=400), expires_at=timezone.now() + delta
+        starts_at=timezone.now() - timedelta(days=2), expires_at=timezone.now() + delta
     )
 
 
@@ -116,7 +116,7 @@ def test_at_the_end_queued_runs_are_cancelled_and_unused_hours_go_back_to_the_ca
     ]
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        assert award_terms.sweep() == {"expired": [], "returned": [], "notified": [], "reports_due": []}
+        assert award_terms.sweep() == {"expired": [], "returned": [], "notified": [], "reports_due": [], "idle": []}
     assert not _mails(callbacks)
 
     quota.finish_job(running, TrainingJob.State.SUCCEEDED, worker_seconds=[2 * HOUR])

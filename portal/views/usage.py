@@ -1,0 +1,68 @@
+"""An allocation's usage page (burn rate, forecast, idle days) and the maintainer's reclaim of idle hours.
+Thin: portal.usage does the work."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from portal import roles, usage
+from portal.errors import WorkflowError
+from portal.forms.validators import MAX_HOURS
+from scheduler.models import Allocation
+
+
+class ReclaimForm(forms.Form):
+    hours = forms.DecimalField(
+        label="Idle accelerator-hours to reclaim",
+        max_digits=14,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        max_value=MAX_HOURS,
+    )
+    reason = forms.CharField(label="Why (to the project)", max_length=450)
+
+
+@login_required
+@require_GET
+def allocation_usage(request: HttpRequest, pk: int) -> HttpResponse:
+    allocation = get_object_or_404(Allocation.objects.select_related("project", "pool"), pk=pk)
+    if not request.user.has_perm("scheduler.view_allocation", allocation):
+        raise PermissionDenied("This allocation belongs to another project.")
+    figures = usage.usage_of(allocation)
+    may_reclaim = roles.is_maintainer(request.user) and figures.idle_noticed and allocation.remaining > 0
+    context = {
+        "allocation": allocation,
+        "usage": figures,
+        "burn_hours_per_day": figures.burn_per_day / 3600,
+        "reclaim_form": ReclaimForm() if may_reclaim else None,
+    }
+    return render(request, "portal/allocations/usage.html", context)
+
+
+@login_required
+@require_POST
+def allocation_reclaim(request: HttpRequest, pk: int) -> HttpResponse:
+    allocation = get_object_or_404(Allocation, pk=pk)
+    if not request.user.has_perm("scheduler.reclaim_hours", allocation):
+        raise PermissionDenied("Only maintainers reclaim idle hours.")
+    form = ReclaimForm(request.POST)
+    if not form.is_valid():
+        for field, errors in form.errors.items():
+            messages.error(request, f"{form.fields[field].label}: {' '.join(map(str, errors))}")
+        return redirect("portal:allocation_usage", pk=pk)
+    seconds = round(form.cleaned_data["hours"] * 3600)
+    try:
+        taken = usage.reclaim(allocation, seconds, actor=request.user, reason=form.cleaned_data["reason"])
+    except WorkflowError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"Reclaimed {taken / 3600:g} accelerator-hours for the call.")
+    return redirect("portal:allocation_usage", pk=pk)
