@@ -81,7 +81,8 @@ class CallForm(forms.Form):
         required=False,
         min_value=1,
         max_value=3650,
-        help_text=f"Empty: {Call._meta.get_field('idle_notice_days').default}. Maintainers may then reclaim idle hours.",
+        help_text=f"Empty: {Call._meta.get_field('idle_notice_days').default}. "
+        "Maintainers may then reclaim idle hours.",
     )
 
     def clean_report_months(self) -> list[int]:

@@ -50,7 +50,8 @@ def test_the_burn_rate_forecasts_when_the_hours_run_out_or_what_is_left_at_the_e
     assert fresh.unused_at_end == 100 * HOUR
     job = quota.submit_job(allocation, job_request(workers=2, runtime=15 * HOUR))
     TrainingJob.objects.filter(pk=job.pk).update(state=TrainingJob.State.RUNNING, started_at=timezone.now())
-    quota.finish_job(job, TrainingJob.State.SUCCEEDED, worker_seconds=[10 * HOUR, 10 * HOUR])  # 20 h in 10 days: 2 h a day
+    # 20 h charged in the 10 days since the start: 2 h a day
+    quota.finish_job(job, TrainingJob.State.SUCCEEDED, worker_seconds=[10 * HOUR, 10 * HOUR])
     allocation.refresh_from_db()
     burning = usage.usage_of(allocation)
     assert burning.burn_per_day == pytest.approx(2 * HOUR, rel=0.01)
