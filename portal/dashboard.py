@@ -55,4 +55,6 @@ def dashboard_for(user: Any) -> dict[str, Any]:
         context["reviewer"] = reviewer_dashboard(user)
     if roles.is_maintainer(user):
         context["maintainer"] = maintainer_dashboard(user)
+    # One role: its parts are the page's sections (h2); several: each role is a section (h2), its parts h3.
+    context["grouped"] = sum(role in context for role in ("applicant", "reviewer", "maintainer")) > 1
     return context

@@ -24,6 +24,30 @@ EMPTY_STATES = (
 )
 
 
+NAV_LABELS_BROKEN = """() => {
+  const nav = document.querySelector('nav[aria-label="Main"]');
+  const lines = (el) => {  // distinct line boxes of the label's visible text
+    const bottoms = new Set();
+    const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+    while (walker.nextNode()) {
+      const text = walker.currentNode;
+      if (!text.textContent.trim() || text.parentElement.closest(".visually-hidden")) continue;
+      const range = document.createRange();
+      range.selectNodeContents(text);
+      for (const box of range.getClientRects()) bottoms.add(Math.round(box.bottom));
+    }
+    return bottoms.size;
+  };
+  const broken = [...nav.querySelectorAll("a, button, [data-testid=whoami]")].filter((el) => lines(el) > 1);
+  // One row of items, all inside the window.
+  const boxes = [...nav.querySelectorAll("li")].map((li) => li.getBoundingClientRect());
+  const middle = (box) => (box.top + box.bottom) / 2;
+  const offRow = boxes.some((box) => Math.abs(middle(box) - middle(boxes[0])) > 8);
+  if (offRow || boxes.some((box) => box.right > document.documentElement.clientWidth)) broken.push(nav);
+  return broken.map((el) => el.textContent.trim());
+}"""
+
+
 def sign_in(visit: Any, username: str) -> None:
     visit.page.goto(visit.url("/accounts/login/"))
     visit.page.get_by_label("Username").fill(username)
@@ -69,6 +93,9 @@ def test_each_demo_account_walks_into_the_story(live_server, visit, screenshot):
     }
     for username, visits in pages.items():
         sign_in(visit, username)
+        # The navigation fits at 1280 px: no label breaks over two lines, nothing overflows.
+        broken = visit.page.evaluate(NAV_LABELS_BROKEN)
+        assert broken == [], f"{username}: navigation labels wrap at 1280 px: {broken}"
         for path, expected in visits:
             visit.page.goto(visit.url(path))
             main = visit.page.locator("main")
