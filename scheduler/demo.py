@@ -50,9 +50,12 @@ def seed_pools() -> list[str]:
 
 
 def demo_allocation() -> Allocation | None:
-    """The allocation the demo's Digits application was awarded (portal.demo_story)."""
+    """The allocation the demo's Digits application was awarded (portal.demo_story); a database seeded
+    before the story also holds one awarded without a review (no snapshot), which the runs skip."""
     return (
-        Allocation.objects.filter(project__slug=DEMO_PROJECT_SLUG, pool__name="nvidia-v100", state="active")
+        Allocation.objects.filter(
+            project__slug=DEMO_PROJECT_SLUG, pool__name="nvidia-v100", state="active", snapshot__isnull=False
+        )
         .order_by("pk")
         .first()
     )

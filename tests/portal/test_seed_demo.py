@@ -93,3 +93,17 @@ def test_seed_demo_refuses_production(settings):
     settings.PRODUCTION = True
     with pytest.raises(CommandError, match="Refusing"):
         call_command("seed_demo", stdout=io.StringIO())
+
+
+@pytest.mark.django_db
+def test_the_runs_go_to_the_reviewed_award_not_one_an_older_seeding_made_without_review(tmp_path):
+    from reproducibility.models import Snapshot
+    from scheduler.demo import demo_allocation
+    from tests.scheduler.factories import PoolFactory, ProjectFactory, make_allocation
+
+    project, pool = ProjectFactory(slug="digits"), PoolFactory(name="nvidia-v100")
+    make_allocation(pool=pool, project=project)  # what seed_demo made before the story
+    assert demo_allocation() is None
+    snapshot = Snapshot.objects.create(kind="local", source=str(tmp_path), commit="c" * 40, status="done")
+    reviewed = make_allocation(pool=pool, project=project, snapshot=snapshot)
+    assert demo_allocation() == reviewed
