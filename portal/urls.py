@@ -9,6 +9,7 @@ from portal.views import calls as call_views
 from portal.views import invitations as invitation_views
 from portal.views import progress_reports as report_views
 from portal.views import projects as project_views
+from portal.views import public_pages as public_views
 from portal.views import repository_changes as repository_views
 from portal.views import reviews as review_views
 from portal.views import tranches as tranche_views
@@ -103,6 +104,9 @@ award_routes = [
     path("manage/reports/<int:pk>/decide/", report_views.report_decide, name="report_decide"),
     path("allocations/<int:pk>/requests/", award_request_views.allocation_requests, name="allocation_requests"),
     path("allocations/<int:pk>/usage/", usage_views.allocation_usage, name="allocation_usage"),
+    path("p/<int:pk>/", public_views.public_project_page, name="public_project"),
+    path("p/<int:pk>/sponsored.svg", public_views.sponsored_badge, name="sponsored_badge"),
+    path("projects/<int:pk>/public-page/", public_views.project_public_page_switch, name="project_public_page"),
     path("manage/allocations/<int:pk>/reclaim/", usage_views.allocation_reclaim, name="allocation_reclaim"),
     path(
         "manage/award-requests/<int:pk>/decide/", award_request_views.award_request_decide, name="award_request_decide"

@@ -43,6 +43,8 @@ class Project(models.Model):
     )
     licence = models.CharField(max_length=100, blank=True, help_text="SPDX identifier, e.g. Apache-2.0.")
     description = models.TextField(blank=True)
+    # Opt-in: a public page shows what the project's awards produced (portal.public_pages).
+    public_page = models.BooleanField(default=False)
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -252,6 +252,17 @@ MATRIX: list[Route] = [
         ok=frozenset({400}),
     ),
     R("portal:allocation_usage", PROJECT_VIEWERS, args=lambda w: [w.allocation.pk]),
+    # Public pages answer anyone, and only once the members publish them: the world's project has not.
+    R("portal:public_project", EVERYONE, args=lambda w: [w.project.pk], ok=frozenset({404})),
+    R("portal:sponsored_badge", EVERYONE, args=lambda w: [w.project.pk], ok=frozenset({404})),
+    R(
+        "portal:project_public_page",
+        {OWNER},
+        method="POST",
+        args=lambda w: [w.project.pk],
+        data=lambda w: {"public": "off"},
+        ok=frozenset({302}),
+    ),
     R(
         "portal:allocation_reclaim",
         {MAINTAINER},
