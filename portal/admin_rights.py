@@ -54,6 +54,15 @@ ADMIN_RIGHTS: dict[str, dict[str, tuple[str, ...]]] = {
     "portal.review": {},
     "portal.reviewassignment": {},
     "portal.rubriccriterion": {},
+    # After the award (issue 17): the call's budget ledger, notices, reports and requests live on the
+    # allocation's pages, where their workflows' rules apply.
+    "portal.budgetentry": {},
+    "portal.allocationnotice": {},
+    "portal.progressreport": {},
+    "portal.awardrequest": {},
+    # Verification runs (issue 16) are started and judged by portal.verification, shown on the review page.
+    "portal.verification": {},
+    "portal.verificationpolicy": {},
     # Capacity and runtime limit only: scheduler/admin.py keeps the sandbox fields (backend,
     # namespace, image, runtime class...) read-only for non-operators. Pools are made by operators.
     "scheduler.acceleratorpool": {MAINTAINER: ("view", "change")},
