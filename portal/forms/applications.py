@@ -28,6 +28,8 @@ def _count(label: str, help_text: str) -> forms.IntegerField:
         label=label,
         initial=1,
         max_value=SMALL_INT_MAX,
+        # Not the database's limit in the user's face: the pool they choose sets the real one.
+        error_messages={"max_value": "No pool is that large; the pool you choose sets the limit (see its size)."},
         help_text=help_text,
         widget=forms.NumberInput(attrs={"min": 1}),
     )
@@ -105,6 +107,15 @@ class ApplicationForm(forms.Form):
         )
         form.fields["project"].disabled = True
         return form
+
+    def clean(self) -> dict[str, Any]:
+        """Workers that do not fit in the chosen pool are refused next to the workers field."""
+        cleaned = super().clean() or {}
+        pool, workers, each = cleaned.get("pool"), cleaned.get("workers"), cleaned.get("accelerators_per_worker")
+        if pool is not None and workers and each and workers * each > pool.capacity:
+            fit = f"do not fit in {pool}, which has {pool.capacity} accelerators."
+            self.add_error("workers", f"{workers} workers x {each} accelerators {fit}")
+        return cleaned
 
     def clean_entrypoint(self) -> str:
         """Empty, or a script and its arguments as the run form takes them (scheduler.entrypoints);

@@ -40,3 +40,23 @@ def test_a_second_project_of_the_same_name_in_one_account_is_refused_next_to_the
         projects.update_project(second, actor=applicant, name="Digits")
     projects.update_project(second, actor=applicant, name="Letters")  # its own name is no clash
     assert other.name == "Digits" and Project.objects.get(pk=second.pk).name == "Letters"
+
+
+@pytest.mark.parametrize(
+    ("workers", "message"),
+    [
+        ("100000", "No pool is that large; the pool you choose sets the limit (see its size)."),
+        ("9", "9 workers x 1 accelerators do not fit in nvidia-v100, which has 8 accelerators."),
+    ],
+)
+def test_too_many_workers_are_answered_with_the_pool_s_size_next_to_the_field(
+    applicant, open_call, project, workers, message
+):
+    from portal.forms.applications import ApplicationForm
+
+    data = {"project": project.pk, "pool": "nvidia-v100", "requested_hours": "10", "workers": workers}
+    data.update(accelerators_per_worker="1", expected_runs="1")
+    form = ApplicationForm(data, call=open_call, projects=Project.objects.all())
+    assert not form.is_valid()
+    assert form.errors["workers"] == [message]
+    assert "32767" not in str(form.errors)

@@ -86,7 +86,7 @@ def _application(project, call, changes=None):  # type: ignore[no-untyped-def]
         ({"requested_hours": 0}, "detail", "positive number"),
         ({"requested_hours": 5000}, "detail", "more than the call's whole budget"),
         ({"requested_hours": "lots"}, "requested_hours", "Enter a number."),  # the page's words
-        ({"workers": 9}, "detail", "do not fit"),
+        ({"workers": 9}, "workers", "do not fit"),
         ({"workers": 0}, "detail", "at least 1"),
         ({"workers": -1}, "detail", "at least 1"),
         ({"pool": "no-such-pool"}, "pool", "no-such-pool"),
