@@ -10,6 +10,7 @@ import jsonschema
 from django.utils import timezone
 
 from reproducibility.checks import Status
+from reproducibility.python_facts import PythonFacts
 from reproducibility.repo_view import RepoView
 from reproducibility.scorecard import SCHEMA, to_scorecard
 from reproducibility.scoring import level_for, score_tree
@@ -146,12 +147,24 @@ def test_scoring_leaves_nothing_for_the_cycle_collector_and_restores_it(make_rep
     repo = make_repo({**GOOD_FILES, "explore.ipynb": json.dumps(notebook)})
     gc.collect()
     gc.disable()
+    views_before = _views_alive()  # other tests' views may live on: only this scoring's count
     try:
         score_tree(repo)
-        assert gc.collect() == 0, "scoring left reference cycles: the view would outlive score_tree"
-        assert not [o for o in gc.get_objects() if isinstance(o, RepoView)], "a view outlived its scoring"
         assert not gc.isenabled()
+        gc.set_debug(gc.DEBUG_SAVEALL)  # what a collection finds, kept for a look
+        gc.collect()
+        cycles = [o for o in gc.garbage if isinstance(o, (RepoView, PythonFacts))]
+        assert not cycles, "scoring left reference cycles: the view would outlive score_tree"
+        assert _views_alive() <= views_before, "a view outlived its scoring"
     finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
         gc.enable()
     score_tree(repo)
     assert gc.isenabled()
+
+
+def _views_alive() -> set[int]:
+    import gc
+
+    return {id(o) for o in gc.get_objects() if isinstance(o, RepoView)}
