@@ -100,7 +100,13 @@ def sent_mail(celery_worker, worker_mail_folder_path):  # type: ignore[no-untype
     def wait_for(count: int, timeout: float = 30.0) -> list:  # type: ignore[type-arg]
         deadline = time.monotonic() + timeout
         while True:
-            new = sorted(p for p in worker_mail_folder_path.iterdir() if p.name not in seen)
+            # The file backend ends each message with a line of dashes: a file without it is still
+            # being written (read too early, it once parsed as a message with no headers).
+            new = [
+                p
+                for p in sorted(worker_mail_folder_path.iterdir())
+                if p.name not in seen and p.read_text().rstrip("\n").endswith("-" * 79)
+            ]
             messages = [message_from_string(p.read_text()) for p in new]
             # The file backend separates the messages of one connection by a line of dashes.
             if len(messages) >= count or time.monotonic() > deadline:
