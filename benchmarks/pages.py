@@ -64,8 +64,7 @@ from django.utils import timezone  # noqa: E402
 from rest_framework.authtoken.models import Token  # noqa: E402
 
 from config.heap import freeze_startup_heap  # noqa: E402
-from portal import roles  # noqa: E402
-from portal.calls import DEFAULT_RUBRIC  # noqa: E402
+from portal.access import roles  # noqa: E402
 from portal.models import (  # noqa: E402
     Application,
     AuditEntry,
@@ -78,7 +77,8 @@ from portal.models import (  # noqa: E402
     RubricCriterion,
     User,
 )
-from portal.reviews import keep_review_means  # noqa: E402
+from portal.services.calls import DEFAULT_RUBRIC  # noqa: E402
+from portal.services.reviews import keep_review_means  # noqa: E402
 from reproducibility.models import Report, Snapshot  # noqa: E402
 from scheduler.models import AcceleratorPool, Allocation, LedgerEntry, TrainingJob  # noqa: E402
 

@@ -123,7 +123,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "portal.middleware.answer_health_checks",  # first: probes call an address ALLOWED_HOSTS need not list
+    "portal.web.middleware.answer_health_checks",  # first: probes call an address ALLOWED_HOSTS need not list
     "config.metrics.serve_metrics",  # /metrics for Prometheus (by pod address too), and request latency
     "config.client_address.watch_for_an_untrusted_proxy",  # logs proxy headers seen with no proxy trusted
     "django.middleware.security.SecurityMiddleware",
@@ -153,7 +153,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "portal.context_processors.portal_context",
+                "portal.web.context_processors.portal_context",
             ],
         },
     },
@@ -179,8 +179,8 @@ AUTHENTICATION_BACKENDS = [
     # First: refuses sign-in attempts from a locked-out username and address (see Security below).
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
-    # Object-level rules (who may see which project, job, snapshot): see portal/permissions.py.
-    "portal.permissions.ObjectPermissionBackend",
+    # Object-level rules (who may see which project, job, snapshot): see portal/access/permissions.py.
+    "portal.access.permissions.ObjectPermissionBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

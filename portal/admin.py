@@ -1,6 +1,6 @@
 """Admin for accounts and projects. Accounts are administered by operators (superusers) only.
 
-Which role sees which model is decided by the table in portal.admin_rights; the account and group
+Which role sees which model is decided by the table in portal.access.admin_rights; the account and group
 admins below also refuse every change to anyone but a superuser, so that no grant in that table can
 reopen issue 13 (a maintainer making someone superuser or setting another user's password).
 """
@@ -14,8 +14,9 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 
-from portal import repository_changes, roles
+from portal.access import roles
 from portal.models import Project, User
+from portal.services import repository_changes
 
 # The admin's pages say whose admin they are (Django's default reads "Django administration").
 admin.site.site_header = "ComputeGrant administration"
@@ -77,7 +78,7 @@ admin.site.unregister(Group)
 
 @admin.register(Group)
 class RoleGroupAdmin(DjangoGroupAdmin):
-    """Groups are the roles. Their permissions come from portal.admin_rights and are reset to it
+    """Groups are the roles. Their permissions come from portal.access.admin_rights and are reset to it
     by every migrate, so an edit here lasts until the next deployment."""
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -102,6 +103,6 @@ class ProjectAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):  # type: ignore[no-untyped-def]
         # Under review or awarded, the repository changes only by an approved change request
-        # (portal.repository_changes; Project.save refuses it too).
+        # (portal.services.repository_changes; Project.save refuses it too).
         fixed = obj is not None and repository_changes.lock_reason(obj)
         return (*super().get_readonly_fields(request, obj), *(("repository_url",) if fixed else ()))

@@ -8,13 +8,13 @@ class PortalConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from portal.admin_rights import grant_role_permissions
+        from portal.access.admin_rights import grant_role_permissions
 
         # After every app: permissions of apps migrated after the portal exist only then.
-        # Each role's admin rights come from the table in portal.admin_rights.
+        # Each role's admin rights come from the table in portal.access.admin_rights.
         post_migrate.connect(grant_role_permissions, dispatch_uid="portal.grant_role_permissions")
 
-        from portal.progress_reports import refuse_runs_while_overdue
+        from portal.services.progress_reports import refuse_runs_while_overdue
         from scheduler.quota import register_submission_check
 
         # The call may stop new runs while a progress report is overdue; the scheduler asks, never imports us.

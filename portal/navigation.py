@@ -14,7 +14,7 @@ from typing import Any
 
 from django.urls import reverse
 
-from portal import roles
+from portal.access import roles
 
 NavEntry = tuple[str, str, frozenset[str]]
 

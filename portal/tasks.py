@@ -27,7 +27,7 @@ def send_email(address: str, subject: str, body: str) -> int:
 @shared_task(name="portal.tasks.deliver_invitation", acks_late=True, time_limit=60, soft_time_limit=50)
 def deliver_invitation(invitation_id: int) -> bool:
     """Tell the invitee about a project invitation, if it still waits and names an account."""
-    from portal import invitations
+    from portal.services import invitations
 
     return invitations.deliver(invitation_id)
 
@@ -35,7 +35,7 @@ def deliver_invitation(invitation_id: int) -> bool:
 @shared_task(name="portal.tasks.award_terms_sweep", acks_late=True, time_limit=300, soft_time_limit=280)
 def award_terms_sweep() -> dict[str, list[int]]:
     """Expire ended allocations, return their unused hours to the calls, send due notices (each once)."""
-    from portal import award_terms
+    from portal.services import award_terms
 
     return award_terms.sweep()
 
@@ -43,7 +43,7 @@ def award_terms_sweep() -> dict[str, list[int]]:
 @shared_task(name="portal.tasks.verify_when_scored", acks_late=True, time_limit=120, soft_time_limit=100)
 def verify_when_scored(application_id: int, attempt: int = 0) -> str:
     """Start an application's verification once its static report is in; look again while it is scored."""
-    from portal import verification
+    from portal.services import verification
 
     result = verification.start_when_scored(application_id)
     if result == "waiting for the report" and attempt < 720:  # an hour: longer than scoring may take
@@ -54,7 +54,7 @@ def verify_when_scored(application_id: int, attempt: int = 0) -> str:
 @shared_task(name="portal.tasks.judge_verification", acks_late=True, time_limit=300, soft_time_limit=280)
 def judge_verification(verification_id: int, attempt: int = 0) -> str:
     """Judge a verification once its runs ended; look again while they run (at most a day)."""
-    from portal import verification
+    from portal.services import verification
 
     result = verification.judge(verification_id)
     if result == "running" and attempt < 17280:
@@ -65,6 +65,6 @@ def judge_verification(verification_id: int, attempt: int = 0) -> str:
 @shared_task(name="portal.tasks.judge_verifications", acks_late=True, time_limit=600, soft_time_limit=580)
 def judge_verifications() -> int:
     """Periodic: judge every verification whose runs ended (each is judged once)."""
-    from portal import verification
+    from portal.services import verification
 
     return verification.judge_running()

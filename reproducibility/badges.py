@@ -1,6 +1,6 @@
 """README badges of a snapshot: what they show, and whether they are public by the snapshot's number.
 
-Who may see a badge by number is portal's rule (`reproducibility.view_badge` in portal.permissions:
+Who may see a badge by number is portal's rule (`reproducibility.view_badge` in portal.access.permissions:
 public once awarded or published by the project's members); the link with the snapshot's
 `badge_token` answers anyone, so a project can put it in a README before any decision.
 """

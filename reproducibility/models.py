@@ -40,7 +40,7 @@ class Snapshot(models.Model):
     error = models.TextField(blank=True)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     # The badge answers by number only when it is public (an award, or published by the project's
-    # members: portal.permissions); by this token, to anyone given the link.
+    # members: portal.access.permissions); by this token, to anyone given the link.
     badge_token = models.CharField(max_length=64, unique=True, default=new_badge_token, editable=False)
     badge_public = models.BooleanField(default=False, help_text="The project's members published the badge.")
     created = models.DateTimeField(auto_now_add=True)

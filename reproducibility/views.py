@@ -89,7 +89,7 @@ def _public_by_number(snapshot: Snapshot) -> bool:
 
 @require_GET
 def badge(request: HttpRequest, pk: int) -> HttpResponse:
-    """The badge by the snapshot's number: public once awarded or published (portal.permissions),
+    """The badge by the snapshot's number: public once awarded or published (portal.access.permissions),
     else only for those who may read the report. 404 rather than 403: numbers are sequential, and a
     refusal would tell a stranger which applications exist."""
     snapshot = get_object_or_404(Snapshot, pk=pk)

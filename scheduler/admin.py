@@ -7,7 +7,7 @@ from scheduler.models import AcceleratorPool, Allocation, JobEvent, LedgerEntry,
 
 @admin.register(AcceleratorPool)
 class AcceleratorPoolAdmin(admin.ModelAdmin):
-    """Operators make pools; maintainers may tune capacity and the runtime limit (portal.admin_rights)."""
+    """Operators make pools; maintainers may tune capacity and the runtime limit (portal.access.admin_rights)."""
 
     list_display = ("name", "kind", "capacity", "backend", "namespace", "kueue_queue")
     list_filter = ("kind", "backend")

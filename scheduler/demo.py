@@ -38,7 +38,7 @@ DEMO_POOLS = (
     },
 )
 DEMO_PROJECT_SLUG = "digits"
-DEMO_HOURS = 100  # portal.demo_story awards them
+DEMO_HOURS = 100  # portal.demo.story awards them
 FINISHED_RUN, FAILED_RUN, QUEUED_RUN = "digits, first run", "digits, a typo in --epochs", "digits, two epochs"
 
 
@@ -50,7 +50,7 @@ def seed_pools() -> list[str]:
 
 
 def demo_allocation() -> Allocation | None:
-    """The allocation the demo's Digits application was awarded (portal.demo_story); a database seeded
+    """The allocation the demo's Digits application was awarded (portal.demo.story); a database seeded
     before the story also holds one awarded without a review (no snapshot), which the runs skip."""
     return (
         Allocation.objects.filter(

@@ -86,7 +86,7 @@ class Allocation(models.Model):
     expires_at = models.DateTimeField()
     state = models.CharField(max_length=16, choices=State.choices, default=State.ACTIVE)
     # What its runs execute: the snapshot the reviewers scored, until a maintainer approves another
-    # (portal.repository_changes). None only for allocations made without a review (the demo's).
+    # (portal.services.repository_changes). None only for allocations made without a review (the demo's).
     snapshot = models.ForeignKey(
         "reproducibility.Snapshot", null=True, blank=True, on_delete=models.PROTECT, related_name="allocations"
     )

@@ -14,9 +14,9 @@ from django.db.models import Count, F, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from portal import roles
-from portal.subqueries import per_row
-from portal.visibility import visible_project_filter
+from portal.access import roles
+from portal.selectors.subqueries import per_row
+from portal.selectors.visibility import visible_project_filter
 from scheduler import admission
 from scheduler.models import AcceleratorPool, Allocation, LedgerEntry, TrainingJob
 

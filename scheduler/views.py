@@ -14,8 +14,8 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from portal import roles
-from portal.paging import IdFirstPaginator
+from portal.access import roles
+from portal.selectors.paging import IdFirstPaginator
 from scheduler import quota, runner, selectors
 from scheduler.forms import JobSubmitForm
 from scheduler.models import AcceleratorPool, Allocation, TrainingJob

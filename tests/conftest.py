@@ -33,7 +33,7 @@ def _no_admission_on_submit(settings):  # type: ignore[no-untyped-def]
 
 
 def _make_user(django_user_model, username: str, role: str | None, **extra):  # type: ignore[no-untyped-def]
-    from portal import roles
+    from portal.access import roles
 
     user = django_user_model.objects.create_user(
         username=username, email=f"{username}@example.org", password="a-strong-test-pass-1", **extra

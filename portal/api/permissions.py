@@ -1,6 +1,6 @@
 """DRF permission: each action of a viewset names the object permissions it needs.
 
-The rules themselves live in portal.permissions (asked through `user.has_perm(perm, obj)`),
+The rules themselves live in portal.access.permissions (asked through `user.has_perm(perm, obj)`),
 the same rules the pages use. A signed-in user refused an object gets 403, as on the pages.
 """
 

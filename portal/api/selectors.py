@@ -1,4 +1,4 @@
-"""Querysets of what a user may see through the API, mirroring the rules in portal.permissions.
+"""Querysets of what a user may see through the API, mirroring the rules in portal.access.permissions.
 
 Lists use these; detail routes ask `user.has_perm(...)` on the object itself, so a row missing
 here can only hide an object, never show one the rules refuse.
@@ -10,9 +10,9 @@ from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 
-from portal import roles
+from portal.access import roles
 from portal.models import Application, Project
-from portal.visibility import member_project_ids, reviewed_application_ids, visible_project_filter
+from portal.selectors.visibility import member_project_ids, reviewed_application_ids, visible_project_filter
 from reproducibility.models import Report
 
 

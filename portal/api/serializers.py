@@ -11,13 +11,13 @@ from rest_framework import serializers
 from rest_framework.authtoken.models import Token
 from rest_framework.reverse import reverse
 
-from portal import invitations as invitation_services
 from portal.api.form_rules import FormValidated, form_field
 from portal.errors import WorkflowError
 from portal.forms.applications import ApplicationForm, WithdrawForm
 from portal.forms.calls import DecisionForm
 from portal.forms.projects import ProjectForm
 from portal.models import Application, Call, CallPool, Project, ProjectInvitation, RubricCriterion
+from portal.services import invitations as invitation_services
 from reproducibility.models import Snapshot
 from scheduler import selectors as scheduler_selectors
 from scheduler.forms import JobSubmitForm

@@ -16,9 +16,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portal import audit
 from portal.api.serializers import TokenSerializer, TokenStatusSerializer
 from portal.models import User
+from portal.services import audit
 
 
 @transaction.atomic

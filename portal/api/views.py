@@ -24,15 +24,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
-from portal import applications, calls, decisions, projects, roles
-from portal import invitations as invitation_services
+from portal.access import roles
 from portal.api import selectors
 from portal.api import serializers as s
 from portal.api.filters import AllocationFilter, ApplicationFilter, JobFilter
 from portal.api.permissions import ObjectRules, require
 from portal.errors import WorkflowError
 from portal.models import Application, Project, ProjectInvitation, User
-from portal.paging import IdFirstPaginator
+from portal.selectors.paging import IdFirstPaginator
+from portal.services import applications, calls, decisions, projects
+from portal.services import invitations as invitation_services
 from reproducibility.models import Snapshot
 from reproducibility.scorecard import SCHEMA as SCORECARD_SCHEMA
 from scheduler import quota

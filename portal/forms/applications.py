@@ -1,7 +1,7 @@
 """Forms of the application pages: the application with its training plan, and withdrawal.
 
-They parse input into a portal.applications.Plan; whether the call can serve the plan (its pools,
-budget, window, the pool's size) is for portal.applications to decide and explain.
+They parse input into a portal.services.applications.Plan; whether the call can serve the plan (its pools,
+budget, window, the pool's size) is for portal.services.applications to decide and explain.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 
-from portal.applications import Plan
 from portal.forms.validators import MAX_HOURS, single_line
 from portal.models import Application, Call, Project
+from portal.services.applications import Plan
 from scheduler import entrypoints
 from scheduler.models import AcceleratorPool
 

@@ -1,7 +1,8 @@
 """Forms of the maintainer's pages: opening a call, deciding an application, assigning a reviewer.
 
 They parse input; whether a call, an award or an assignment is acceptable (budgets, rubric,
-conflicts of interest) is for portal.calls, portal.decisions and portal.assignment to decide and explain.
+conflicts of interest) is for portal.services.calls, portal.services.decisions and
+portal.services.assignment to decide and explain.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from portal.calls import DEFAULT_RUBRIC, Criterion
 from portal.forms.validators import MAX_HOURS, single_line
 from portal.models import Call, User
+from portal.services.calls import DEFAULT_RUBRIC, Criterion
 from scheduler.models import AcceleratorPool
 
 HOUR = 3600

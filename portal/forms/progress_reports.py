@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 
 from portal.forms.validators import MAX_HOURS
-from portal.progress_reports import fingerprint_of, linkable_runs, releasable_models
+from portal.services.progress_reports import fingerprint_of, linkable_runs, releasable_models
 from scheduler.models import Allocation, TrainingJob
 
 HOUR = 3600

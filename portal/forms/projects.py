@@ -1,6 +1,6 @@
 """Forms of the project pages: creating a project and inviting its members.
 
-They only parse input; where the repository may come from is decided by portal.projects.
+They only parse input; where the repository may come from is decided by portal.services.projects.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from typing import Any
 from django import forms
 from django.conf import settings
 
-from portal import invitations
 from portal.errors import WorkflowError
 from portal.forms.validators import single_line, spdx_licence
+from portal.services import invitations
 
 # Offered as suggestions (a <datalist>); any SPDX identifier is accepted.
 COMMON_LICENCES = (

@@ -1,6 +1,6 @@
 """Forms of the repository change pages: asking for another repository or commit, deciding on it.
 
-They only parse input; what may change and when is decided by portal.repository_changes.
+They only parse input; what may change and when is decided by portal.services.repository_changes.
 """
 
 from __future__ import annotations

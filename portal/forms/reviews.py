@@ -1,7 +1,7 @@
 """Forms of the review page: the rubric, and declining or declaring a conflict of interest.
 
 They parse input; what a complete review is (every criterion scored, a comment, a known
-recommendation) is for portal.reviews to decide and explain.
+recommendation) is for portal.services.reviews to decide and explain.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from django import forms
 
 from portal.forms.validators import MAX_HOURS
 from portal.models import Review, RubricCriterion
-from portal.reviews import SCORE_RANGE
+from portal.services.reviews import SCORE_RANGE
 
 HOUR = 3600
 SCORE_CHOICES = [(value, str(value)) for value in SCORE_RANGE]
@@ -58,7 +58,7 @@ class ReviewForm(forms.Form):
     def __init__(self, *args: Any, criteria: Iterable[RubricCriterion], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.criteria = list(criteria)
-        # Scores first, in the rubric's order. Optional here so that portal.reviews names every missing one.
+        # Scores first, in the rubric's order. Optional here so that portal.services.reviews names every missing one.
         score_fields = {
             self.field_name(criterion): forms.TypedChoiceField(
                 label=criterion.name,

@@ -1,4 +1,4 @@
-"""The maintainer's form releasing held hours of an award. It only parses; portal.tranches decides."""
+"""The maintainer's form releasing held hours of an award. It only parses; portal.services.tranches decides."""
 
 from __future__ import annotations
 

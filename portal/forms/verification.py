@@ -1,4 +1,4 @@
-"""The maintainer's form for a call's verification runs; portal.verification decides what is acceptable."""
+"""The maintainer's form for a call's verification runs; portal.services.verification decides what is acceptable."""
 
 from __future__ import annotations
 

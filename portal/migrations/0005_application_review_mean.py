@@ -6,7 +6,7 @@ from django.db.models import Avg, FloatField, OuterRef, Subquery
 
 
 def keep_review_means(apps, schema_editor):
-    """The mean of each application's submitted reviews, as portal.reviews.keep_review_means stores it."""
+    """The mean of each application's submitted reviews, as portal.services.reviews.keep_review_means stores it."""
     Application = apps.get_model("portal", "Application")
     Review = apps.get_model("portal", "Review")
     submitted = Review.objects.filter(assignment__application=OuterRef("pk"), assignment__state="submitted")

@@ -6,7 +6,7 @@ from django.db.models import OuterRef, Subquery
 
 
 def file_entries_under_their_call(apps, schema_editor):
-    """The call of each entry already written, as portal.audit.call_of gives it to new ones."""
+    """The call of each entry already written, as portal.services.audit.call_of gives it to new ones."""
     AuditEntry = apps.get_model("portal", "AuditEntry")
     Application = apps.get_model("portal", "Application")
     ContentType = apps.get_model("contenttypes", "ContentType")

@@ -12,7 +12,7 @@ REVIEW_RANK = Coalesce(F("review_mean"), Value(-1.0))
 
 
 class Application(models.Model):
-    """A project's request to a call. Its state changes only through portal.lifecycle."""
+    """A project's request to a call. Its state changes only through portal.services.lifecycle."""
 
     class State(models.TextChoices):
         DRAFT = "draft"
@@ -39,7 +39,7 @@ class Application(models.Model):
         "reproducibility.Snapshot", null=True, blank=True, on_delete=models.SET_NULL, related_name="applications"
     )
     decision_message = models.TextField(blank=True)
-    # The mean weighted score of the submitted reviews, kept by portal.reviews.submit_review. The
+    # The mean weighted score of the submitted reviews, kept by portal.services.reviews.submit_review. The
     # call's ranking sorts on it: averaged per row instead, the sort cost 6 ms at 1,000 applications.
     review_mean = models.FloatField(null=True, blank=True, editable=False)
     allocation = models.OneToOneField(
@@ -57,7 +57,7 @@ class Application(models.Model):
             # Lists show the newest applications first: walked in this order, a page of them is read
             # without sorting all the visible ones (benchmarks/pages.py).
             models.Index(fields=["-created", "-id"], name="application_newest_first"),
-            # A call's ranking (portal.decisions) walks this index: a page of it sorts a handful of rows.
+            # A call's ranking (portal.services.decisions) walks this index: a page of it sorts a handful of rows.
             models.Index(F("call"), REVIEW_RANK.desc(), name="application_ranking"),
         ]
         constraints = [

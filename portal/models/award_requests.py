@@ -9,7 +9,7 @@ from django.db.models import Q
 
 class AwardRequest(models.Model):
     """A project's request on its allocation, reviewed by a maintainer. Its state changes only through
-    portal.award_requests."""
+    portal.services.award_requests."""
 
     class Kind(models.TextChoices):
         EXTENSION = "extension", "no-cost extension"

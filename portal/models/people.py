@@ -11,7 +11,7 @@ from django.db.models.functions import Lower
 
 
 class User(AbstractUser):
-    """A portal account. Roles are groups (see portal.roles); affiliation feeds conflict checks."""
+    """A portal account. Roles are groups (see portal.access.roles); affiliation feeds conflict checks."""
 
     email = models.EmailField("email address", unique=True)
     affiliation = models.CharField(
@@ -43,7 +43,7 @@ class Project(models.Model):
     )
     licence = models.CharField(max_length=100, blank=True, help_text="SPDX identifier, e.g. Apache-2.0.")
     description = models.TextField(blank=True)
-    # Opt-in: a public page shows what the project's awards produced (portal.public_pages).
+    # Opt-in: a public page shows what the project's awards produced (portal.selectors.public_pages).
     public_page = models.BooleanField(default=False)
     created = models.DateTimeField(auto_now_add=True)
 
@@ -58,7 +58,7 @@ class Project(models.Model):
         repository under review or awarded changes only through an approved change request."""
         fields = kwargs.get("update_fields")
         if not approved_repository_change and (fields is None or "repository_url" in fields):
-            from portal.repository_changes import check_editable  # the rule lives with its workflow
+            from portal.services.repository_changes import check_editable  # the rule lives with its workflow
 
             check_editable(self, self.repository_url)
         super().save(*args, **kwargs)

@@ -10,7 +10,7 @@ from django.db.models import Q
 class ProgressReport(models.Model):
     """What an allocation's hours did by a due date; maintainers approve it or return it.
 
-    Its state changes only through portal.progress_reports.
+    Its state changes only through portal.services.progress_reports.
     """
 
     class Kind(models.TextChoices):

@@ -2,7 +2,7 @@
 
 The award is for what the reviewers scored. While a project has an application under review or an
 active allocation its repository is fixed; a change is requested here, scored, and decided by a
-maintainer who sees how the report changed (portal.repository_changes).
+maintainer who sees how the report changed (portal.services.repository_changes).
 """
 
 from __future__ import annotations

@@ -6,9 +6,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from portal.dashboard import dashboard_for
 from portal.forms import ApplicantSignUpForm
-from portal.services import sign_up_applicant
+from portal.selectors.dashboard import dashboard_for
+from portal.services.accounts import sign_up_applicant
 
 
 @require_http_methods(["GET", "POST"])

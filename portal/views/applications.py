@@ -13,10 +13,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from portal import applicant, applications, lifecycle
 from portal.errors import WorkflowError
 from portal.forms.applications import ApplicationForm, WithdrawForm
 from portal.models import Application, Call, Project
+from portal.selectors import applicant
+from portal.services import applications, lifecycle
 
 S = Application.State
 

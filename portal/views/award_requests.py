@@ -1,5 +1,5 @@
 """Award request pages: an allocation's requests (members ask there) and a maintainer's decision.
-Thin: portal.award_requests does the work."""
+Thin: portal.services.award_requests does the work."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from portal import award_requests, roles
+from portal.access import roles
 from portal.errors import WorkflowError
 from portal.forms.award_requests import AwardRequestDecisionForm, AwardRequestForm
 from portal.models import AwardRequest
+from portal.services import award_requests
 from scheduler.models import Allocation
 
 

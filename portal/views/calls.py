@@ -15,10 +15,12 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from portal import assignment, audit, calls, decisions, maintainer, reviewer, roles
+from portal.access import roles
 from portal.errors import WorkflowError
 from portal.forms.calls import AssignReviewerForm, CallForm, DecisionForm, criteria_of, rubric_formset
 from portal.models import Application, Call, User
+from portal.selectors import maintainer, reviewer
+from portal.services import assignment, audit, calls, decisions
 from scheduler.models import AcceleratorPool
 from scheduler.quota import hours
 

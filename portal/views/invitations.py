@@ -11,10 +11,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from portal import invitations
 from portal.errors import WorkflowError
 from portal.forms.projects import InviteForm
 from portal.models import Project, ProjectInvitation, User
+from portal.services import invitations
 
 
 def _project_for(request: HttpRequest, pk: int, perm: str) -> Project:

@@ -1,5 +1,5 @@
 """Report pages: an allocation's reports, one report's form, and a maintainer's decision on it.
-Thin: portal.progress_reports does the work."""
+Thin: portal.services.progress_reports does the work."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from portal import progress_reports
 from portal.errors import WorkflowError
 from portal.forms.progress_reports import ProgressReportForm, ReportDecisionForm
 from portal.models import Application, ProgressReport
+from portal.services import progress_reports
 from scheduler.models import Allocation
 
 

@@ -13,10 +13,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from portal import applicant, projects, roles
+from portal.access import roles
 from portal.errors import WorkflowError
 from portal.forms.projects import COMMON_LICENCES, ProjectForm
 from portal.models import Project
+from portal.selectors import applicant
+from portal.services import projects
 from reproducibility.snapshots import Caps
 
 PROJECT_PAGE_SIZE = 50

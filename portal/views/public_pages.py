@@ -1,5 +1,5 @@
 """Public project pages and their 'sponsored by' badge (anyone, once the members publish them), and
-the members' switch. Thin: portal.public_pages decides what is shown."""
+the members' switch. Thin: portal.selectors.public_pages decides what is shown."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_POST
 
-from portal import public_pages
 from portal.errors import WorkflowError
 from portal.models import Project, User
+from portal.selectors import public_pages
 
 
 @require_GET

@@ -1,5 +1,5 @@
 """Repository change pages: a project's source and its requests, one request with the report's diff,
-the maintainers' queue and their decision. Thin: portal.repository_changes does the work."""
+the maintainers' queue and their decision. Thin: portal.services.repository_changes does the work."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from portal import audit, repository_changes, roles
+from portal.access import roles
 from portal.errors import WorkflowError
 from portal.forms.repository_changes import RepositoryChangeForm, RepositoryDecisionForm
 from portal.models import Project, RepositoryChange
+from portal.services import audit, repository_changes
 from scheduler.models import SourceBasis
 
 PENDING_PAGE_SIZE = 100

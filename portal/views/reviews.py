@@ -11,12 +11,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from portal import assignment as reviewer_assignment
-from portal import reviewer, reviews, roles, verification
+from portal.access import roles
 from portal.errors import WorkflowError
 from portal.forms.reviews import ReasonForm, ReviewForm
 from portal.models import ReviewAssignment
-from portal.paging import IdFirstPaginator
+from portal.selectors import reviewer
+from portal.selectors.paging import IdFirstPaginator
+from portal.services import assignment as reviewer_assignment
+from portal.services import reviews, verification
 
 QUEUE_PAGE_SIZE = 50
 HOUR = 3600

@@ -1,4 +1,4 @@
-"""The maintainer's release of a held tranche, from the allocation page. Thin: portal.tranches does it."""
+"""The maintainer's release of a held tranche, from the allocation page. Thin: portal.services.tranches does it."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
-from portal import tranches
 from portal.errors import WorkflowError
 from portal.forms.tranches import TrancheReleaseForm
+from portal.services import tranches
 from scheduler.models import Allocation
 
 

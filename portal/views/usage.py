@@ -1,5 +1,5 @@
 """An allocation's usage page (burn rate, forecast, idle days) and the maintainer's reclaim of idle hours.
-Thin: portal.usage does the work."""
+Thin: portal.services.usage does the work."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from portal import roles, usage
+from portal.access import roles
 from portal.errors import WorkflowError
 from portal.forms.validators import MAX_HOURS
+from portal.services import usage
 from scheduler.models import Allocation
 
 

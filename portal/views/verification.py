@@ -1,6 +1,6 @@
 """Verification pages: on demand, a maintainer or an assigned reviewer runs the application's training
 again (for example after the applicant pushed a fix); a call's settings and usage, for maintainers.
-Thin: portal.verification does the work."""
+Thin: portal.services.verification does the work."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from portal import audit, verification
 from portal.forms.verification import VerificationPolicyForm
 from portal.models import Application, Call, Verification, VerificationPolicy
+from portal.services import audit, verification
 
 
 @login_required

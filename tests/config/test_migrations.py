@@ -4,8 +4,8 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 
-from portal.admin_rights import permissions_of
-from portal.roles import ROLES
+from portal.access.admin_rights import permissions_of
+from portal.access.roles import ROLES
 
 
 @pytest.mark.django_db

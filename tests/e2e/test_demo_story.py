@@ -1,4 +1,4 @@
-"""Right after `seed_demo`, each demo account's pages show the story (portal.demo_story,
+"""Right after `seed_demo`, each demo account's pages show the story (portal.demo.story,
 scheduler.demo), not empty states; each page is screenshotted at 1280 px and audited (conftest.py)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from portal.demo import DEMO_PEOPLE
+from portal.demo.seeders import DEMO_PEOPLE
 from portal.models import Application, Call
 from scheduler.demo import FAILED_RUN, FINISHED_RUN
 from scheduler.models import Allocation, TrainingJob

@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from portal import applications, calls, projects
+from portal.services import applications, calls, projects
 from scheduler.models import AcceleratorPool
 
 HOUR = 3600

@@ -5,7 +5,7 @@ import re
 import pytest
 from django.core import mail
 
-from portal import roles
+from portal.access import roles
 from portal.models import User
 
 pytestmark = pytest.mark.django_db

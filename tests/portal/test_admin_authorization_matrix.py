@@ -30,7 +30,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from portal import roles
+from portal.access import roles
 from tests.portal.test_authorization_matrix import (  # noqa: F401 (world: the shared fixture)
     ANONYMOUS,
     ASSIGNED,

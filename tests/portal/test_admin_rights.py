@@ -1,4 +1,4 @@
-"""Who may do what in the Django admin: the role table (portal.admin_rights) and the account takeover it closes.
+"""Who may do what in the Django admin: the role table (portal.access.admin_rights) and the account takeover it closes.
 
 Issue 13, finding 1: maintainers held every permission of the portal's apps, User included, and the
 admin's standard user editor let one set is_superuser, set another user's password, and grant
@@ -14,7 +14,7 @@ from django.apps import apps
 from django.contrib.auth.models import Group, Permission
 from django.test import Client
 
-from portal import admin_rights, roles
+from portal.access import admin_rights, roles
 from portal.models import User
 from tests.portal.conftest import client_for
 
@@ -206,7 +206,7 @@ def test_every_model_has_a_decision_in_the_table() -> None:
     models = {model._meta.label_lower for model in apps.get_models()}
     missing = sorted(models - set(admin_rights.ADMIN_RIGHTS))
     assert not missing, (
-        f"models without an entry in portal.admin_rights.ADMIN_RIGHTS: {missing}; "
+        f"models without an entry in portal.access.admin_rights.ADMIN_RIGHTS: {missing}; "
         "say which roles may use each in the admin ({} for none)"
     )
     assert not set(admin_rights.ADMIN_RIGHTS) - models, "the table names models that no longer exist"

@@ -21,8 +21,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from portal import applications, calls, decisions, projects, reviews
 from portal.models import Application, AuditEntry, Project
+from portal.services import applications, calls, decisions, projects, reviews
 from reproducibility.models import Snapshot
 from reproducibility.services import score_snapshot
 from scheduler import quota

@@ -6,9 +6,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from portal import applications, lifecycle, projects
 from portal.errors import WorkflowError
 from portal.models import Application, AuditEntry, Project
+from portal.services import applications, lifecycle, projects
 from reproducibility.models import Snapshot
 
 HOUR = 3600

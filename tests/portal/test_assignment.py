@@ -6,9 +6,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from portal import applications, assignment, projects
 from portal.errors import WorkflowError
 from portal.models import Application, ConflictDeclaration, ReviewAssignment
+from portal.services import applications, assignment, projects
 
 A = ReviewAssignment.State
 

@@ -18,7 +18,8 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from portal import (
+from portal.models import ConflictDeclaration, ReviewAssignment
+from portal.services import (
     applications,
     assignment,
     award_requests,
@@ -28,7 +29,6 @@ from portal import (
     repository_changes,
     reviews,
 )
-from portal.models import ConflictDeclaration, ReviewAssignment
 from reproducibility import services as reproducibility_services
 from scheduler import quota
 from scheduler.artifacts import runs

@@ -10,9 +10,9 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from portal import applications, award_requests, award_terms, call_budget, decisions, projects
 from portal.errors import WorkflowError
 from portal.models import AllocationNotice, AuditEntry, AwardRequest, BudgetEntry, CallPool
+from portal.services import applications, award_requests, award_terms, call_budget, decisions, projects
 from scheduler.models import Allocation, LedgerEntry
 from tests.portal.conftest import client_for
 

@@ -6,8 +6,8 @@ from functools import partial
 import pytest
 from django.utils import timezone
 
-from portal import applications, award_terms, call_budget, decisions
 from portal.models import AllocationNotice, AuditEntry, BudgetEntry, CallPool
+from portal.services import applications, award_terms, call_budget, decisions
 from portal.tasks import send_email
 from reproducibility.models import Snapshot
 from scheduler import quota

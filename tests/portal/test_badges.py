@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from portal import applications, decisions
+from portal.services import applications, decisions
 from reproducibility.models import Snapshot
 from reproducibility.services import score_snapshot
 from tests.portal.conftest import client_for

@@ -15,8 +15,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from portal import applications, assignment, calls, projects, reviews
 from portal.models import Application, AuditEntry, Call, CallPool, Project, Review, ReviewAssignment, RubricCriterion
+from portal.services import applications, assignment, calls, projects, reviews
 from portal.views import calls as call_views
 from reproducibility import services as reproducibility_services
 from scheduler.models import Allocation, LedgerEntry

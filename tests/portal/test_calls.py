@@ -5,9 +5,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from portal import calls
 from portal.errors import WorkflowError
 from portal.models import AuditEntry, Call
+from portal.services import calls
 
 HOUR = 3600
 

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from portal import roles
+from portal.access import roles
 from tests.portal.conftest import client_for
 
 

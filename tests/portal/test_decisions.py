@@ -5,9 +5,9 @@ import threading
 import pytest
 from django.db import connection
 
-from portal import applications, assignment, decisions, projects, reviews
 from portal.errors import WorkflowError
 from portal.models import Application, CallPool
+from portal.services import applications, assignment, decisions, projects, reviews
 from reproducibility.models import Report, Snapshot
 from scheduler.models import Allocation, LedgerEntry
 

@@ -12,9 +12,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from portal import applications, assignment, invitations
 from portal.errors import WorkflowError
 from portal.models import Application, AuditEntry, ConflictDeclaration, ProjectInvitation, ReviewAssignment
+from portal.services import applications, assignment, invitations
 from tests.portal.conftest import client_for
 
 S = ProjectInvitation.State

@@ -5,8 +5,8 @@ import time
 import pytest
 from django.urls import reverse
 
-from portal import applications, decisions, notifications
 from portal.errors import WorkflowError
+from portal.services import applications, decisions, notifications
 from reproducibility.models import Snapshot
 
 HOUR = 3600

@@ -6,7 +6,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Concat
 
 from portal.models import Project
-from portal.paging import IdFirstPaginator, head
+from portal.selectors.paging import IdFirstPaginator, head
 from tests.scheduler.factories import ProjectFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -8,9 +8,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from portal import applications, award_terms, decisions, progress_reports
 from portal.errors import WorkflowError
 from portal.models import AuditEntry, ProgressReport
+from portal.services import applications, award_terms, decisions, progress_reports
 from reproducibility.models import Snapshot
 from scheduler import quota
 from scheduler.models import TrainingJob

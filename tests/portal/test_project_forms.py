@@ -4,9 +4,9 @@ one to use, and one account's projects have names that tell them apart."""
 import pytest
 from django.urls import reverse
 
-from portal import projects
 from portal.errors import WorkflowError
 from portal.models import Project
+from portal.services import projects
 from tests.portal.conftest import client_for
 
 pytestmark = pytest.mark.django_db

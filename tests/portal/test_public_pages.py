@@ -5,7 +5,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from portal import applications, decisions, progress_reports
+from portal.services import applications, decisions, progress_reports
 from reproducibility.models import Snapshot
 from scheduler import quota
 from scheduler.models import TrainingJob

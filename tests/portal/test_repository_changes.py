@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
-from portal import applications, decisions, projects, repository_changes
 from portal.errors import WorkflowError
 from portal.models import AuditEntry, Project, RepositoryChange
+from portal.services import applications, decisions, projects, repository_changes
 from reproducibility import checkout
 from reproducibility import services as snapshots
 from reproducibility.snapshots import SnapshotError

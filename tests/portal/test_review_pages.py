@@ -10,8 +10,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from portal import applications, decisions, projects, reviews
 from portal.models import Application, ConflictDeclaration, Review, ReviewAssignment
+from portal.services import applications, decisions, projects, reviews
 from reproducibility import services as reproducibility_services
 from scheduler import quota
 from tests.portal.conftest import client_for

@@ -5,9 +5,9 @@ import threading
 import pytest
 from django.db import connection
 
-from portal import applications, reviews
 from portal.errors import WorkflowError
 from portal.models import Application, Review, ReviewAssignment
+from portal.services import applications, reviews
 
 HOUR = 3600
 

@@ -1,4 +1,4 @@
-"""`manage.py seed_demo`: idempotent, and a story every role walks into (portal.demo_story,
+"""`manage.py seed_demo`: idempotent, and a story every role walks into (portal.demo.story,
 scheduler.demo): applications in every state, a real finished run, a failed and a queued one."""
 
 import io
@@ -8,8 +8,8 @@ from django.apps import apps
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from portal import dashboard
 from portal.models import Application, AuditEntry, User
+from portal.selectors import dashboard
 from scheduler import runner
 from scheduler.artifacts.events import read_scalars
 from scheduler.artifacts.savedmodel import inspect_saved_model

@@ -5,9 +5,9 @@ from functools import partial
 import pytest
 from django.urls import reverse
 
-from portal import applications, decisions, tranches
 from portal.errors import WorkflowError
 from portal.models import AuditEntry, CallPool
+from portal.services import applications, decisions, tranches
 from portal.tasks import send_email
 from reproducibility.models import Snapshot
 from scheduler import quota

@@ -8,9 +8,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from portal import applications, award_terms, call_budget, decisions, usage
 from portal.errors import WorkflowError
 from portal.models import AuditEntry, BudgetEntry, CallPool
+from portal.services import applications, award_terms, call_budget, decisions, usage
 from reproducibility.models import Snapshot
 from scheduler import quota
 from scheduler.models import Allocation, LedgerEntry, TrainingJob

@@ -10,8 +10,8 @@ import jsonschema
 import pytest
 from django.urls import reverse
 
-from portal import applications, projects, verification
 from portal.models import ReviewAssignment, Verification, VerificationPolicy
+from portal.services import applications, projects, verification
 from reproducibility import services as scoring
 from reproducibility.scorecard import SCHEMA
 from scheduler import quota, runner

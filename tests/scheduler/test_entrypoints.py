@@ -10,7 +10,7 @@ from django.urls import reverse
 from hypothesis import given
 from hypothesis import strategies as st
 
-from portal import roles
+from portal.access import roles
 from portal.forms.applications import ApplicationForm
 from reproducibility.models import Snapshot
 from scheduler import entrypoints, quota

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from portal import roles
+from portal.access import roles
 from scheduler import admission, quota
 from tests.portal.conftest import client_for
 from tests.scheduler.factories import PoolFactory, ProjectFactory, job_request, make_allocation

@@ -6,7 +6,7 @@ import io
 import pytest
 from django.urls import reverse
 
-from portal import roles
+from portal.access import roles
 from scheduler import admission, quota, selectors, views
 from scheduler.models import TrainingJob
 from tests.scheduler.factories import HOUR, PoolFactory, ProjectFactory, job_request, make_allocation

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from config.migrated import require_migrated
-from portal.demo import seed_demo
+from portal.demo.seeders import seed_demo
 
 
 class Command(BaseCommand):

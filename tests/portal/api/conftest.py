@@ -10,8 +10,8 @@ from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from portal import applications, decisions, projects
 from portal.models import ReviewAssignment
+from portal.services import applications, decisions, projects
 from reproducibility import services as reproducibility_services
 from scheduler import quota
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from portal import calls
 from portal.models import Application, AuditEntry, Project
+from portal.services import calls
 from scheduler import quota
 from scheduler.models import AcceleratorPool, LedgerEntry, TrainingJob
 

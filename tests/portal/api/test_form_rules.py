@@ -32,7 +32,7 @@ OWN_FIELDS = {
     ("JobSubmitSerializer", "allocation"),
     # A JSON list of arguments, shell-quoted into the run form's `args` field, which judges them.
     ("JobSubmitSerializer", "args"),
-    # Members: changed through invitations (finding 3), whose name rule is portal.invitations' one service.
+    # Members: changed through invitations (finding 3), whose name rule is portal.services.invitations' one service.
     ("ProjectSerializer", "members"),
     ("InviteSerializer", "invitee"),
     ("MemberSerializer", "username"),

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from portal import assignment, invitations, projects
 from portal.api.serializers import MEMBERS_ARE_INVITED
 from portal.models import ProjectInvitation
+from portal.services import assignment, invitations, projects
 
 S = ProjectInvitation.State
 # What differs between two invitations whatever the names: their ids and times.
@@ -43,7 +43,7 @@ def test_members_cannot_be_set_through_the_project(api, applicant, project, revi
 
 @pytest.fixture
 def draft_of(open_call, plan, applicant):  # type: ignore[no-untyped-def]
-    from portal import applications
+    from portal.services import applications
 
     return lambda project: applications.save_draft(project, open_call, plan, actor=applicant)
 

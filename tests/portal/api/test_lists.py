@@ -9,8 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from portal import applications, calls, invitations, projects
 from portal.models import Project
+from portal.services import applications, calls, invitations, projects
 from scheduler import quota
 
 HOUR = 3600

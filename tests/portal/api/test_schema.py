@@ -18,7 +18,7 @@ from rest_framework.authtoken.models import Token
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
-from portal import invitations, projects
+from portal.services import invitations, projects
 from reproducibility import services as reproducibility_services
 
 

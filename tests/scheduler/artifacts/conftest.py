@@ -172,7 +172,7 @@ def tensorboard_server(training_logs: Path, tmp_path_factory) -> Iterator[Tensor
 
 # Runs for the view tests: real TrainingJob rows (explicit ids, so URLs are stable) of real
 # projects, with real logs and a real SavedModel in their artifact folders; the permission check
-# is the real one (portal.permissions via has_perm).
+# is the real one (portal.access.permissions via has_perm).
 JOB_ID = 41
 OTHER_JOB_ID = 42
 

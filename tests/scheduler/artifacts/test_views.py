@@ -220,8 +220,8 @@ def _reviewer_of(project, make_user, name: str, state: str):  # type: ignore[no-
 
     from django.utils import timezone
 
-    from portal.calls import open_call
     from portal.models import Application, ReviewAssignment
+    from portal.services.calls import open_call
 
     reviewer = make_user(name, "reviewer")
     pool = project.allocations.get().pool

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from portal import applicant, invitations, maintainer, reviewer, roles
-from portal.paging import head
+from portal.access import roles
+from portal.selectors import applicant, maintainer, reviewer
+from portal.selectors.paging import head
+from portal.services import invitations
 from scheduler.models import Allocation
 
 # Rows per list on the dashboard; each list links to its full page.

@@ -15,10 +15,10 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, IntegerField, QuerySet
 from django.db.models.functions import Coalesce
 
-from portal import assignment, decisions
 from portal.models import Application, AuditEntry, Call, ReviewAssignment, User
-from portal.reviews import ReviewSummary, reviews_of, submitted_reviews, summarise
-from portal.subqueries import per_row
+from portal.selectors.subqueries import per_row
+from portal.services import assignment, decisions
+from portal.services.reviews import ReviewSummary, reviews_of, submitted_reviews, summarise
 from reproducibility.models import Report
 
 S = Application.State
@@ -148,7 +148,7 @@ def _rows(call: Call, application_ids: list[int], first_rank: int | None) -> lis
 
 
 def ranking_page(call: Call, number: Any, per_page: int) -> tuple[Page[int], list[RankedRow]]:
-    """One page of the call's ranking (portal.decisions), numbered from the page's first rank."""
+    """One page of the call's ranking (portal.services.decisions), numbered from the page's first rank."""
     # Ranked on bare ids, then only the page's rows read whole: sorting the call's wide joined
     # rows cost three times the ranking itself (benchmarks/pages.py).
     order = decisions.ranked_applications(call).select_related(None).values_list("pk", flat=True)

@@ -1,7 +1,7 @@
 """What each role may do in the Django admin: one table, applied to the role groups after each migrate.
 
 The portal's pages never read model permissions: they ask `has_perm(perm, obj)` of the object rules
-in portal.permissions. Model permissions therefore decide the admin alone, and the table below
+in portal.access.permissions. Model permissions therefore decide the admin alone, and the table below
 grants only what each role does there. Maintainers run calls: in the admin they read accounts,
 projects, quota and reports, and tune a pool's capacity and runtime limit; they administer no
 account, group or permission. Operators (superusers) keep the whole admin.
@@ -18,7 +18,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.db.models import Q
 
-from portal.roles import MAINTAINER, ROLES
+from portal.access.roles import MAINTAINER, ROLES
 
 VIEW = ("view",)
 
@@ -60,7 +60,7 @@ ADMIN_RIGHTS: dict[str, dict[str, tuple[str, ...]]] = {
     "portal.allocationnotice": {},
     "portal.progressreport": {},
     "portal.awardrequest": {},
-    # Verification runs (issue 16) are started and judged by portal.verification, shown on the review page.
+    # Verification runs (issue 16) are started and judged by portal.services.verification, shown on the review page.
     "portal.verification": {},
     "portal.verificationpolicy": {},
     # Capacity and runtime limit only: scheduler/admin.py keeps the sandbox fields (backend,

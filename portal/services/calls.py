@@ -12,9 +12,9 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
 
-from portal import audit
 from portal.errors import WorkflowError
 from portal.models import Call, CallPool, RubricCriterion
+from portal.services import audit
 from scheduler.models import AcceleratorPool
 
 

@@ -9,10 +9,11 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Count, Q, prefetch_related_objects
 
-from portal import audit, lifecycle, notifications, roles
+from portal.access import roles
 from portal.errors import WorkflowError
 from portal.models import Application, ConflictDeclaration, Project, ReviewAssignment, User
-from portal.subqueries import per_row
+from portal.selectors.subqueries import per_row
+from portal.services import audit, lifecycle, notifications
 
 A = ReviewAssignment.State
 # Applications that still need reviewers.

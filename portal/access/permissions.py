@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from portal import roles
+from portal.access import roles
 
 
 def project_of(obj: Any) -> Any:
@@ -34,7 +34,7 @@ def _is_project_member(user: Any, obj: Any) -> bool:
 
 
 def _is_reviewer_of(user: Any, obj: Any) -> bool:
-    """Reviewers see the projects whose applications they are assigned to (see portal.reviews)."""
+    """Reviewers see the projects whose applications they are assigned to (see portal.services.reviews)."""
     project = project_of(obj)
     if project is None or not roles.is_reviewer(user):
         return False
@@ -72,7 +72,7 @@ def _can_review(user: Any, assignment: Any) -> bool:
 
 
 def _is_verification(obj: Any) -> bool:
-    """Whether an allocation (or a job's allocation) pays for a verification (portal.verification)."""
+    """Whether an allocation (or a job's allocation) pays for a verification (portal.services.verification)."""
     from portal.models import Verification
 
     allocation_id = obj.allocation_id if hasattr(obj, "allocation_id") else getattr(obj, "pk", None)
@@ -126,7 +126,7 @@ RULES: dict[str, Rule] = {
     "portal.view_application": _can_view_application,
     "portal.change_application": _can_change_application,
     "portal.decide_application": _is_maintainer,
-    # Verification runs on demand (portal.verification): the call's maintainers and assigned reviewers.
+    # Verification runs on demand (portal.services.verification): the call's maintainers and assigned reviewers.
     "portal.verify_application": lambda user, application: (
         _is_maintainer(user, application) or _is_assigned_to(user, application)
     ),
@@ -137,7 +137,7 @@ RULES: dict[str, Rule] = {
     "portal.answer_projectinvitation": _is_invitee,
     "portal.revoke_projectinvitation": _can_change_project_things,
     "portal.view_call": _is_maintainer,
-    # Repository change requests (portal.repository_changes): members ask, maintainers decide.
+    # Repository change requests (portal.services.repository_changes): members ask, maintainers decide.
     "portal.request_repository_change": _can_change_application,
     "portal.view_repositorychange": _can_change_project_things,
     "portal.decide_repositorychange": _is_maintainer,
@@ -147,9 +147,9 @@ RULES: dict[str, Rule] = {
     "scheduler.submit_job": lambda user, allocation: (
         _can_change_project_things(user, allocation) and not _is_verification(allocation)
     ),
-    # The grant's life after the award (portal.tranches): maintainers release held hours.
+    # The grant's life after the award (portal.services.tranches): maintainers release held hours.
     "scheduler.release_tranche": _is_maintainer,
-    # Idle hours reclaimed from an allocation (portal.usage): maintainers only.
+    # Idle hours reclaimed from an allocation (portal.services.usage): maintainers only.
     "scheduler.reclaim_hours": _is_maintainer,
     "portal.decide_report": _is_maintainer,
     "portal.decide_award_request": _is_maintainer,

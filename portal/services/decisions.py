@@ -15,10 +15,10 @@ from django.db.models import Count, FloatField, IntegerField, Max, Min, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from portal import call_budget, lifecycle, notifications, progress_reports, reviews
 from portal.errors import WorkflowError
 from portal.models import Application, BudgetEntry, Call
 from portal.models.applications import REVIEW_RANK
+from portal.services import call_budget, lifecycle, notifications, progress_reports, reviews
 from reproducibility.models import Report
 from scheduler import quota
 from scheduler.quota import hours
@@ -34,7 +34,7 @@ def in_ranking(call: Call) -> QuerySet[Application]:
 
 def ranked_applications(call: Call) -> QuerySet[Application]:
     """The call's submitted applications, best first: review score (the mean kept on the application by
-    portal.reviews), then reproducibility, then smaller asks."""
+    portal.services.reviews), then reproducibility, then smaller asks."""
     return (
         in_ranking(call)
         .select_related("project", "pool", "snapshot", "allocation")
@@ -53,7 +53,7 @@ def ranked_applications(call: Call) -> QuerySet[Application]:
 
 
 def _lock_for_decision(application: Application) -> Application:
-    # The application's row only: with its call and pool locked too, a supplement (portal.award_requests)
+    # The application's row only: with its call and pool locked too, a supplement (portal.services.award_requests)
     # holding the pool and auditing on the call deadlocked with an award of the same call.
     locked = (
         Application.objects.select_for_update(of=("self",))
@@ -78,7 +78,7 @@ def award(
     """Award `seconds` accelerator-seconds: an allocation on the application's pool, within the call's budget.
 
     `held_seconds` of them are a later tranche: counted against the budget now, runnable once released
-    (portal.tranches)."""
+    (portal.services.tranches)."""
     application = _lock_for_decision(application)
     if seconds <= 0:
         raise WorkflowError("An award must be a positive number of accelerator-hours.")

@@ -15,9 +15,9 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from portal import audit, notifications, tranches
 from portal.errors import WorkflowError
 from portal.models import Application, Call, ProgressReport
+from portal.services import audit, notifications, tranches
 from scheduler import quota
 from scheduler.models import Allocation, TrainingJob
 

@@ -7,9 +7,9 @@ from typing import Any
 
 from django.db import transaction
 
-from portal import assignment, audit, lifecycle, notifications, verification
 from portal.errors import WorkflowError
 from portal.models import Application, Call, Project, ReviewAssignment
+from portal.services import assignment, audit, lifecycle, notifications, verification
 from reproducibility.services import enqueue_scoring, request_snapshot
 from reproducibility.snapshots import SnapshotError
 from scheduler.models import AcceleratorPool

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from portal import roles
+from portal.access import roles
 from portal.models import User
 
 
@@ -38,10 +38,10 @@ DEMO_PEOPLE = (
 )
 
 SEEDERS: list[str] = [
-    "portal.demo.seed_people",
+    "portal.demo.seeders.seed_people",
     "scheduler.demo.seed_pools",
-    "portal.demo.seed_call",
-    "portal.demo_story.seed_applications",
+    "portal.demo.seeders.seed_call",
+    "portal.demo.story.seed_applications",
     "scheduler.demo.seed_runs",
 ]
 
@@ -73,8 +73,8 @@ def seed_people() -> list[str]:
 @transaction.atomic
 def seed_call() -> list[str]:
     """An open call offering both demo pools, with the default rubric."""
-    from portal.calls import open_call
     from portal.models import Call
+    from portal.services.calls import open_call
     from scheduler.models import AcceleratorPool
 
     if not Call.objects.filter(title=DEMO_CALL_TITLE).exists():

@@ -2,7 +2,7 @@
 
 Subqueries (`pk IN (...)`) rather than joins with DISTINCT: PostgreSQL answers them as semi-joins,
 where DISTINCT over joined rows sorted every visible job or application (30 ms at 20,000 jobs).
-Detail pages ask `user.has_perm(...)` on the object itself (portal.permissions).
+Detail pages ask `user.has_perm(...)` on the object itself (portal.access.permissions).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from portal import roles
+from portal.access import roles
 from portal.models import Project, ReviewAssignment
 
 

@@ -16,8 +16,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from portal import audit, call_budget, notifications, progress_reports, usage
 from portal.models import AllocationNotice, Application, BudgetEntry
+from portal.services import audit, call_budget, notifications, progress_reports, usage
 from scheduler import quota
 from scheduler.models import Allocation
 

@@ -13,12 +13,12 @@ from typing import Any
 from django.db.models import Case, Count, IntegerField, QuerySet, Value, When
 from django.db.models.functions import Coalesce
 
-from portal import audit, lifecycle
-from portal.calls import open_calls
 from portal.models import Application, Call, Project
-from portal.reviews import ReviewSummary, reviews_of, summarise
-from portal.subqueries import per_row
-from portal.visibility import member_project_ids
+from portal.selectors.subqueries import per_row
+from portal.selectors.visibility import member_project_ids
+from portal.services import audit, lifecycle
+from portal.services.calls import open_calls
+from portal.services.reviews import ReviewSummary, reviews_of, summarise
 from reproducibility.models import Report
 from scheduler.models import Allocation, TrainingJob
 from scheduler.selectors import Bar, bar

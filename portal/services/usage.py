@@ -12,9 +12,9 @@ from django.db import transaction
 from django.db.models import Max, Sum
 from django.utils import timezone
 
-from portal import audit, call_budget, notifications
 from portal.errors import WorkflowError
 from portal.models import AllocationNotice, Application, BudgetEntry
+from portal.services import audit, call_budget, notifications
 from scheduler import quota
 from scheduler.models import Allocation, LedgerEntry
 

@@ -10,10 +10,10 @@ from typing import Any, Protocol
 from django.db import transaction
 from django.db.models import Avg, FloatField, QuerySet, Subquery
 
-from portal import audit, notifications
 from portal.errors import WorkflowError
 from portal.models import Application, Call, CriterionScore, Review, ReviewAssignment, RubricCriterion
-from portal.subqueries import of_row
+from portal.selectors.subqueries import of_row
+from portal.services import audit, notifications
 
 SCORE_RANGE = range(1, 6)
 REVIEWABLE_STATES = (Application.State.UNDER_REVIEW, Application.State.WAITLISTED)

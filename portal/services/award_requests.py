@@ -3,7 +3,7 @@
 - A no-cost extension moves the allocation's end (scheduler.quota.extend); the end-of-term notices
   are sent again for the new end and an open final report moves with it.
 - A supplement adds hours (scheduler.quota.top_up), taken from the call's budget under its lock
-  (portal.call_budget, as awards are): at most half the award unless the maintainer says why more.
+  (portal.services.call_budget, as awards are): at most half the award unless the maintainer says why more.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from portal import audit, call_budget, notifications
 from portal.errors import WorkflowError
 from portal.models import AllocationNotice, Application, AwardRequest, BudgetEntry, ProgressReport
+from portal.services import audit, call_budget, notifications
 from scheduler import quota
 from scheduler.models import Allocation, LedgerEntry
 

@@ -1,6 +1,6 @@
 """Project membership by invitation: invite, accept or decline, revoke, leave, remove.
 
-Membership is a conflict of interest (portal.assignment), so nobody becomes a member without saying
+Membership is a conflict of interest (portal.services.assignment), so nobody becomes a member without saying
 yes: an invitation only offers it. Inviting answers the same whether the name has an account or not
 (same message, same work: one row and one queued delivery), so the form tells nobody who is
 registered. An invitation to an address without an account waits; someone who later signs up with
@@ -20,9 +20,9 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from portal import assignment, audit, notifications
 from portal.errors import WorkflowError
 from portal.models import Project, ProjectInvitation, User
+from portal.services import assignment, audit, notifications
 
 S = ProjectInvitation.State
 # More open invitations than any real project needs: a cap on a project's people sending mail.

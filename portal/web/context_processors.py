@@ -4,7 +4,8 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from portal import navigation, roles
+from portal import navigation
+from portal.access import roles
 
 
 def portal_context(request: HttpRequest) -> dict[str, Any]:

@@ -11,10 +11,10 @@ from typing import IO, Any
 from django.conf import settings
 from django.db import transaction
 
-from portal import audit, invitations, repository_changes
-from portal.calls import unique_slug
 from portal.errors import WorkflowError
 from portal.models import Project, User
+from portal.services import audit, invitations, repository_changes
+from portal.services.calls import unique_slug
 from reproducibility.services import check_local_source, source_kind
 from reproducibility.snapshots import SnapshotError
 from reproducibility.snapshots.git import check_url
@@ -152,7 +152,7 @@ def create_project(
 def update_project(project: Project, *, actor: Any, **fields: Any) -> Project:
     """Change a project's details; a changed repository is checked like a new one.
 
-    Members are not among them: they join by accepting an invitation (portal.invitations).
+    Members are not among them: they join by accepting an invitation (portal.services.invitations).
     """
     if "name" in fields:
         check_name_free(project.owner, fields["name"], besides=project)

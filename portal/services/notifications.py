@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.template.loader import render_to_string
 
-from portal import roles
+from portal.access import roles
 from portal.models import User
 
 KINDS = (

@@ -19,9 +19,9 @@ from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
-from portal import audit, notifications
 from portal.errors import WorkflowError
 from portal.models import Application, Project, RepositoryChange
+from portal.services import audit, notifications
 from reproducibility.models import Report, Snapshot
 from reproducibility.services import enqueue_scoring, request_snapshot, source_kind
 from reproducibility.snapshots import SnapshotError
@@ -107,7 +107,9 @@ def request_change(
     project: Project, *, actor: Any, repository_url: str, ref: str = "", reason: str
 ) -> RepositoryChange:
     """File a change request and have a worker snapshot and score what it asks for."""
-    from portal.projects import check_repository_source  # portal.projects guards edits with this module
+    from portal.services.projects import (
+        check_repository_source,  # portal.services.projects guards edits with this module
+    )
 
     project = Project.objects.select_for_update().get(pk=project.pk)
     if not reason.strip():

@@ -13,10 +13,10 @@ from typing import Any
 
 from django.db import transaction
 
-from portal import audit
 from portal.errors import WorkflowError
 from portal.models import Application, ProgressReport, Project
-from portal.progress_reports import fingerprint_of
+from portal.services import audit
+from portal.services.progress_reports import fingerprint_of
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Tranches: releasing the part of an award held back at the decision (portal.decisions.award).
+"""Tranches: releasing the part of an award held back at the decision (portal.services.decisions.award).
 
 Held hours already count against the call's budget, so a release moves nothing there: it makes
 them reservable (a ledger `unhold` entry, scheduler.quota.release_held), audited and mailed.
@@ -10,9 +10,9 @@ from typing import Any
 
 from django.db import transaction
 
-from portal import audit, notifications
 from portal.errors import WorkflowError
 from portal.models import Application
+from portal.services import audit, notifications
 from scheduler import quota
 from scheduler.models import Allocation
 

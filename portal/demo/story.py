@@ -12,9 +12,9 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
-from portal import applications, assignment, decisions, reviews
-from portal.demo import DEMO_CALL_TITLE
+from portal.demo.seeders import DEMO_CALL_TITLE
 from portal.models import Application, Call, Project, ReviewAssignment, User
+from portal.services import applications, assignment, decisions, reviews
 from reproducibility.services import score_snapshot
 from scheduler.models import AcceleratorPool
 

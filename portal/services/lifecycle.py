@@ -6,9 +6,9 @@ from typing import Any
 
 from django.utils import timezone
 
-from portal import audit
 from portal.errors import WorkflowError
 from portal.models import Application
+from portal.services import audit
 
 S = Application.State
 

@@ -1,0 +1,1 @@
+"""Demo data for a fresh install (`manage.py seed_demo`): the seeders and the demo's story."""

@@ -1,0 +1,1 @@
+"""Web plumbing shared by every page: middleware, template context, health checks."""
