@@ -108,6 +108,7 @@ award_routes = [
     path("p/<int:pk>/sponsored.svg", public_views.sponsored_badge, name="sponsored_badge"),
     path("projects/<int:pk>/public-page/", public_views.project_public_page_switch, name="project_public_page"),
     path("manage/allocations/<int:pk>/reclaim/", usage_views.allocation_reclaim, name="allocation_reclaim"),
+    path("manage/allocations/<int:pk>/revoke/", usage_views.allocation_revoke, name="allocation_revoke"),
     path(
         "manage/award-requests/<int:pk>/decide/", award_request_views.award_request_decide, name="award_request_decide"
     ),

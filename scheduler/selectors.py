@@ -40,18 +40,27 @@ def visible_jobs(user: Any) -> QuerySet[TrainingJob]:
 
 @dataclass
 class Bar:
-    """Percentages of an allocation's award: used, reserved, remaining."""
+    """Percentages of an allocation's award: used, reserved, held for later tranches, remaining."""
 
     used: float
     reserved: float
     remaining: float
+    held: float = 0.0
+
+    @property
+    def held_from(self) -> float:
+        """Held hours are drawn at the bar's far end: the last to become runnable."""
+        return round(100 - self.held, 1)
 
 
 def bar(allocation: Allocation) -> Bar:
+    """Held tranches are part of the award but not runnable: shown apart, not as remaining."""
     awarded = max(allocation.awarded, 1)
     used = 100 * allocation.used / awarded
     reserved = 100 * allocation.reserved / awarded
-    return Bar(round(used, 1), round(reserved, 1), round(max(100 - used - reserved, 0), 1))
+    held = 100 * allocation.held / awarded
+    remaining = max(100 - used - reserved - held, 0)
+    return Bar(round(used, 1), round(reserved, 1), round(remaining, 1), round(held, 1))
 
 
 @dataclass

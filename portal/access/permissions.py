@@ -151,6 +151,8 @@ RULES: dict[str, Rule] = {
     "scheduler.release_tranche": _is_maintainer,
     # Idle hours reclaimed from an allocation (portal.services.usage): maintainers only.
     "scheduler.reclaim_hours": _is_maintainer,
+    # Ending an award early, its unused hours back to the call (portal.services.award_terms.revoke).
+    "scheduler.revoke_allocation": _is_maintainer,
     "portal.decide_report": _is_maintainer,
     "portal.decide_award_request": _is_maintainer,
     "scheduler.view_trainingjob": _can_view_project_things,

@@ -13,7 +13,8 @@ class BudgetEntry(models.Model):
     """One movement of a call's budget on a pool. Never updated or deleted.
 
     `seconds` is what the entry moves into `CallPool.awarded_seconds`: awards and supplements take
-    from the budget (+), unused hours returned at expiry and reclaimed idle hours come back (-).
+    from the budget (+), unused hours returned at expiry or at a revocation and reclaimed idle hours
+    come back (-).
     The cached `awarded_seconds` always equals the sum of its entries.
     """
 
@@ -23,6 +24,7 @@ class BudgetEntry(models.Model):
         SUPPLEMENT = "supplement"
         RETURN = "return", "returned at expiry"
         RECLAIM = "reclaim", "idle hours reclaimed"
+        REVOKE = "revoke", "returned at revocation"
 
     call_pool = models.ForeignKey("portal.CallPool", on_delete=models.PROTECT, related_name="ledger")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -41,7 +43,7 @@ class BudgetEntry(models.Model):
             models.CheckConstraint(
                 condition=(
                     Q(kind__in=["opening", "award", "supplement"], seconds__gte=0)
-                    | Q(kind__in=["return", "reclaim"], seconds__lte=0)
+                    | Q(kind__in=["return", "reclaim", "revoke"], seconds__lte=0)
                 ),
                 name="budget_entry_sign_matches_kind",
             ),

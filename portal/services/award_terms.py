@@ -5,17 +5,22 @@ written under the allocation's lock). At the end the scheduler expires the alloc
 cancelled, their reservations released) and here its unused hours, held tranches included, go back
 to the call's budget: a `return` entry in the allocation's ledger and one in the call's. Hours a
 running run still holds at the end come back when it finishes, at the next sweep.
+
+A maintainer may also end an award early (`revoke`): the same return, as a `revoke` entry on both
+sides, and the same later return of what running runs still held.
 """
 
 from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from portal.errors import WorkflowError
 from portal.models import AllocationNotice, Application, BudgetEntry
 from portal.services import audit, call_budget, notifications, progress_reports, usage
 from scheduler import quota
@@ -25,6 +30,8 @@ N = AllocationNotice.Kind
 # Nearest last: when several thresholds pass together (a short award) only the nearest is mailed.
 EXPIRY_NOTICES = ((30, N.EXPIRY_30), (7, N.EXPIRY_7), (1, N.EXPIRY_1))
 RUNNING_STATES = (Allocation.State.ACTIVE, Allocation.State.SUSPENDED)
+ENDED_STATES = (Allocation.State.EXPIRED, Allocation.State.REVOKED)
+NEEDS_REVOKE_REASON = "Say why the allocation is revoked; the project reads it."
 
 
 def sweep(now: datetime | None = None) -> dict[str, list[int]]:
@@ -81,9 +88,10 @@ def _send_expiry_notice(allocation_id: int, now: datetime) -> bool:
 
 
 def return_unused_hours() -> list[int]:
-    """Give every ended award's unused hours back to its call; the ids of allocations that gave some."""
+    """Give every ended (expired or revoked) award's unused hours back to its call; the ids of
+    allocations that gave some."""
     ended = (
-        Allocation.objects.filter(state=Allocation.State.EXPIRED, application__isnull=False)
+        Allocation.objects.filter(state__in=ENDED_STATES, application__isnull=False)
         .filter(awarded__gt=F("used") + F("reserved"))
         .values_list("pk", flat=True)
     )
@@ -92,19 +100,21 @@ def return_unused_hours() -> list[int]:
 
 @transaction.atomic
 def return_unused(allocation_id: int) -> int:
-    """One expired allocation's unused hours back to its call's budget (both ledgers), once."""
+    """One ended allocation's unused hours back to its call's budget (both ledgers), once."""
     application = Application.objects.select_related("call", "project").get(allocation_id=allocation_id)
     budget = call_budget.locked(application.call_id, application.pool_id)  # the budget first, as awards do
     allocation = (
         Allocation.objects.select_for_update(of=("self",)).select_related("project", "pool").get(pk=allocation_id)
     )
-    if allocation.state != Allocation.State.EXPIRED:
+    if allocation.state not in ENDED_STATES:
         return 0
-    memo = f"unused at the end, returned to {application.call}"
+    revoked = allocation.state == Allocation.State.REVOKED
+    memo = f"unused at the {'revocation' if revoked else 'end'}, returned to {application.call}"
     seconds = quota.return_unused(allocation, memo=memo)
     if not seconds:
         return 0
-    call_budget.give_back(budget, seconds, BudgetEntry.Kind.RETURN, allocation=allocation, actor=None, memo=memo)
+    kind = BudgetEntry.Kind.REVOKE if revoked else BudgetEntry.Kind.RETURN
+    call_budget.give_back(budget, seconds, kind, allocation=allocation, actor=None, memo=memo)
     audit.record(None, "allocation.hours_returned", application, message=memo, seconds=seconds)
     _, first_time = AllocationNotice.objects.get_or_create(allocation=allocation, kind=N.ENDED)
     if first_time:  # a run that was still going returns its leftovers later, without a second mail
@@ -118,6 +128,41 @@ def return_unused(allocation_id: int) -> int:
             used_hours=allocation.used / 3600,
         )
     return seconds
+
+
+@transaction.atomic
+def revoke(allocation: Allocation, *, actor: Any, reason: str) -> int:
+    """End an awarded allocation now and credit its unused hours, held tranches included, to the call's
+    budget (a `revoke` entry in both ledgers); the seconds credited. Queued runs are cancelled and running
+    ones asked to stop; what they still hold comes back when they finish, at the next sweep."""
+    if not reason.strip():
+        raise WorkflowError(NEEDS_REVOKE_REASON)
+    application = Application.objects.select_related("call", "project").filter(allocation=allocation).first()
+    if application is None:
+        raise WorkflowError(
+            "Only an allocation awarded through a call is revoked here; its hours go back to that call."
+        )
+    budget = call_budget.locked(application.call_id, application.pool_id)  # the budget first, as awards do
+    before = Allocation.objects.select_for_update(of=("self",)).select_related("project", "pool").get(pk=allocation.pk)
+    if before.state not in RUNNING_STATES:
+        raise WorkflowError(f"This allocation is {before.state}; only a running allocation is revoked.")
+    memo = f"revoked: {reason.strip()}"[:500]
+    revoked = quota.revoke(before, actor=actor, memo=memo)
+    returned = before.awarded - revoked.awarded
+    call_budget.give_back(budget, returned, BudgetEntry.Kind.REVOKE, allocation=revoked, actor=actor, memo=memo)
+    # The end is told now: hours a running run hands back later return without a second mail.
+    AllocationNotice.objects.get_or_create(allocation=revoked, kind=N.ENDED)
+    audit.record(actor, "allocation.revoked", application, message=reason.strip(), seconds=returned)
+    notifications.notify(
+        "allocation_revoked",
+        notifications.project_people(revoked.project),
+        allocation=revoked,
+        call=application.call,
+        returned_hours=returned / 3600,
+        used_hours=revoked.used / 3600,
+        reason=reason.strip(),
+    )
+    return returned
 
 
 def _audit_target(allocation: Allocation) -> Allocation | Application:

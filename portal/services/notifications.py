@@ -38,6 +38,7 @@ KINDS = (
     "award_request_decided",
     "allocation_idle",
     "hours_reclaimed",
+    "allocation_revoked",
 )
 
 

@@ -272,6 +272,14 @@ MATRIX: list[Route] = [
         ok=frozenset({302}),  # refused (no low-usage notice yet), back to the usage page saying so
     ),
     R(
+        "portal:allocation_revoke",
+        {MAINTAINER},
+        method="POST",
+        args=lambda w: [w.allocation.pk],
+        data=lambda w: {"reason": "The terms were broken."},
+        ok=frozenset({302}),  # back to the usage page, saying what went back to the call
+    ),
+    R(
         "portal:award_request_decide",
         {MAINTAINER},
         method="POST",
