@@ -1,4 +1,4 @@
-"""Admin: pools are edited here; allocations and the ledger are read-only (use the services)."""
+"""Admin: pools are edited here; allocations, jobs, the ledger and job events are read-only (use the services)."""
 
 from django.contrib import admin
 
@@ -11,6 +11,7 @@ class AcceleratorPoolAdmin(admin.ModelAdmin):
 
     list_display = ("name", "kind", "capacity", "backend", "namespace", "kueue_queue")
     list_filter = ("kind", "backend")
+    search_fields = ("name", "resource_name", "namespace")
     # Where and how applicants' code runs (the sandbox) is the operator's decision.
     operator_fields = (
         "name",
@@ -56,15 +57,23 @@ class LedgerInline(admin.TabularInline):
 @admin.register(Allocation)
 class AllocationAdmin(ReadOnlyAdmin):
     list_display = ("project", "pool", "state", "awarded", "reserved", "used", "expires_at")
+    # Allocation.__str__ names its project and pool: selected with the rows, not once per row.
+    list_select_related = ("project", "pool")
     list_filter = ("state", "pool")
     search_fields = ("project__name",)
+    date_hierarchy = "expires_at"
     inlines = [LedgerInline]
 
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(ReadOnlyAdmin):
+    """The ledger is append-only (LedgerEntry refuses updates and deletes)."""
+
     list_display = ("created", "allocation", "kind", "seconds", "job", "actor", "memo")
-    list_filter = ("kind",)
+    list_select_related = ("allocation__project", "allocation__pool", "job", "actor")
+    list_filter = ("kind", "allocation__pool")
+    search_fields = ("allocation__project__name", "memo")
+    date_hierarchy = "created"
 
 
 class JobEventInline(admin.TabularInline):
@@ -88,5 +97,19 @@ class TrainingJobAdmin(ReadOnlyAdmin):
         "submitted_at",
         "charged_seconds",
     )
+    list_select_related = ("allocation__project", "allocation__pool")
     list_filter = ("state", "pool")
+    search_fields = ("name", "allocation__project__name", "entrypoint", "commit")
+    date_hierarchy = "submitted_at"
     inlines = [JobEventInline]
+
+
+@admin.register(JobEvent)
+class JobEventAdmin(ReadOnlyAdmin):
+    """A job's timeline is its history: written by scheduler.jobs as the job moves, edited by nobody."""
+
+    list_display = ("at", "job", "from_state", "to_state", "actor", "message")
+    list_select_related = ("job", "actor")
+    list_filter = ("to_state",)
+    search_fields = ("message", "job__name")
+    date_hierarchy = "at"

@@ -41,8 +41,8 @@ ADMIN_RIGHTS: dict[str, dict[str, tuple[str, ...]]] = {
     "axes.accesslog": {},
     # Projects change through their pages and API, where the workflow's rules apply.
     "portal.project": {MAINTAINER: VIEW},
-    # The grant workflow lives on the pages (calls, reviews, decisions, the audit log); the admin
-    # does not show it, so no role needs its permissions there.
+    # The grant workflow changes on the pages (calls, reviews, decisions, the audit log), where its
+    # rules apply; the admin shows it to operators only, read-only (portal/admin/grants.py).
     "portal.application": {},
     "portal.auditentry": {},
     "portal.call": {},
@@ -55,7 +55,7 @@ ADMIN_RIGHTS: dict[str, dict[str, tuple[str, ...]]] = {
     "portal.reviewassignment": {},
     "portal.rubriccriterion": {},
     # After the award (issue 17): the call's budget ledger, notices, reports and requests live on the
-    # allocation's pages, where their workflows' rules apply.
+    # allocation's pages, where their workflows' rules apply (operators read them: portal/admin/awards.py).
     "portal.budgetentry": {},
     "portal.allocationnotice": {},
     "portal.progressreport": {},
@@ -78,7 +78,7 @@ ADMIN_RIGHTS: dict[str, dict[str, tuple[str, ...]]] = {
 
 # Records that are never updated or deleted (their models refuse it); no role may be granted more
 # than viewing them, and their admins refuse changes even to operators.
-APPEND_ONLY = ("portal.auditentry", "scheduler.ledgerentry", "scheduler.jobevent")
+APPEND_ONLY = ("portal.auditentry", "portal.budgetentry", "scheduler.ledgerentry", "scheduler.jobevent")
 
 
 def permissions_of(role: str) -> set[str]:
