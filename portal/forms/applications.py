@@ -12,9 +12,11 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 
+from portal.errors import WorkflowError
 from portal.forms.validators import MAX_HOURS, single_line
+from portal.forms.workflow_errors import show_refusal
 from portal.models import Application, Call, Project
-from portal.services.applications import Plan
+from portal.services.applications import Plan, check_plan
 from scheduler import entrypoints
 from scheduler.models import AcceleratorPool
 
@@ -109,12 +111,15 @@ class ApplicationForm(forms.Form):
         return form
 
     def clean(self) -> dict[str, Any]:
-        """Workers that do not fit in the chosen pool are refused next to the workers field."""
+        """Whether the call can serve the plan (its pools, budget, the pool's size), each problem next to its
+        field, together with the fields' own errors: one round trip shows them all."""
         cleaned = super().clean() or {}
-        pool, workers, each = cleaned.get("pool"), cleaned.get("workers"), cleaned.get("accelerators_per_worker")
-        if pool is not None and workers and each and workers * each > pool.capacity:
-            fit = f"do not fit in {pool}, which has {pool.capacity} accelerators."
-            self.add_error("workers", f"{workers} workers x {each} accelerators {fit}")
+        needed = ("pool", "requested_hours", "workers", "accelerators_per_worker", "expected_runs")
+        if all(cleaned.get(name) is not None for name in needed):
+            try:
+                check_plan(self.call, self.plan())
+            except WorkflowError as error:
+                show_refusal(self, error)
         return cleaned
 
     def clean_entrypoint(self) -> str:
@@ -133,8 +138,8 @@ class ApplicationForm(forms.Form):
         return Plan(
             pool=data["pool"],
             requested_seconds=round(data["requested_hours"] * HOUR),
-            justification=data["justification"].strip(),
-            entrypoint=data["entrypoint"].strip(),
+            justification=data.get("justification", "").strip(),
+            entrypoint=data.get("entrypoint", "").strip(),
             workers=data["workers"],
             accelerators_per_worker=data["accelerators_per_worker"],
             expected_runs=data["expected_runs"],

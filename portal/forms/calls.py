@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from portal.forms.validators import MAX_HOURS, single_line
 from portal.models import Call, User
+from portal.services import calls as call_services
 from portal.services.calls import DEFAULT_RUBRIC, Criterion
 from scheduler.models import AcceleratorPool
 
@@ -85,6 +86,11 @@ class CallForm(forms.Form):
         help_text=f"Empty: {Call._meta.get_field('idle_notice_days').default}. "
         "Maintainers may then reclaim idle hours.",
     )
+    accept_over_capacity = forms.BooleanField(
+        label="Keep these budgets although the pools cannot run them all in the call's period",
+        required=False,
+        widget=forms.CheckboxInput(attrs={"data-testid": "accept-over-capacity"}),
+    )
 
     def clean_report_months(self) -> list[int]:
         text = self.cleaned_data.get("report_months") or ""
@@ -100,19 +106,54 @@ class CallForm(forms.Form):
         kwargs["initial"].setdefault("closes_at", now + timedelta(days=30))
         super().__init__(*args, **kwargs)
         self.pools = list(pools)
+        self.over_capacity: list[call_services.CapacityShortfall] = []
         for pool in self.pools:
             self.fields[self.budget_field(pool)] = forms.DecimalField(
                 label=f"{pool.name} budget (accelerator-hours)",
                 max_digits=14,
                 decimal_places=2,
                 required=False,
+                min_value=Decimal("0.01"),
+                max_value=MAX_HOURS,
+                error_messages={"min_value": "Give a positive number of accelerator-hours, or leave it empty."},
                 widget=forms.NumberInput(attrs={"step": "any", "min": 0}),
                 help_text=f"{pool.get_kind_display()}, {pool.capacity} accelerators. Empty: not offered.",
             )
 
+    @classmethod
+    def for_call(cls, call: Call, data: Any = None, *, pools: Sequence[AcceleratorPool]) -> CallForm:
+        """The form of an existing call, filled in with its settings and budgets."""
+        initial: dict[str, Any] = {name: getattr(call, name) for name in call_services.EDITABLE}
+        initial["report_months"] = ", ".join(str(month) for month in call.report_months)
+        for offer in call.call_pools.all():
+            initial[call_services.budget_field(offer.pool_id)] = Decimal(offer.budget_seconds) / HOUR
+        return cls(data, pools=pools, initial=initial)
+
     @staticmethod
     def budget_field(pool: AcceleratorPool) -> str:
-        return f"budget_{pool.pk}"
+        return call_services.budget_field(pool.pk)
+
+    def clean(self) -> dict[str, Any]:
+        """Budgets larger than their pool can run while the call's awards last are flagged next to their field,
+        until the maintainer ticks accept_over_capacity: a warning, not a rule."""
+        cleaned = super().clean() or {}
+        opens_at, closes_at = cleaned.get("opens_at"), cleaned.get("closes_at")
+        if opens_at and closes_at and closes_at <= opens_at:
+            self.add_error("closes_at", "A call must close after it opens.")
+        needed = ("opens_at", "closes_at", "award_validity_days")
+        if self.errors or cleaned.get("accept_over_capacity") or not all(cleaned.get(name) for name in needed):
+            return cleaned
+        self.over_capacity = call_services.capacity_shortfalls(
+            opens_at=cleaned["opens_at"],
+            closes_at=cleaned["closes_at"],
+            award_validity_days=cleaned["award_validity_days"],
+            budgets=self.budgets(),
+        )
+        for shortfall in self.over_capacity:
+            self.add_error(
+                self.budget_field(shortfall.pool), f"{shortfall} Lower it, or tick the box below to keep it."
+            )
+        return cleaned
 
     def budget_fields(self) -> list[forms.BoundField]:
         return [self[self.budget_field(pool)] for pool in self.pools]
@@ -137,6 +178,15 @@ class CallForm(forms.Form):
             "overdue_reports_block_runs": data["overdue_reports_block_runs"],
             "idle_notice_days": data.get("idle_notice_days") or Call._meta.get_field("idle_notice_days").default,
         }
+
+
+class CloseCallForm(forms.Form):
+    reason = forms.CharField(
+        label="Why close it now (kept in the audit log)",
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
 
 
 class CriterionForm(forms.Form):

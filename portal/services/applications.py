@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import transaction
 
-from portal.errors import WorkflowError
+from portal.errors import Problem, WorkflowError, refuse_if_any
 from portal.models import Application, Call, Project, ReviewAssignment
 from portal.services import assignment, audit, lifecycle, notifications, verification
 from reproducibility.services import enqueue_scoring, request_snapshot
@@ -32,25 +32,35 @@ class Plan:
 
 
 def check_plan(call: Call, plan: Plan) -> None:
-    """Refuse a plan the call cannot serve, saying why."""
+    """Refuse a plan the call cannot serve, saying every reason at once, each with its form field."""
+    problems: list[Problem] = []
     offered = call.call_pools.filter(pool=plan.pool).first()
     if offered is None:
         names = ", ".join(call.call_pools.values_list("pool__name", flat=True))
-        raise WorkflowError(f"{call} does not offer {plan.pool}; it offers {names}.")
+        problems.append(("pool", f"{call} does not offer {plan.pool}; it offers {names}."))
     if plan.requested_seconds <= 0:
-        raise WorkflowError("Ask for a positive number of accelerator-hours.")
-    if plan.requested_seconds > offered.budget_seconds:
-        raise WorkflowError(
-            f"{hours(plan.requested_seconds)} accelerator-hours is more than the call's whole budget "
-            f"on {plan.pool} ({hours(offered.budget_seconds)} h)."
+        problems.append(("requested_hours", "Ask for a positive number of accelerator-hours."))
+    elif offered is not None and plan.requested_seconds > offered.budget_seconds:
+        problems.append(
+            (
+                "requested_hours",
+                f"{hours(plan.requested_seconds)} accelerator-hours is more than the call's whole budget "
+                f"on {plan.pool} ({hours(offered.budget_seconds)} h).",
+            )
         )
-    if plan.workers < 1 or plan.accelerators_per_worker < 1 or plan.expected_runs < 1:
-        raise WorkflowError("Workers, accelerators per worker and expected runs must each be at least 1.")
-    if plan.workers * plan.accelerators_per_worker > plan.pool.capacity:
-        raise WorkflowError(
-            f"{plan.workers} workers x {plan.accelerators_per_worker} accelerators do not fit in {plan.pool}, "
-            f"which has {plan.pool.capacity} accelerators."
+    for field in ("workers", "accelerators_per_worker", "expected_runs"):
+        if getattr(plan, field) < 1:
+            problems.append((field, "Give at least 1."))
+    accelerators = plan.workers * plan.accelerators_per_worker
+    if plan.workers >= 1 and plan.accelerators_per_worker >= 1 and accelerators > plan.pool.capacity:
+        problems.append(
+            (
+                "workers",
+                f"{plan.workers} workers x {plan.accelerators_per_worker} accelerators do not fit in "
+                f"{plan.pool}, which has {plan.pool.capacity} accelerators.",
+            )
         )
+    refuse_if_any(problems)
 
 
 def _check_open(call: Call) -> None:

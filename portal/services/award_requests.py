@@ -36,7 +36,7 @@ def _application(allocation: Allocation) -> Application:
 
 def _ask(allocation: Allocation, kind: str, *, actor: Any, reason: str, **what: Any) -> AwardRequest:
     if not reason.strip():
-        raise WorkflowError(NEEDS_REASON)
+        raise WorkflowError(NEEDS_REASON, field="reason")
     if allocation.state not in RUNNING:
         raise WorkflowError(f"This allocation is {allocation.state}; it takes no more requests.")
     application = _application(allocation)
@@ -56,9 +56,13 @@ def _ask(allocation: Allocation, kind: str, *, actor: Any, reason: str, **what: 
 def request_extension(allocation: Allocation, *, actor: Any, new_end: datetime, reason: str) -> AwardRequest:
     """Ask for a later end date, at most a year beyond the current one."""
     if new_end <= allocation.expires_at:
-        raise WorkflowError(f"Ask for an end after the current one ({allocation.expires_at:%Y-%m-%d}).")
+        raise WorkflowError(
+            f"Ask for an end after the current one ({allocation.expires_at:%Y-%m-%d}).", field="new_end"
+        )
     if new_end > allocation.expires_at + MAX_EXTENSION:
-        raise WorkflowError("An extension moves the end by at most a year; ask for a renewal beyond that.")
+        raise WorkflowError(
+            "An extension moves the end by at most a year; ask for a renewal beyond that.", field="new_end"
+        )
     return _ask(allocation, K.EXTENSION, actor=actor, reason=reason, new_expires_at=new_end)
 
 
@@ -66,7 +70,7 @@ def request_extension(allocation: Allocation, *, actor: Any, new_end: datetime, 
 def request_supplement(allocation: Allocation, *, actor: Any, seconds: int, reason: str) -> AwardRequest:
     """Ask for more hours on the same allocation."""
     if seconds <= 0:
-        raise WorkflowError("A supplement is a positive number of accelerator-hours.")
+        raise WorkflowError("A supplement is a positive number of accelerator-hours.", field="hours")
     return _ask(allocation, K.SUPPLEMENT, actor=actor, reason=reason, seconds=seconds)
 
 
@@ -92,7 +96,7 @@ def approve(request: AwardRequest, *, actor: Any, message: str = "", override_re
 @transaction.atomic
 def decline(request: AwardRequest, *, actor: Any, message: str) -> AwardRequest:
     if not message.strip():
-        raise WorkflowError(NEEDS_MESSAGE)
+        raise WorkflowError(NEEDS_MESSAGE, field="message")
     request = _locked_pending(request)
     return _decided(request, _application(request.allocation), S.DECLINED, actor=actor, message=message)
 
@@ -132,7 +136,8 @@ def _supplement(
     if seconds > cap and not override_reason.strip():
         raise WorkflowError(
             f"A supplement is at most half the award ({cap / 3600:g} h); "
-            f"say why this one gives {seconds / 3600:g} h to go beyond it."
+            f"say why this one gives {seconds / 3600:g} h to go beyond it.",
+            field="override_reason",
         )
     budget = call_budget.locked(application.call_id, application.pool_id)  # the budget first, as awards
     call_budget.take(

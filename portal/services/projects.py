@@ -42,7 +42,7 @@ def check_repository_source(source: str) -> str:
     """The repository source, cleaned, or a WorkflowError saying why it is refused."""
     source = source.strip()
     if not source:
-        raise WorkflowError("Give the project's repository: an https git URL.")
+        raise WorkflowError("Give the project's repository: an https git URL.", field="repository_url")
     ssh = next((m for m in (pattern.match(source) for pattern in SSH_URLS) if m), None)
     if ssh:  # else read as a local folder name and answered "not an absolute path"
         https = f"https://{ssh['host']}/{ssh['path'].lstrip('/')}"
@@ -55,26 +55,28 @@ def check_repository_source(source: str) -> str:
         try:
             check_url(source, settings.CG_GIT_ALLOWED_HOSTS, resolve=_no_dns)
         except SnapshotError as error:
-            raise WorkflowError(str(error)) from error
+            raise WorkflowError(str(error), field="repository_url") from error
         return source
     if kind == "archive":
         # Archives only come from uploads: a typed path must never make the server read its own files.
         path = Path(source).resolve()
         if not path.is_relative_to(uploads_root().resolve()) or not _exists(path, "file"):
-            raise WorkflowError("Archives must be uploaded, not given as a path.")
+            raise WorkflowError("Archives must be uploaded, not given as a path.", field="repository_url")
         return str(path)
     if not settings.CG_ALLOW_LOCAL_REPOSITORIES:
-        raise WorkflowError("Give an https git URL (local folders are not accepted on this portal).")
+        raise WorkflowError(
+            "Give an https git URL (local folders are not accepted on this portal).", field="repository_url"
+        )
     try:
         path = Path(source).expanduser()
     except RuntimeError:  # ~name of no user on this machine
         path = Path(source)
     if not path.is_absolute() or not _exists(path, "dir"):
-        raise WorkflowError(f"{source} is not an absolute path to a folder on this machine.")
+        raise WorkflowError(f"{source} is not an absolute path to a folder on this machine.", field="repository_url")
     try:
         check_local_source(path)
     except SnapshotError as error:
-        raise WorkflowError(str(error)) from error
+        raise WorkflowError(str(error), field="repository_url") from error
     return str(path.resolve())
 
 
@@ -89,7 +91,7 @@ def store_upload(name: str, stream: IO[bytes], max_bytes: int) -> str:
     """Keep an uploaded archive under the uploads folder and return its path (the project's source)."""
     suffix = next((s for s in ARCHIVE_SUFFIXES if name.lower().endswith(s)), None)
     if suffix is None:
-        raise WorkflowError("Upload a .zip, .tar.gz or .tar archive of the repository.")
+        raise WorkflowError("Upload a .zip, .tar.gz or .tar archive of the repository.", field="archive")
     folder = uploads_root()
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{uuid.uuid4().hex}{suffix}"
@@ -100,7 +102,7 @@ def store_upload(name: str, stream: IO[bytes], max_bytes: int) -> str:
             if written > max_bytes:
                 out.close()
                 target.unlink(missing_ok=True)
-                raise WorkflowError(f"The archive is larger than {max_bytes // (1 << 20)} MB.")
+                raise WorkflowError(f"The archive is larger than {max_bytes // (1 << 20)} MB.", field="archive")
             out.write(chunk)
     return str(target)
 

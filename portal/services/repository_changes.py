@@ -93,11 +93,13 @@ def _check_ref(repository_url: str, ref: str) -> str:
         return ""
     if not REF.match(ref):
         raise WorkflowError(
-            "Give the commit as git names it: a commit hash, a branch or a tag (letters, digits, . _ / -)."
+            "Give the commit as git names it: a commit hash, a branch or a tag (letters, digits, . _ / -).",
+            field="ref",
         )
     if source_kind(repository_url) != Snapshot.Kind.GIT:
         raise WorkflowError(
-            "A commit can only be picked in a git repository; a local folder or archive is taken as it is."
+            "A commit can only be picked in a git repository; a local folder or archive is taken as it is.",
+            field="ref",
         )
     return ref
 
@@ -113,7 +115,7 @@ def request_change(
 
     project = Project.objects.select_for_update().get(pk=project.pk)
     if not reason.strip():
-        raise WorkflowError("Tell the maintainers why the project needs another repository or commit.")
+        raise WorkflowError("Tell the maintainers why the project needs another repository or commit.", field="reason")
     source = check_repository_source(repository_url or project.repository_url)
     ref = _check_ref(source, ref)
     if not lock_reason(project):
@@ -176,7 +178,7 @@ def approve(change: RepositoryChange, *, actor: Any, message: str) -> Repository
     """Make the change's snapshot what the project runs: its running allocations and its applications
     under review move to it, and the project's repository becomes the one asked for."""
     if not message.strip():
-        raise WorkflowError("Say why the change is approved: the applicant and the audit log keep it.")
+        raise WorkflowError("Say why the change is approved: the applicant and the audit log keep it.", field="message")
     change = _lock_pending(change, actor)
     snapshot = change.snapshot
     if snapshot.status != Snapshot.Status.DONE or not snapshot.commit:
@@ -214,7 +216,7 @@ def approve(change: RepositoryChange, *, actor: Any, message: str) -> Repository
 def decline(change: RepositoryChange, *, actor: Any, message: str) -> RepositoryChange:
     """Keep running what was reviewed; the applicant is told why."""
     if not message.strip():
-        raise WorkflowError("Tell the applicant why the change is declined.")
+        raise WorkflowError("Tell the applicant why the change is declined.", field="message")
     change = _lock_pending(change, actor)
     audit.record(
         actor, "repository_change.declined", change, from_state=C.PENDING, to_state=C.DECLINED, message=message.strip()

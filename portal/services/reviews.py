@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from django.db import transaction
 from django.db.models import Avg, FloatField, QuerySet, Subquery
 
-from portal.errors import WorkflowError
+from portal.errors import Problem, WorkflowError, refuse_if_any
 from portal.models import Application, Call, CriterionScore, Review, ReviewAssignment, RubricCriterion
 from portal.selectors.subqueries import of_row
 from portal.services import audit, notifications
@@ -61,12 +61,14 @@ def submit_review(
         raise WorkflowError("Scores were given for criteria that are not in this call's rubric.")
     if any(scores[c.pk] not in SCORE_RANGE for c in criteria):
         raise WorkflowError("Each criterion is scored from 1 to 5.")
+    problems: list[Problem] = []
     if not comment_to_applicant.strip():
-        raise WorkflowError("Write a comment to the applicant.")
+        problems.append(("comment_to_applicant", "Write a comment to the applicant."))
     if recommendation not in Review.Recommendation.values:
-        raise WorkflowError(f"Recommend one of: {', '.join(Review.Recommendation.values)}.")
+        problems.append(("recommendation", f"Recommend one of: {', '.join(Review.Recommendation.values)}."))
     if recommended_seconds < 0:
-        raise WorkflowError("Recommended hours cannot be negative.")
+        problems.append(("recommended_hours", "Recommended hours cannot be negative."))
+    refuse_if_any(problems)
     review = Review.objects.create(
         assignment=assignment,
         comment_to_applicant=comment_to_applicant.strip(),

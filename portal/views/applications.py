@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from portal.errors import WorkflowError
 from portal.forms.applications import ApplicationForm, WithdrawForm
+from portal.forms.workflow_errors import show_refusal
 from portal.models import Application, Call, Project
 from portal.selectors import applicant
 from portal.services import applications, lifecycle
@@ -76,7 +77,7 @@ def apply(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             application = _save(request, form.cleaned_data["project"], call, form)
         except WorkflowError as error:
-            form.add_error(None, str(error))
+            show_refusal(form, error)
         else:
             return _saved(request, application)
     context = {"call": call, "form": form, "has_projects": projects.exists()}
@@ -96,7 +97,7 @@ def application_edit(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             application = _save(request, application.project, application.call, form)
         except WorkflowError as error:
-            form.add_error(None, str(error))
+            show_refusal(form, error)
         else:
             return _saved(request, application)
     context = {"call": application.call, "form": form, "application": application, "has_projects": True}

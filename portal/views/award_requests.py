@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from portal.access import roles
 from portal.errors import WorkflowError
 from portal.forms.award_requests import AwardRequestDecisionForm, AwardRequestForm
+from portal.forms.workflow_errors import show_refusal
 from portal.models import AwardRequest
 from portal.services import award_requests
 from scheduler.models import Allocation
@@ -41,7 +42,7 @@ def allocation_requests(request: HttpRequest, pk: int) -> HttpResponse:
                         allocation, actor=request.user, seconds=form.seconds(), reason=data["reason"]
                     )
             except WorkflowError as error:
-                form.add_error(None, str(error))
+                show_refusal(form, error)
             else:
                 messages.success(request, "Request sent; the maintainers decide on it.")
                 return redirect("portal:allocation_requests", pk=pk)

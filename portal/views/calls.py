@@ -17,7 +17,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from portal.access import roles
 from portal.errors import WorkflowError
-from portal.forms.calls import AssignReviewerForm, CallForm, DecisionForm, criteria_of, rubric_formset
+from portal.forms.calls import (
+    AssignReviewerForm,
+    CallForm,
+    CloseCallForm,
+    DecisionForm,
+    criteria_of,
+    rubric_formset,
+)
+from portal.forms.workflow_errors import show_refusal
 from portal.models import Application, Call, User
 from portal.selectors import maintainer, reviewer
 from portal.services import assignment, audit, calls, decisions
@@ -36,9 +44,9 @@ def _require_maintainer(request: HttpRequest) -> None:
         raise PermissionDenied("Only maintainers run calls.")
 
 
-def _call_for(request: HttpRequest, pk: int) -> Call:
+def _call_for(request: HttpRequest, pk: int, perm: str = "portal.view_call") -> Call:
     call = get_object_or_404(Call, pk=pk)
-    if not request.user.has_perm("portal.view_call", call):
+    if not request.user.has_perm(perm, call):
         raise PermissionDenied("Only maintainers run calls.")
     return call
 
@@ -75,19 +83,60 @@ def call_create(request: HttpRequest) -> HttpResponse:
     pools = list(AcceleratorPool.objects.order_by("name"))
     data = request.POST if request.method == "POST" else None
     form, rubric = CallForm(data, pools=pools), rubric_formset(data)
+    rubric_errors: list[str] = []
     if request.method == "POST" and form.is_valid() and rubric.is_valid():
         try:
             call = calls.open_call(
                 **form.options(), budgets=form.budgets(), criteria=criteria_of(rubric), actor=request.user
             )
         except WorkflowError as error:
-            form.add_error(None, str(error))
+            # The rubric's problems show above the rubric, the others next to their fields.
+            rubric_errors = [message for field, message in error.problems if field == "criteria"]
+            others = [problem for problem in error.problems if problem[0] != "criteria"]
+            if others:
+                show_refusal(form, WorkflowError.collected(others))
         else:
             messages.success(request, f"The call {call} is open for applications from {call.opens_at:%Y-%m-%d %H:%M}.")
             return redirect("portal:call_dashboard", pk=call.pk)
     invalid = request.method == "POST"  # a POST that reaches here was refused
-    context = {"form": form, "rubric": rubric, "pools": pools}
+    context = {"form": form, "rubric": rubric, "pools": pools, "rubric_errors": rubric_errors}
     return render(request, "portal/calls/create.html", context, status=400 if invalid else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def call_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change a call's window, settings and budgets (its rubric stays: reviews were scored against it)."""
+    call = _call_for(request, pk, "portal.change_call")
+    pools = list(AcceleratorPool.objects.order_by("name"))
+    form = CallForm.for_call(call, request.POST if request.method == "POST" else None, pools=pools)
+    if request.method == "POST" and form.is_valid():
+        try:
+            calls.edit_call(call, **form.options(), budgets=form.budgets(), actor=request.user)
+        except WorkflowError as error:
+            show_refusal(form, error)
+        else:
+            messages.success(request, f"The call {call} is saved.")
+            return redirect("portal:call_dashboard", pk=call.pk)
+    context = {"form": form, "call": call, "pools": pools, "close_form": CloseCallForm()}
+    return render(request, "portal/calls/create.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def call_close(request: HttpRequest, pk: int) -> HttpResponse:
+    """Stop taking applications now; what was submitted goes on to review and decision."""
+    call = _call_for(request, pk, "portal.change_call")
+    form = CloseCallForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise WorkflowError(" ".join(str(e) for errors in form.errors.values() for e in errors))
+        calls.close_call(call, actor=request.user, reason=form.cleaned_data["reason"])
+    except WorkflowError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"The call {call} is closed: it takes no new applications.")
+    return redirect("portal:call_dashboard", pk=call.pk)
 
 
 @login_required

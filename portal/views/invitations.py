@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from portal.errors import WorkflowError
 from portal.forms.projects import InviteForm
+from portal.forms.workflow_errors import show_refusal
 from portal.models import Project, ProjectInvitation, User
 from portal.services import invitations
 
@@ -36,7 +37,7 @@ def project_members(request: HttpRequest, pk: int) -> HttpResponse:
             for name in names:
                 invitations.invite(project, name, actor=request.user)
         except WorkflowError as error:
-            form.add_error(None, str(error))
+            show_refusal(form, error)
         else:
             # The same words whether or not the names have accounts.
             for name in names:

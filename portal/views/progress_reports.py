@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from portal.errors import WorkflowError
 from portal.forms.progress_reports import ProgressReportForm, ReportDecisionForm
+from portal.forms.workflow_errors import show_refusal
 from portal.models import Application, ProgressReport
 from portal.services import progress_reports
 from scheduler.models import Allocation
@@ -25,6 +26,11 @@ def _report_for(request: HttpRequest, pk: int) -> ProgressReport:
     if not request.user.has_perm("scheduler.view_allocation", report.allocation):
         raise PermissionDenied("This report belongs to another project.")
     return report
+
+
+def _may_release(request: HttpRequest, report: ProgressReport) -> bool:
+    """Whether the decision may release held hours with the approval: maintainers' (a reviewer approves without)."""
+    return request.user.has_perm("scheduler.release_tranche", report.allocation)
 
 
 @login_required
@@ -55,7 +61,7 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
             try:
                 progress_reports.submit(report, actor=request.user, **form.cleaned_data)
             except WorkflowError as error:
-                form.add_error(None, str(error))
+                show_refusal(form, error)
             else:
                 messages.success(request, "Report submitted; the maintainers are told.")
                 return redirect("portal:report_detail", pk=report.pk)
@@ -63,7 +69,7 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "report": report,
         "form": form if may_write else None,
-        "decision_form": ReportDecisionForm() if may_decide else None,
+        "decision_form": ReportDecisionForm(may_release=_may_release(request, report)) if may_decide else None,
         "runs": report.runs.all(),
         "models": [(job, progress_reports.fingerprint_of(job)) for job in report.released_models.all()],
     }
@@ -75,8 +81,8 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def report_decide(request: HttpRequest, pk: int) -> HttpResponse:
     report = get_object_or_404(ProgressReport, pk=pk)
     if not request.user.has_perm("portal.decide_report", report):
-        raise PermissionDenied("Only maintainers decide on reports.")
-    form = ReportDecisionForm(request.POST)
+        raise PermissionDenied("Only maintainers and the award's reviewers decide on its reports.")
+    form = ReportDecisionForm(request.POST, may_release=_may_release(request, report))
     if not form.is_valid():
         for field, errors in form.errors.items():
             messages.error(request, f"{form.fields[field].label}: {' '.join(map(str, errors))}")

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from portal.access import roles
 from portal.errors import WorkflowError
 from portal.forms.projects import COMMON_LICENCES, ProjectForm
+from portal.forms.workflow_errors import show_refusal
 from portal.models import Project
 from portal.selectors import applicant
 from portal.services import projects
@@ -70,7 +71,7 @@ def project_create(request: HttpRequest) -> HttpResponse:
         try:
             project = _create(request, form)
         except WorkflowError as error:
-            form.add_error(error.field if error.field in form.fields else None, str(error))
+            show_refusal(form, error)
         else:
             names = form.cleaned_data["invitees"]
             invited = f" Invitations recorded for {', '.join(names)}." if names else ""

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from portal.access import roles
 from portal.errors import WorkflowError
 from portal.forms.repository_changes import RepositoryChangeForm, RepositoryDecisionForm
+from portal.forms.workflow_errors import show_refusal
 from portal.models import Project, RepositoryChange
 from portal.services import audit, repository_changes
 from scheduler.models import SourceBasis
@@ -45,7 +46,7 @@ def project_repository(request: HttpRequest, pk: int) -> HttpResponse:
             try:
                 change = repository_changes.request_change(project, actor=request.user, **form.cleaned_data)
             except WorkflowError as error:
-                form.add_error(None, str(error))
+                show_refusal(form, error)
             else:
                 messages.success(request, "Change requested: the portal scores the commit, then a maintainer decides.")
                 return redirect("portal:repository_change", pk=change.pk)
@@ -90,7 +91,7 @@ def repository_change_decide(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             change = decide(change, actor=request.user, message=form.cleaned_data["message"])
         except WorkflowError as error:
-            form.add_error(None, str(error))
+            show_refusal(form, error)
         else:
             messages.success(request, f"Repository change {change.get_state_display().lower()}.")
             return redirect("portal:repository_change", pk=change.pk)

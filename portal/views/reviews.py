@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from portal.access import roles
 from portal.errors import WorkflowError
 from portal.forms.reviews import ReasonForm, ReviewForm
+from portal.forms.workflow_errors import show_refusal
 from portal.models import ReviewAssignment
 from portal.selectors import reviewer
 from portal.selectors.paging import IdFirstPaginator
@@ -108,7 +109,7 @@ def review(request: HttpRequest, pk: int) -> HttpResponse:
                 recommended_seconds=form.recommended_seconds(),
             )
         except WorkflowError as error:
-            form.add_error(None, str(error))
+            show_refusal(form, error)
         else:
             messages.success(request, "Your review is submitted. Thank you.")
             return redirect("portal:review", pk=assignment.pk)

@@ -213,6 +213,9 @@ MATRIX: list[Route] = [
     R("portal:call_create", {MAINTAINER}, method="POST", ok=frozenset({400})),
     R("portal:call_dashboard", {MAINTAINER}, **CALL),
     R("portal:call_audit", {MAINTAINER}, **CALL),
+    R("portal:call_edit", {MAINTAINER}, **CALL),
+    R("portal:call_edit", {MAINTAINER}, method="POST", ok=frozenset({400}), **CALL),  # an empty form: refused
+    R("portal:call_close", {MAINTAINER}, method="POST", ok=frozenset({302}), **CALL),
     R("portal:call_verification", {MAINTAINER}, **CALL),
     R("portal:call_verification", {MAINTAINER}, method="POST", ok=frozenset({400}), **CALL),  # an empty form
     R("portal:application_reviews", {MAINTAINER}, **MANAGED),

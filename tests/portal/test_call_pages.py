@@ -117,7 +117,7 @@ def test_a_maintainer_opens_a_call_through_the_form(maintainer, gpu_pool, tpu_po
     [
         ("none", {}, "A call offers at least one pool."),
         ("gpu", {"closes_at": "2020-01-01T00:00"}, "A call must close after it opens."),
-        ("gpu-zero", {}, "Each pool&#x27;s budget must be a positive number of accelerator-hours."),
+        ("gpu-zero", {}, "Give a positive number of accelerator-hours, or leave it empty."),
         ("gpu", {"criteria-1-name": "impact"}, "Rubric criteria need distinct names."),
         ("gpu", {"criteria-0-weight": "0"}, "Rubric weights must be positive."),
         ("gpu", {"title": ""}, "This field is required."),
