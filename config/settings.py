@@ -93,6 +93,9 @@ CG_PACKAGE_INDEX_URL = os.environ.get("CG_PACKAGE_INDEX_URL", "https://pypi.org/
 CG_ENVIRONMENTS_ROOT = Path(os.environ.get("CG_ENVIRONMENTS_ROOT", DATA_DIR / "environments")).resolve()
 # Each uv step within the launch task's limit (300 s), so a slow install fails the run saying so.
 CG_ENVIRONMENT_INSTALL_SECONDS = env_int("CG_ENVIRONMENT_INSTALL_SECONDS", 120, minimum=10)
+# Past either limit, the least recently used environments no live run uses are removed (scheduler.environment_cache).
+CG_ENVIRONMENTS_MAX_COUNT = env_int("CG_ENVIRONMENTS_MAX_COUNT", 50, minimum=1)
+CG_ENVIRONMENTS_MAX_MB = env_int("CG_ENVIRONMENTS_MAX_MB", 20_000, minimum=100)
 # Verification runs execute applicants' code before any review: on local pools (processes with the
 # portal's rights) only where the operator allows it. Kubernetes pools run them in locked-down pods.
 CG_VERIFY_LOCALLY = env_bool("CG_VERIFY_LOCALLY", not PRODUCTION)

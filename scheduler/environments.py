@@ -39,10 +39,11 @@ from django.conf import settings
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from scheduler import environment_cache
 from scheduler.contract import JobSpec
 
 MANIFESTS = ("requirements.lock", "requirements.txt", "requirements.in", "pyproject.toml")
-COMPLETE = ".complete"
+COMPLETE = environment_cache.COMPLETE
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # The repository itself is on PYTHONPATH already: "-e ." and "." name nothing more to install.
 THE_REPOSITORY = {"-e .", "-e ./", ".", "./"}
@@ -150,13 +151,39 @@ def prepare_environment(source: Path) -> Environment:
     if not missing:
         return Environment(key, sys.executable, manifest, len(pins), reused, [], True, time.monotonic() - started)
     folder = root / key
-    with _locked(root / f"{key}.lock"):
+    with _locked(environment_cache.lock_path(root, key)):
         cached = (folder / COMPLETE).exists()
         if not cached:
             _install(folder, missing, hashed, manifest)
+        environment_cache.mark_used(folder)  # under the lock: eviction cannot take it in between
+    if not cached:
+        evict_unused(root)
     python = str(folder / "bin" / "python")
     installed = [pin.split()[0] for pin in missing]
     return Environment(key, python, manifest, len(pins), reused, installed, cached, time.monotonic() - started)
+
+
+def evict_unused(root: Path | None = None) -> list[str]:
+    """Evict the least recently used environments past CG_ENVIRONMENTS_MAX_COUNT or
+    CG_ENVIRONMENTS_MAX_MB, never one a live run uses; the keys evicted."""
+    return environment_cache.evict_least_recently_used(
+        root or environments_root(),
+        max_count=int(getattr(settings, "CG_ENVIRONMENTS_MAX_COUNT", 50)),
+        max_bytes=int(getattr(settings, "CG_ENVIRONMENTS_MAX_MB", 20_000)) * 1024 * 1024,
+        in_use=keys_in_use,
+    )
+
+
+def keys_in_use() -> set[str]:
+    """The environments of runs admitted, launching or running on local pools (as they recorded)."""
+    from scheduler.contract import job_artifact_paths
+    from scheduler.models import AcceleratorPool, TrainingJob
+
+    live = TrainingJob.objects.filter(
+        state__in=TrainingJob.ACTIVE_STATES, pool__backend=AcceleratorPool.Backend.LOCAL
+    ).values_list("pk", flat=True)
+    recorded = (evidence(job_artifact_paths(job_id).root) for job_id in live)
+    return {str(record["key"]) for record in recorded if record and record.get("key")}
 
 
 def _requirement_lines(text: str, manifest: str) -> list[str]:
