@@ -36,6 +36,15 @@ DEMO_POOLS = (
         },
         "default_image": "tensorflow/tensorflow:2.21.0",
     },
+    {
+        # The demo call's verification pool (portal.demo.seeders): applicants' training, a few minutes each.
+        "name": "cpu-verify",
+        "kind": AcceleratorPool.Kind.CPU,
+        "resource_name": "cpu",
+        "capacity": 4,
+        "backend": AcceleratorPool.Backend.LOCAL,
+        "default_image": "tensorflow/tensorflow:2.21.0",
+    },
 )
 DEMO_PROJECT_SLUG = "digits"
 DEMO_HOURS = 100  # portal.demo.story awards them

@@ -47,6 +47,9 @@ SEEDERS: list[str] = [
 
 DEMO_CALL_TITLE = "Open compute for open AI, 2027"
 DEMO_CALL_BUDGETS = {"nvidia-v100": 2000, "tpu-v4-8": 500}  # accelerator-hours
+# Each submitted demo application is verified on the CPU pool: 5 minutes, 2 workers and a repeat
+# (40 accelerator-minutes at worst), from a budget of 20 accelerator-hours.
+DEMO_VERIFICATION_POOL, DEMO_VERIFICATION_HOURS, DEMO_VERIFICATION_MINUTES = "cpu-verify", 20, 5
 
 
 @transaction.atomic
@@ -73,14 +76,16 @@ def seed_people() -> list[str]:
 @transaction.atomic
 def seed_call() -> list[str]:
     """An open call offering both demo pools, with the default rubric."""
-    from portal.models import Call
+    from portal.models import Call, VerificationPolicy
     from portal.services.calls import open_call
+    from portal.services.verification import set_policy
     from scheduler.models import AcceleratorPool
 
-    if not Call.objects.filter(title=DEMO_CALL_TITLE).exists():
+    call = Call.objects.filter(title=DEMO_CALL_TITLE).first()
+    if call is None:
         now = timezone.now()
         pools = AcceleratorPool.objects.in_bulk(list(DEMO_CALL_BUDGETS), field_name="name")
-        open_call(
+        call = open_call(
             title=DEMO_CALL_TITLE,
             description="Accelerator-hours for open-source TensorFlow projects that others can reproduce.",
             opens_at=now - timedelta(days=1),
@@ -88,9 +93,21 @@ def seed_call() -> list[str]:
             budgets=[(pools[name], hours * 3600) for name, hours in DEMO_CALL_BUDGETS.items()],
             actor=User.objects.filter(username="maintainer").first(),
         )
+    # Set before the story submits its applications, so the worker `make run` starts verifies them;
+    # a call seeded before verification existed gets its policy now, a policy already set is kept.
+    if not VerificationPolicy.objects.filter(call=call).exists():
+        set_policy(
+            call,
+            pool=AcceleratorPool.objects.get(name=DEMO_VERIFICATION_POOL),
+            budget_hours=DEMO_VERIFICATION_HOURS,
+            minutes=DEMO_VERIFICATION_MINUTES,
+            workers=2,
+            repeat=True,
+        )
     return [
         f"call        {DEMO_CALL_TITLE!r}, open for 90 days: "
         + ", ".join(f"{hours} h of {name}" for name, hours in DEMO_CALL_BUDGETS.items())
+        + f"; submitted applications verified on {DEMO_VERIFICATION_POOL} ({DEMO_VERIFICATION_MINUTES} min)"
     ]
 
 

@@ -8,7 +8,8 @@ from django.apps import apps
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from portal.models import Application, AuditEntry, User
+from portal.demo.seeders import DEMO_CALL_TITLE
+from portal.models import Application, AuditEntry, User, VerificationPolicy
 from portal.selectors import dashboard
 from scheduler import runner
 from scheduler.artifacts.events import read_scalars
@@ -39,7 +40,17 @@ def test_seed_demo_tells_the_whole_story_once():
     assert snapshot_of_data() == first, "a second seeding changed the data"
     assert {u.username for u in User.objects.all()} >= {"applicant", "reviewer", "maintainer"}
     assert User.objects.get(username="maintainer").check_password("maintainer-demo-pass")
-    assert set(AcceleratorPool.objects.values_list("name", flat=True)) == {"nvidia-v100", "tpu-v4-8"}
+    assert set(AcceleratorPool.objects.values_list("name", flat=True)) == {"nvidia-v100", "tpu-v4-8", "cpu-verify"}
+    # The demo call verifies its submitted applications on the CPU pool, so `make run` shows verification.
+    policy = VerificationPolicy.objects.get(call__title=DEMO_CALL_TITLE)
+    assert (policy.pool.name, policy.enabled, policy.minutes, policy.workers, policy.repeat) == (
+        "cpu-verify",
+        True,
+        5,
+        2,
+        True,
+    )
+    assert policy.budget_seconds == 20 * 3600 and "verified on cpu-verify (5 min)" in out.getvalue()
 
     # Every state of the workflow, moved there by the services (so audited).
     states = sorted(Application.objects.values_list("state", flat=True))
