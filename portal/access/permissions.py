@@ -71,6 +71,20 @@ def _can_review(user: Any, assignment: Any) -> bool:
     return assignment.reviewer_id == user.pk and roles.is_reviewer(user)
 
 
+def _can_decide_report(user: Any, report: Any) -> bool:
+    """Maintainers, and a reviewer of the application that made the report's award (the issue: "maintainers,
+    or an assigned reviewer, approve or return it")."""
+    from portal.models import ReviewAssignment
+
+    if roles.is_maintainer(user):
+        return True
+    return roles.is_reviewer(user) and (
+        ReviewAssignment.objects.filter(
+            application__allocation_id=report.allocation_id, reviewer=user, state__in=ReviewAssignment.ACTIVE_STATES
+        ).exists()
+    )
+
+
 def _is_verification(obj: Any) -> bool:
     """Whether an allocation (or a job's allocation) pays for a verification (portal.services.verification)."""
     from portal.models import Verification
@@ -153,7 +167,7 @@ RULES: dict[str, Rule] = {
     "scheduler.reclaim_hours": _is_maintainer,
     # Ending an award early, its unused hours back to the call (portal.services.award_terms.revoke).
     "scheduler.revoke_allocation": _is_maintainer,
-    "portal.decide_report": _is_maintainer,
+    "portal.decide_report": _can_decide_report,
     "portal.decide_award_request": _is_maintainer,
     "scheduler.view_trainingjob": _can_view_project_things,
     "scheduler.cancel_trainingjob": lambda user, job: (

@@ -1,4 +1,5 @@
-"""The report form (the project's) and the decision on it (a maintainer's). They only parse."""
+"""The report form (the project's) and the decision on it (a maintainer's or the award's reviewer's). They only
+parse."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from portal.services.progress_reports import fingerprint_of, linkable_runs, rele
 from scheduler.models import Allocation, TrainingJob
 
 HOUR = 3600
+ONLY_MAINTAINERS_RELEASE = "Only maintainers release held hours; approve without them and a maintainer releases them."
 
 
 class RunChoices(forms.ModelMultipleChoiceField):
@@ -69,6 +71,19 @@ class ReportDecisionForm(forms.Form):
         required=False,
         help_text="Empty: none.",
     )
+
+    def __init__(self, *args: Any, may_release: bool = True, **kwargs: Any) -> None:
+        # Releasing held hours stays with maintainers (scheduler.release_tranche); a reviewer approves without.
+        super().__init__(*args, **kwargs)
+        self.may_release = may_release
+        if not may_release:
+            del self.fields["release_hours"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if not self.may_release and str(self.data.get("release_hours") or "").strip() not in ("", "0"):
+            self.add_error("decision", ONLY_MAINTAINERS_RELEASE)
+        return cleaned
 
     def release_seconds(self) -> int:
         return round((self.cleaned_data.get("release_hours") or Decimal(0)) * HOUR)

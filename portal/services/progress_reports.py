@@ -1,7 +1,8 @@
 """Progress and final reports: scheduled at the award from the call's months, written by the project
 (what was done, what changed, problems, the runs and the released models), approved or returned by
-a maintainer. An approval can release a held tranche; an overdue report stops new runs on the
-allocation when the call says so (a scheduler.quota submission check, so the run form says why).
+a maintainer or a reviewer of the award's application. A maintainer's approval can release a held
+tranche; an overdue report stops new runs on the allocation when the call says so (a scheduler.quota
+submission check, so the run form says why).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from portal.errors import WorkflowError
-from portal.models import Application, Call, ProgressReport
+from portal.models import Application, Call, ProgressReport, ReviewAssignment
 from portal.services import audit, notifications, tranches
 from scheduler import quota
 from scheduler.models import Allocation, TrainingJob
@@ -101,8 +102,16 @@ def submit(
     report.runs.set(runs)
     report.released_models.set(released_models)
     audit.record(actor, "report.submitted", _application(report) or report.allocation, message=str(report))
-    notifications.notify("report_submitted", notifications.maintainers(), report=report)
+    notifications.notify("report_submitted", [*notifications.maintainers(), *award_reviewers(report)], report=report)
     return report
+
+
+def award_reviewers(report: ProgressReport) -> list[Any]:
+    """The reviewers of the application that made the report's award: they may decide it too."""
+    assignments = ReviewAssignment.objects.filter(
+        application__allocation_id=report.allocation_id, state__in=ReviewAssignment.ACTIVE_STATES
+    ).select_related("reviewer")
+    return [assignment.reviewer for assignment in assignments if assignment.reviewer.is_active]
 
 
 @transaction.atomic

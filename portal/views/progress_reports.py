@@ -28,6 +28,11 @@ def _report_for(request: HttpRequest, pk: int) -> ProgressReport:
     return report
 
 
+def _may_release(request: HttpRequest, report: ProgressReport) -> bool:
+    """Whether the decision may release held hours with the approval: maintainers' (a reviewer approves without)."""
+    return request.user.has_perm("scheduler.release_tranche", report.allocation)
+
+
 @login_required
 @require_GET
 def allocation_reports(request: HttpRequest, pk: int) -> HttpResponse:
@@ -64,7 +69,7 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "report": report,
         "form": form if may_write else None,
-        "decision_form": ReportDecisionForm() if may_decide else None,
+        "decision_form": ReportDecisionForm(may_release=_may_release(request, report)) if may_decide else None,
         "runs": report.runs.all(),
         "models": [(job, progress_reports.fingerprint_of(job)) for job in report.released_models.all()],
     }
@@ -76,8 +81,8 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def report_decide(request: HttpRequest, pk: int) -> HttpResponse:
     report = get_object_or_404(ProgressReport, pk=pk)
     if not request.user.has_perm("portal.decide_report", report):
-        raise PermissionDenied("Only maintainers decide on reports.")
-    form = ReportDecisionForm(request.POST)
+        raise PermissionDenied("Only maintainers and the award's reviewers decide on its reports.")
+    form = ReportDecisionForm(request.POST, may_release=_may_release(request, report))
     if not form.is_valid():
         for field, errors in form.errors.items():
             messages.error(request, f"{form.fields[field].label}: {' '.join(map(str, errors))}")

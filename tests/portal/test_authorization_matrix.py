@@ -291,7 +291,7 @@ MATRIX: list[Route] = [
     ),
     R(
         "portal:report_decide",
-        {MAINTAINER},
+        {ASSIGNED, MAINTAINER},  # the award's reviewer decides its reports too
         method="POST",
         args=lambda w: [w.allocation.reports.first().pk],
         ok=frozenset({302}),
