@@ -151,6 +151,46 @@ def queue_position(job: TrainingJob) -> QueueRow | None:
 
 
 @dataclass
+class QueueWait:
+    """Where a queued job stands in its pool's line, and why it has not started yet."""
+
+    job: TrainingJob
+    position: int
+    length: int  # every job in the pool's line
+    estimated_start: datetime
+    reason: str
+
+
+def queue_wait(job: TrainingJob, now: datetime | None = None) -> QueueWait | None:
+    """A queued job's place in its pool's line and the reason it waits; None once it left the queue
+    (or while its allocation is suspended, which keeps it out of line)."""
+    if job.state != S.QUEUED:
+        return None
+    estimates = admission.queue_estimates(job.pool, now)
+    row = next(((position, start) for job_id, position, start in estimates if job_id == job.pk), None)
+    if row is None:
+        return None
+    position, start = row
+    in_use = TrainingJob.objects.filter(pool_id=job.pool_id, state__in=TrainingJob.ACTIVE_STATES).aggregate(
+        total=Coalesce(Sum(F("workers") * F("accelerators_per_worker")), 0)
+    )["total"]
+    return QueueWait(job, position, len(estimates), start, _why_waiting(job, position, in_use))
+
+
+def _why_waiting(job: TrainingJob, position: int, in_use: int) -> str:
+    reasons = []
+    if job.accelerators > job.pool.capacity - in_use:
+        reasons.append(
+            f"{in_use} of the {job.pool.capacity} accelerators of {job.pool} are in use and it needs "
+            f"{job.accelerators} at once"
+        )
+    if position > 1:
+        ahead = position - 1
+        reasons.append(f"{ahead} job{'s' if ahead > 1 else ''} ahead of it in fair-share order")
+    return "; ".join(reasons) or "its accelerators are free: the next admission cycle starts it"
+
+
+@dataclass
 class BurnDown:
     """Remaining and used accelerator-hours after each ledger entry, as SVG polylines."""
 

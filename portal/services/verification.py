@@ -224,10 +224,6 @@ def wants_verification(application: Application) -> bool:
     return VerificationPolicy.objects.filter(call_id=application.call_id, enabled=True).exists()
 
 
-def latest(application: Application) -> Verification | None:
-    return application.verifications.select_related("run", "repeat_run").first()
-
-
 def _enqueue_judging(verification_id: int) -> None:
     from portal.tasks import judge_verification
 

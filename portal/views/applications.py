@@ -18,6 +18,7 @@ from portal.forms.applications import ApplicationForm, WithdrawForm
 from portal.forms.workflow_errors import show_refusal
 from portal.models import Application, Call, Project
 from portal.selectors import applicant
+from portal.selectors import verification as verification_selectors
 from portal.services import applications, lifecycle
 
 S = Application.State
@@ -113,6 +114,7 @@ def _render_detail(
     status: int = 200,
 ) -> HttpResponse:
     can_change = request.user.has_perm("portal.change_application", application)
+    latest_verification = verification_selectors.latest(application)
     context: dict[str, Any] = {
         "application": application,
         "history": applicant.application_history(application),
@@ -124,6 +126,9 @@ def _render_detail(
         if can_change and lifecycle.can_transition(application, S.WITHDRAWN)
         else None,
         "error": error,
+        "verification": latest_verification,
+        "verification_queue": verification_selectors.waiting_runs(latest_verification),
+        "can_verify": request.user.has_perm("portal.verify_application", application),
     }
     return render(request, "portal/applications/detail.html", context, status=status)
 

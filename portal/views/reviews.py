@@ -17,9 +17,10 @@ from portal.forms.reviews import ReasonForm, ReviewForm
 from portal.forms.workflow_errors import show_refusal
 from portal.models import ReviewAssignment
 from portal.selectors import reviewer
+from portal.selectors import verification as verification_selectors
 from portal.selectors.paging import IdFirstPaginator
 from portal.services import assignment as reviewer_assignment
-from portal.services import reviews, verification
+from portal.services import reviews
 
 QUEUE_PAGE_SIZE = 50
 HOUR = 3600
@@ -68,13 +69,15 @@ def _render_review(
     application = assignment.application
     submitted = assignment.state == ReviewAssignment.State.SUBMITTED
     review = assignment.review if submitted else None
+    latest_verification = verification_selectors.latest(application)
     context = {
         "assignment": assignment,
         "application": application,
         "project": application.project,
         "report": reviewer.report_summary(application),
         "runs": reviewer.project_runs(application),
-        "verification": verification.latest(application),
+        "verification": latest_verification,
+        "verification_queue": verification_selectors.waiting_runs(latest_verification),
         "can_verify": request.user.has_perm("portal.verify_application", application),
         "form": None if submitted else form or _review_form(assignment),
         "review": review,

@@ -15,9 +15,11 @@ from portal.services import applications, projects, verification
 from reproducibility import services as scoring
 from reproducibility.scorecard import SCHEMA
 from scheduler import quota, runner
+from scheduler import selectors as scheduler_selectors
 from scheduler.admission import admit_pool
 from scheduler.models import AcceleratorPool, Allocation, TrainingJob
 from tests.portal.conftest import REPO_FILES, client_for
+from tests.scheduler.factories import job_request, make_allocation
 
 TRAIN = """
 import os, random
@@ -266,3 +268,44 @@ def test_the_periodic_sweep_judges_verifications_whose_runs_ended_and_only_those
     assert checks["exit"]["reason"] == "cancelled by a maintainer"
     started.allocation.refresh_from_db()
     assert started.allocation.state == Allocation.State.REVOKED and started.allocation.awarded == 0
+
+
+@pytest.mark.django_db
+def test_a_verification_waiting_for_a_full_pool_shows_its_place_and_why_on_the_review_and_application_pages(
+    submitted, reviewer, applicant, cpu_pool
+):
+    other = make_allocation(pool=cpu_pool, hours=10)
+    occupying = quota.submit_job(other, job_request(workers=4, runtime=600))
+    assert admit_pool(cpu_pool.pk) == [occupying.pk]  # all 4 accelerators taken
+    started = verification.start(submitted)
+    assert admit_pool(cpu_pool.pk) == []  # the verification's runs wait for the pool
+    assignment = ReviewAssignment.objects.get(application=submitted, reviewer=reviewer)
+    pages = {
+        "review": client_for(reviewer).get(reverse("portal:review", args=[assignment.pk])).content.decode(),
+        "application": client_for(applicant)
+        .get(reverse("portal:application_detail", args=[submitted.pk]))
+        .content.decode(),
+    }
+    for name, page in pages.items():
+        assert page.count('data-testid="verification-queue"') == 2, name
+        assert "The run waits for the cpu-verify pool: <strong>position 1 of 2</strong>" in page, name
+        assert "The repeat waits for the cpu-verify pool: <strong>position 2 of 2</strong>" in page, name
+        assert "4 of the 4 accelerators of cpu-verify are in use and it needs 2 at once" in page, name
+        assert "1 job ahead of it in fair-share order" in page, name
+    assert "Verify again" in pages["review"] and "Verify again" not in pages["application"]
+
+    quota.cancel_job(occupying, reason="cancelled by a maintainer")  # the pool frees up: both start
+    assert sorted(admit_pool(cpu_pool.pk)) == sorted([started.run_id, started.repeat_run_id])
+    page = client_for(reviewer).get(reverse("portal:review", args=[assignment.pk])).content.decode()
+    assert 'data-testid="verification-queue"' not in page and 'data-testid="verification-running"' in page
+
+
+@pytest.mark.django_db
+def test_a_queued_job_whose_accelerators_are_free_waits_only_for_the_next_admission_cycle(cpu_pool):
+    job = quota.submit_job(make_allocation(pool=cpu_pool, hours=1), job_request(workers=1, runtime=60))
+    wait = scheduler_selectors.queue_wait(job)
+    assert wait is not None and (wait.position, wait.length) == (1, 1)
+    assert wait.reason == "its accelerators are free: the next admission cycle starts it"
+    admit_pool(cpu_pool.pk)
+    job.refresh_from_db()
+    assert scheduler_selectors.queue_wait(job) is None
