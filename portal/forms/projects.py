@@ -104,6 +104,39 @@ class ProjectForm(forms.Form):
         return cleaned
 
 
+class ProjectEditForm(forms.Form):
+    """A project's name, repository and details. While the project is reviewed or awarded its repository is
+    fixed (portal.services.repository_changes): the field is shown disabled, with the way to ask for a change."""
+
+    name = forms.CharField(max_length=200, validators=[single_line])
+    repository_url = forms.CharField(label="Repository", max_length=500)
+    licence = ProjectForm.base_fields["licence"]
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False)
+    organisation = forms.CharField(max_length=200, required=False, validators=[single_line])
+
+    def __init__(self, data: Any = None, *, project: Any, repository_locked_because: str = "") -> None:
+        fields = ("name", "repository_url", "licence", "description", "organisation")
+        super().__init__(data, initial={name: getattr(project, name) for name in fields})
+        self.project = project
+        repository = self.fields["repository_url"]
+        if repository_locked_because:
+            repository.disabled = True
+            repository.help_text = (
+                f"Fixed while {repository_locked_because}: ask a maintainer with a repository change request."
+            )
+        else:
+            repository.help_text = repository_help().removesuffix(" Or leave this empty and upload an archive below.")
+
+    def clean_licence(self) -> str:
+        return spdx_licence(self.cleaned_data["licence"])
+
+    def changes(self) -> dict[str, Any]:
+        """The fields whose value differs from the project's, as the project keeps them."""
+        given = {**self.cleaned_data, "name": self.cleaned_data["name"].strip()}
+        given["organisation"] = given["organisation"].strip()
+        return {name: value for name, value in given.items() if getattr(self.project, name) != value}
+
+
 class InviteForm(forms.Form):
     invitees = InviteesField(
         label="Invite",

@@ -11,7 +11,7 @@ from typing import IO, Any
 from django.conf import settings
 from django.db import transaction
 
-from portal.errors import WorkflowError
+from portal.errors import Problem, WorkflowError, refuse_if_any
 from portal.models import Project, User
 from portal.services import audit, invitations, repository_changes
 from portal.services.calls import unique_slug
@@ -156,11 +156,19 @@ def update_project(project: Project, *, actor: Any, **fields: Any) -> Project:
 
     Members are not among them: they join by accepting an invitation (portal.services.invitations).
     """
+    problems: list[Problem] = []
     if "name" in fields:
-        check_name_free(project.owner, fields["name"], besides=project)
+        try:
+            check_name_free(project.owner, fields["name"], besides=project)
+        except WorkflowError as error:
+            problems += error.problems
     if "repository_url" in fields:
-        fields["repository_url"] = check_repository_source(fields["repository_url"])
-        repository_changes.check_editable(project, fields["repository_url"])  # before any field is set
+        try:
+            fields["repository_url"] = check_repository_source(fields["repository_url"])
+            repository_changes.check_editable(project, fields["repository_url"])  # before any field is set
+        except WorkflowError as error:
+            problems += error.problems
+    refuse_if_any(problems)
     for name, value in fields.items():
         setattr(project, name, value)
     project.save()

@@ -61,7 +61,8 @@ def check_editable(project: Project, new_source: str) -> None:
         raise WorkflowError(
             f"The repository of {project} cannot change while {reason}: the award is for the commit the "
             f"reviewers scored. File a repository change request "
-            f"({reverse('portal:project_repository', args=[project.pk])}) for a maintainer to approve."
+            f"({reverse('portal:project_repository', args=[project.pk])}) for a maintainer to approve.",
+            field="repository_url",
         )
 
 

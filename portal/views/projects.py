@@ -15,11 +15,11 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from portal.access import roles
 from portal.errors import WorkflowError
-from portal.forms.projects import COMMON_LICENCES, ProjectForm
+from portal.forms.projects import COMMON_LICENCES, ProjectEditForm, ProjectForm
 from portal.forms.workflow_errors import show_refusal
 from portal.models import Project
 from portal.selectors import applicant
-from portal.services import projects
+from portal.services import projects, repository_changes
 from reproducibility.snapshots import Caps
 
 PROJECT_PAGE_SIZE = 50
@@ -79,6 +79,28 @@ def project_create(request: HttpRequest) -> HttpResponse:
             return redirect("portal:project_detail", pk=project.pk)
     context = {"form": form, "licences": COMMON_LICENCES}
     return render(request, "portal/projects/create.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def project_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change a project's name, repository (unless reviewed or awarded) and details."""
+    project = _project_for(request, pk, "portal.change_project")
+    locked_because = repository_changes.lock_reason(project)
+    data = request.POST if request.method == "POST" else None
+    form = ProjectEditForm(data, project=project, repository_locked_because=locked_because)
+    if request.method == "POST" and form.is_valid():
+        changes = form.changes()
+        try:
+            if changes:
+                projects.update_project(project, actor=request.user, **changes)
+        except WorkflowError as error:
+            show_refusal(form, error)
+        else:
+            messages.success(request, "Project saved." if changes else "Nothing was changed.")
+            return redirect("portal:project_detail", pk=project.pk)
+    context = {"form": form, "project": project, "licences": COMMON_LICENCES, "locked_because": locked_because}
+    return render(request, "portal/projects/edit.html", context, status=400 if form.errors else 200)
 
 
 @login_required
