@@ -29,6 +29,7 @@ applicant_routes = [
     path("projects/new/", project_views.project_create, name="project_create"),
     path("projects/<int:pk>/", project_views.project_detail, name="project_detail"),
     path("projects/<int:pk>/edit/", project_views.project_edit, name="project_edit"),
+    path("projects/<int:pk>/edit/", project_views.project_edit, name="project_edit"),
     path("projects/<int:pk>/repository/", repository_views.project_repository, name="project_repository"),
     path("repository-changes/<int:pk>/", repository_views.repository_change, name="repository_change"),
     path("projects/<int:pk>/members/", invitation_views.project_members, name="project_members"),
