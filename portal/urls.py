@@ -7,6 +7,7 @@ from portal.views import applications as application_views
 from portal.views import award_requests as award_request_views
 from portal.views import calls as call_views
 from portal.views import invitations as invitation_views
+from portal.views import program as program_views
 from portal.views import progress_reports as report_views
 from portal.views import projects as project_views
 from portal.views import public_pages as public_views
@@ -112,6 +113,10 @@ award_routes = [
     path("p/<int:pk>/sponsored.svg", public_views.sponsored_badge, name="sponsored_badge"),
     path("projects/<int:pk>/public-page/", public_views.project_public_page_switch, name="project_public_page"),
     path("manage/allocations/<int:pk>/reclaim/", usage_views.allocation_reclaim, name="allocation_reclaim"),
+    path("manage/program/", program_views.program_view, name="program_view"),
+    path("manage/program/hours.csv", program_views.program_hours_csv, name="program_hours_csv"),
+    path("manage/program/decisions.csv", program_views.program_decisions_csv, name="program_decisions_csv"),
+    path("manage/program/reviewers.csv", program_views.program_reviewers_csv, name="program_reviewers_csv"),
     path("manage/allocations/<int:pk>/revoke/", usage_views.allocation_revoke, name="allocation_revoke"),
     path(
         "manage/award-requests/<int:pk>/decide/", award_request_views.award_request_decide, name="award_request_decide"

@@ -300,6 +300,11 @@ MATRIX: list[Route] = [
         args=lambda w: [w.allocation.reports.first().pk],
         ok=frozenset({302}),
     ),
+    # The program view: every call's figures, maintainers only.
+    R("portal:program_view", {MAINTAINER}),
+    R("portal:program_hours_csv", {MAINTAINER}),
+    R("portal:program_decisions_csv", {MAINTAINER}),
+    R("portal:program_reviewers_csv", {MAINTAINER}),
     R("scheduler:pool_list", {MAINTAINER}),
     R("scheduler:queue", {MAINTAINER}),
     R("scheduler:pool_queue", {MAINTAINER}, args=lambda w: [w.job.pool_id]),
