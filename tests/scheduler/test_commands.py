@@ -54,8 +54,8 @@ def test_create_pool_then_award_then_top_up():
             ("create_pool", "bad", "--kind", "gpu", "--capacity", "2", "--node-selector", "novalue"),
             "KEY=VALUE",
         ),
-        (("award", "nope", "nvidia-v100", "10"), "does not exist"),
-        (("top_up", "999999", "1"), "does not exist"),
+        (("award", "nope", "nvidia-v100", "10"), "project: no project has the slug 'nope'"),
+        (("top_up", "999999", "1"), "allocation: there is no allocation 999999"),
     ],
 )
 def test_bad_command_input_is_a_clear_error_and_changes_nothing(args, message):

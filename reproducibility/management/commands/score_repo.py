@@ -44,6 +44,11 @@ class Command(BaseCommand):
         self.started = time.monotonic()
         source, caps = options["source"], Caps.from_settings()
         kind = source_kind(source)
+        if options["ref"] and kind != "git":
+            raise CommandError(f"--ref applies to git URLs only; {source!r} is not one.")
+        min_score = options["min_score"]
+        if min_score is not None and not 0 <= min_score <= 100:
+            raise CommandError(f"--min-score must be between 0 and 100, got {min_score}.")
         with tempfile.TemporaryDirectory(prefix="cg-score-") as work:
             dest = Path(work) / "repo"
             self.progress(f"fetching {source} ({kind})")

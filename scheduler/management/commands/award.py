@@ -5,8 +5,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from config.migrated import require_migrated
-from portal.models import Project, User
+from portal.models import Project
 from scheduler import quota
+from scheduler.management.command_inputs import actor_named, at_least, positive_hours
 from scheduler.models import AcceleratorPool
 
 
@@ -23,22 +24,23 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):  # type: ignore[no-untyped-def]
         require_migrated()
-        try:
-            project = Project.objects.get(slug=options["project"])
-            pool = AcceleratorPool.objects.get(name=options["pool"])
-            actor = User.objects.get(username=options["actor"]) if options["actor"] else None
-        except (Project.DoesNotExist, AcceleratorPool.DoesNotExist, User.DoesNotExist) as error:
-            raise CommandError(str(error)) from error
-        if options["days"] <= 0:
-            raise CommandError("--days must be positive.")
+        seconds = positive_hours(options["hours"])
+        days = at_least(options["days"], 1, "--days")
+        project = Project.objects.filter(slug=options["project"]).first()
+        if project is None:
+            raise CommandError(f"project: no project has the slug {options['project']!r}.")
+        pool = AcceleratorPool.objects.filter(name=options["pool"]).first()
+        if pool is None:
+            raise CommandError(f"pool: no pool is named {options['pool']!r}.")
+        actor = actor_named(options["actor"])
         try:
             allocation = quota.award(
                 project,
                 pool,
-                round(options["hours"] * 3600),
+                seconds,
                 actor=actor,
                 memo=options["memo"],
-                expires_at=timezone.now() + timedelta(days=options["days"]),
+                expires_at=timezone.now() + timedelta(days=days),
             )
         except quota.QuotaError as error:
             raise CommandError(str(error)) from error

@@ -1,10 +1,38 @@
 import json
+import math
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from config.migrated import require_migrated
+from scheduler.management.command_inputs import at_least
 from scheduler.models import AcceleratorPool
+from scheduler.quota import hours
+
+# What the pool's max_runtime_seconds column holds (a PostgreSQL integer), in whole hours.
+LONGEST_RUNTIME_HOURS = (2**31 - 1) // 3600
+
+# The model's fields as the command's options name them, so a refusal says which option to fix.
+OPTION_OF_FIELD = {
+    "name": "name",
+    "kind": "--kind",
+    "capacity": "--capacity",
+    "backend": "--backend",
+    "resource_name": "--resource-name",
+    "node_selectors": "--node-selector",
+    "namespace": "--namespace",
+    "default_image": "--image",
+    "kueue_queue": "--kueue-queue",
+    "runtime_class": "--runtime-class",
+    "max_runtime_seconds": "--max-runtime-hours",
+}
+
+
+def refusal(error: ValidationError) -> str:
+    """A model validation error as `--option: message` lines."""
+    return "; ".join(
+        f"{OPTION_OF_FIELD.get(field, field)}: {' '.join(messages)}" for field, messages in error.message_dict.items()
+    )
 
 
 class Command(BaseCommand):
@@ -29,6 +57,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):  # type: ignore[no-untyped-def]
         require_migrated()
+        at_least(options["capacity"], 1, "--capacity")
+        max_runtime_hours = options["max_runtime_hours"]
+        if not (math.isfinite(max_runtime_hours) and 0 < max_runtime_hours <= LONGEST_RUNTIME_HOURS):
+            raise CommandError(
+                f"--max-runtime-hours must be more than 0 and at most {LONGEST_RUNTIME_HOURS:,}, "
+                f"got {hours(max_runtime_hours * 3600)}."
+            )
         selectors = {}
         for item in options["node_selector"]:
             key, sep, value = item.partition("=")
@@ -45,7 +80,7 @@ class Command(BaseCommand):
             "default_image": options["image"],
             "kueue_queue": options["kueue_queue"],
             "runtime_class": options["runtime_class"],
-            "max_runtime_seconds": int(options["max_runtime_hours"] * 3600),
+            "max_runtime_seconds": round(max_runtime_hours * 3600),
         }
         pool = AcceleratorPool.objects.filter(name=options["name"]).first() or AcceleratorPool(name=options["name"])
         for field, value in values.items():
@@ -53,6 +88,6 @@ class Command(BaseCommand):
         try:
             pool.full_clean()
         except ValidationError as error:
-            raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in error.message_dict.items())) from error
+            raise CommandError(refusal(error)) from error
         pool.save()
         self.stdout.write(json.dumps({"pool": pool.name, "id": pool.pk, "capacity": pool.capacity}))

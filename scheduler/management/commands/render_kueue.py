@@ -3,6 +3,7 @@ import sys
 import yaml
 from django.core.management.base import BaseCommand, CommandError
 
+from config.migrated import require_migrated
 from scheduler import tpu_slices
 from scheduler.kueue import queue_name, render_kueue
 from scheduler.models import AcceleratorPool
@@ -18,12 +19,13 @@ class Command(BaseCommand):
         parser.add_argument("--pool", action="append", default=[], help="only these pools (repeatable)")
 
     def handle(self, *args, **options):  # type: ignore[no-untyped-def]
+        require_migrated()
         pools = AcceleratorPool.objects.filter(backend=AcceleratorPool.Backend.KUBERNETES).order_by("name")
         if options["pool"]:
             pools = pools.filter(name__in=options["pool"])
             missing = set(options["pool"]) - {p.name for p in pools}
             if missing:
-                raise CommandError(f"No Kubernetes pool named {', '.join(sorted(missing))}.")
+                raise CommandError(f"--pool: no Kubernetes pool is named {', '.join(sorted(missing))}.")
         if not pools:
             raise CommandError("There is no Kubernetes pool; create one with manage.py create_pool.")
         try:

@@ -2,8 +2,9 @@ import yaml
 from django.core.management.base import BaseCommand, CommandError
 
 from config.migrated import require_migrated
-from scheduler.backends.kubernetes_manifests import job_network_policy, render_manifests
+from scheduler.backends.kubernetes_manifests import job_network_policy, render_manifests, render_preparation
 from scheduler.contract import JobSpec, PoolSpec, job_artifact_paths
+from scheduler.management.command_inputs import at_least
 from scheduler.models import AcceleratorPool
 
 
@@ -15,7 +16,10 @@ class PlainDumper(yaml.SafeDumper):
 
 
 class Command(BaseCommand):
-    help = "Print, as YAML, the Kubernetes objects a job on POOL would create: its NetworkPolicy, Service and Job."
+    help = (
+        "Print, as YAML, the Kubernetes objects a job on POOL would create: its NetworkPolicy, Service, "
+        "preparation Job (fetch and install) and Job."
+    )
 
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]
         parser.add_argument("--pool", required=True, help="pool name, e.g. tpu-v4-8")
@@ -33,11 +37,18 @@ class Command(BaseCommand):
         require_migrated()
         pool = AcceleratorPool.objects.filter(name=options["pool"]).first()
         if pool is None:
-            raise CommandError(f"No pool named {options['pool']!r}.")
-        if options["workers"] < 1 or options["workers"] * options["accelerators_per_worker"] > pool.capacity:
-            raise CommandError(f"{pool.name} has {pool.capacity} accelerators; ask for at least 1 and at most that.")
+            raise CommandError(f"--pool: no pool is named {options['pool']!r}.")
+        workers = at_least(options["workers"], 1, "--workers")
+        per_worker = at_least(options["accelerators_per_worker"], 1, "--accelerators-per-worker")
+        if workers * per_worker > pool.capacity:
+            raise CommandError(
+                f"--workers x --accelerators-per-worker: {workers} x {per_worker} do not fit in {pool.name}, "
+                f"which has {pool.capacity} accelerators."
+            )
+        at_least(options["max_runtime"], 1, "--max-runtime")
+        at_least(options["job_id"], 0, "--job-id")
         if options["artifact_uri"] and not options["artifact_uri"].startswith(("gs://", "s3://")):
-            raise CommandError("--artifact-uri must start with gs:// or s3://.")
+            raise CommandError(f"--artifact-uri must start with gs:// or s3://, got {options['artifact_uri']!r}.")
         spec = JobSpec(
             job_id=options["job_id"],
             workers=options["workers"],
@@ -52,5 +63,6 @@ class Command(BaseCommand):
             artifacts=job_artifact_paths(0),
             pool=PoolSpec.from_pool(pool),
         )
-        documents = [job_network_policy(spec), *render_manifests(spec, artifact_uri=options["artifact_uri"])]
+        service, job = render_manifests(spec, artifact_uri=options["artifact_uri"])
+        documents = [job_network_policy(spec), service, render_preparation(spec), job]
         self.stdout.write(yaml.dump_all(documents, Dumper=PlainDumper, sort_keys=False))

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from config.migrated import require_migrated
 from scheduler import quota, runner
 from scheduler.demo import DEMO_PROJECT_SLUG, run_to_end
+from scheduler.management.command_inputs import at_least
 from scheduler.models import Allocation, TrainingJob
 
 S = TrainingJob.State
@@ -25,6 +26,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):  # type: ignore[no-untyped-def]
         require_migrated()
+        at_least(options["workers"], 1, "--workers")
+        at_least(options["epochs"], 1, "--epochs")
+        at_least(options["max_runtime"], 1, "--max-runtime")
+        at_least(options["timeout"], 1, "--timeout")
         allocation = Allocation.objects.filter(project__slug=DEMO_PROJECT_SLUG, state="active").first()
         if allocation is None:
             call_command("seed_demo", stdout=self.stderr)

@@ -3,8 +3,8 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from config.migrated import require_migrated
-from portal.models import User
 from scheduler import quota
+from scheduler.management.command_inputs import actor_named, positive_hours
 from scheduler.models import Allocation
 
 
@@ -19,10 +19,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):  # type: ignore[no-untyped-def]
         require_migrated()
+        seconds = positive_hours(options["hours"])
+        allocation = Allocation.objects.filter(pk=options["allocation"]).first()
+        if allocation is None:
+            raise CommandError(f"allocation: there is no allocation {options['allocation']}.")
+        actor = actor_named(options["actor"])
         try:
-            allocation = Allocation.objects.get(pk=options["allocation"])
-            actor = User.objects.get(username=options["actor"]) if options["actor"] else None
-            allocation = quota.top_up(allocation, round(options["hours"] * 3600), actor=actor, memo=options["memo"])
-        except (Allocation.DoesNotExist, User.DoesNotExist, quota.QuotaError) as error:
+            allocation = quota.top_up(allocation, seconds, actor=actor, memo=options["memo"])
+        except quota.QuotaError as error:
             raise CommandError(str(error)) from error
         self.stdout.write(json.dumps({"allocation": allocation.pk, "awarded_seconds": allocation.awarded}))
