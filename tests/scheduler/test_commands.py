@@ -77,6 +77,10 @@ def test_render_manifests_prints_plain_yaml_without_anchors():
     out = io.StringIO()
     call_command("render_manifests", "--pool", "gpu-pool", "--workers", "2", stdout=out)
     text = out.getvalue()
+    # No node carries an &anchor and no *alias refers to one (the Job's containers share their mounts).
+    events = list(yaml.parse(text))
+    assert not [event for event in events if isinstance(event, yaml.AliasEvent)]
+    assert not [event.anchor for event in events if getattr(event, "anchor", None)]
     assert "&id0" not in text and "*id0" not in text
     documents = list(yaml.safe_load_all(text))
     kinds = [document["kind"] for document in documents]
