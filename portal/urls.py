@@ -11,6 +11,7 @@ from portal.views import program as program_views
 from portal.views import progress_reports as report_views
 from portal.views import projects as project_views
 from portal.views import public_pages as public_views
+from portal.views import renewals as renewal_views
 from portal.views import repository_changes as repository_views
 from portal.views import reviews as review_views
 from portal.views import tranches as tranche_views
@@ -108,6 +109,7 @@ award_routes = [
     path("reports/<int:pk>/", report_views.report_detail, name="report_detail"),
     path("manage/reports/<int:pk>/decide/", report_views.report_decide, name="report_decide"),
     path("allocations/<int:pk>/requests/", award_request_views.allocation_requests, name="allocation_requests"),
+    path("allocations/<int:pk>/renew/", renewal_views.allocation_renew, name="allocation_renew"),
     path("allocations/<int:pk>/usage/", usage_views.allocation_usage, name="allocation_usage"),
     path("p/<int:pk>/", public_views.public_project_page, name="public_project"),
     path("p/<int:pk>/sponsored.svg", public_views.sponsored_badge, name="sponsored_badge"),

@@ -167,6 +167,10 @@ RULES: dict[str, Rule] = {
     "scheduler.reclaim_hours": _is_maintainer,
     # Ending an award early, its unused hours back to the call (portal.services.award_terms.revoke).
     "scheduler.revoke_allocation": _is_maintainer,
+    # A renewal drafts the project's application to a later call (portal.services.renewals): its members only.
+    "scheduler.renew_allocation": lambda user, allocation: (
+        _is_project_member(user, allocation) and not _is_verification(allocation)
+    ),
     "portal.decide_report": _can_decide_report,
     "portal.decide_award_request": _is_maintainer,
     "scheduler.view_trainingjob": _can_view_project_things,

@@ -14,7 +14,10 @@ HOUR = 3600
 
 
 class AwardRequestForm(forms.Form):
-    kind = forms.ChoiceField(label="Request", choices=AwardRequest.Kind.choices)
+    # A renewal has its own form (portal.forms.renewals): it drafts an application rather than asking a figure.
+    kind = forms.ChoiceField(
+        label="Request", choices=[c for c in AwardRequest.Kind.choices if c[0] != AwardRequest.Kind.RENEWAL]
+    )
     new_end = forms.DateTimeField(
         label="New end (extension)",
         required=False,

@@ -1,4 +1,5 @@
-"""Requests during an award: a no-cost extension (a new end date) or a supplement (more hours)."""
+"""Requests during an award: a no-cost extension (a new end date), a supplement (more hours) or a renewal
+(a new application to a later call, prefilled from the award's)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ class AwardRequest(models.Model):
     class Kind(models.TextChoices):
         EXTENSION = "extension", "no-cost extension"
         SUPPLEMENT = "supplement"
+        RENEWAL = "renewal"
 
     class State(models.TextChoices):
         PENDING = "pending"
@@ -25,6 +27,10 @@ class AwardRequest(models.Model):
     state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING)
     new_expires_at = models.DateTimeField(null=True, blank=True, help_text="Extension: the new end.")
     seconds = models.BigIntegerField(null=True, blank=True, help_text="Supplement: accelerator-seconds asked for.")
+    # Renewal: the new application it drafted; it is decided with that application (portal.services.renewals).
+    renewal = models.OneToOneField(
+        "portal.Application", null=True, blank=True, on_delete=models.PROTECT, related_name="renewal_request"
+    )
     reason = models.TextField()
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -42,7 +48,9 @@ class AwardRequest(models.Model):
         ordering = ["-created", "-id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(kind="extension", new_expires_at__isnull=False) | Q(kind="supplement", seconds__gt=0),
+                condition=Q(kind="extension", new_expires_at__isnull=False)
+                | Q(kind="supplement", seconds__gt=0)
+                | Q(kind="renewal", renewal__isnull=False),
                 name="award_request_says_what",
             ),
             models.UniqueConstraint(

@@ -4,6 +4,7 @@
   are sent again for the new end and an open final report moves with it.
 - A supplement adds hours (scheduler.quota.top_up), taken from the call's budget under its lock
   (portal.services.call_budget, as awards are): at most half the award unless the maintainer says why more.
+- A renewal is a new application to a later call (portal.services.renewals), decided with it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from django.utils import timezone
 
 from portal.errors import WorkflowError
 from portal.models import AllocationNotice, Application, AwardRequest, BudgetEntry, ProgressReport
-from portal.services import audit, call_budget, notifications
+from portal.services import audit, call_budget, notifications, renewals
 from scheduler import quota
 from scheduler.models import Allocation, LedgerEntry
 
@@ -82,6 +83,8 @@ def supplement_cap(allocation: Allocation) -> int:
 
 @transaction.atomic
 def approve(request: AwardRequest, *, actor: Any, message: str = "", override_reason: str = "") -> AwardRequest:
+    if request.kind == K.RENEWAL:
+        raise WorkflowError(renewals.DECIDED_WITH_APPLICATION.format(pk=request.renewal_id))
     request = _locked_pending(request)
     application = _application(request.allocation)
     if request.kind == K.EXTENSION:
@@ -95,6 +98,8 @@ def approve(request: AwardRequest, *, actor: Any, message: str = "", override_re
 
 @transaction.atomic
 def decline(request: AwardRequest, *, actor: Any, message: str) -> AwardRequest:
+    if request.kind == K.RENEWAL:  # declined with its application
+        return renewals.decline(request, actor=actor, message=message)
     if not message.strip():
         raise WorkflowError(NEEDS_MESSAGE, field="message")
     request = _locked_pending(request)

@@ -22,6 +22,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     S.WITHDRAWN: frozenset(),
 }
 DECIDED_STATES = frozenset({S.AWARDED, S.DECLINED})
+CLOSED_STATES = frozenset({S.AWARDED, S.DECLINED, S.WITHDRAWN})
 # States in which an application still asks for something and may be withdrawn or decided.
 OPEN_STATES = frozenset(state for state, targets in TRANSITIONS.items() if S.WITHDRAWN in targets)
 
@@ -54,4 +55,8 @@ def transition(application: Application, to_state: str, *, actor: Any = None, me
     audit.record(
         actor, f"application.{to_state}", application, from_state=from_state, to_state=to_state, message=message
     )
+    if to_state in CLOSED_STATES:  # a renewal request is decided with its application
+        from portal.services import renewals
+
+        renewals.application_closed(application, actor=actor, message=message)
     return application

@@ -18,6 +18,7 @@ from portal.forms.applications import ApplicationForm, WithdrawForm
 from portal.forms.workflow_errors import show_refusal
 from portal.models import Application, Call, Project
 from portal.selectors import applicant
+from portal.selectors import renewals as renewal_selectors
 from portal.selectors import verification as verification_selectors
 from portal.services import applications, lifecycle
 
@@ -129,6 +130,7 @@ def _render_detail(
         "verification": latest_verification,
         "verification_queue": verification_selectors.waiting_runs(latest_verification),
         "can_verify": request.user.has_perm("portal.verify_application", application),
+        "past_award": renewal_selectors.past_award(application),  # a renewal: the award it continues
     }
     return render(request, "portal/applications/detail.html", context, status=status)
 

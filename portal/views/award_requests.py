@@ -15,7 +15,7 @@ from portal.errors import WorkflowError
 from portal.forms.award_requests import AwardRequestDecisionForm, AwardRequestForm
 from portal.forms.workflow_errors import show_refusal
 from portal.models import AwardRequest
-from portal.services import award_requests
+from portal.services import award_requests, renewals
 from scheduler.models import Allocation
 
 
@@ -48,10 +48,12 @@ def allocation_requests(request: HttpRequest, pk: int) -> HttpResponse:
                 return redirect("portal:allocation_requests", pk=pk)
     context = {
         "allocation": allocation,
-        "requests": allocation.award_requests.select_related("requested_by", "decided_by"),
+        "requests": allocation.award_requests.select_related("requested_by", "decided_by", "renewal__call"),
         "form": form if may_ask else None,
         "decision_form": AwardRequestDecisionForm() if roles.is_maintainer(request.user) else None,
         "supplement_cap": award_requests.supplement_cap(allocation),
+        "may_renew": request.user.has_perm("scheduler.renew_allocation", allocation)
+        and allocation.state in renewals.RENEWABLE,
     }
     return render(request, "portal/award_requests/list.html", context, status=400 if form.errors else 200)
 

@@ -16,6 +16,7 @@ from portal.errors import WorkflowError
 from portal.forms.reviews import ReasonForm, ReviewForm
 from portal.forms.workflow_errors import show_refusal
 from portal.models import ReviewAssignment
+from portal.selectors import renewals as renewal_selectors
 from portal.selectors import reviewer
 from portal.selectors import verification as verification_selectors
 from portal.selectors.paging import IdFirstPaginator
@@ -76,6 +77,7 @@ def _render_review(
         "project": application.project,
         "report": reviewer.report_summary(application),
         "runs": reviewer.project_runs(application),
+        "past_award": renewal_selectors.past_award(application),  # a renewal: the award it continues
         "verification": latest_verification,
         "verification_queue": verification_selectors.waiting_runs(latest_verification),
         "can_verify": request.user.has_perm("portal.verify_application", application),

@@ -258,6 +258,9 @@ MATRIX: list[Route] = [
         args=lambda w: [w.allocation.pk],
         ok=frozenset({400}),
     ),
+    # A renewal drafts the project's application: its members only (an empty form is refused, 400).
+    R("portal:allocation_renew", {OWNER}, args=lambda w: [w.allocation.pk]),
+    R("portal:allocation_renew", {OWNER}, method="POST", args=lambda w: [w.allocation.pk], ok=frozenset({400})),
     R("portal:allocation_usage", PROJECT_VIEWERS, args=lambda w: [w.allocation.pk]),
     # Public pages answer anyone, and only once the members publish them: the world's project has not.
     R("portal:public_project", EVERYONE, args=lambda w: [w.project.pk], ok=frozenset({404})),
