@@ -252,6 +252,11 @@ class TrainingJob(models.Model):
         return self.name or f"job {self.pk}"
 
     @property
+    def title(self) -> str:
+        """What every page calls the run: its number, and its name when it has one."""
+        return f"Run #{self.pk}" + (f" ({self.name})" if self.name else "")
+
+    @property
     def accelerators(self) -> int:
         return self.workers * self.accelerators_per_worker
 

@@ -192,7 +192,8 @@ def _why_waiting(job: TrainingJob, position: int, in_use: int) -> str:
 
 @dataclass
 class BurnDown:
-    """Remaining and used accelerator-hours after each ledger entry, as SVG polylines."""
+    """Remaining and used accelerator-hours after each ledger entry, and the hours awarded across the whole
+    period (so an allocation with no usage yet still shows its line), as SVG polylines."""
 
     remaining_points: str
     used_points: str
@@ -201,6 +202,7 @@ class BurnDown:
     end: datetime | None
     width: int = 640
     height: int = 200
+    awarded_points: str = ""
 
     @property
     def empty(self) -> bool:
@@ -211,6 +213,7 @@ def burn_down(allocation: Allocation, width: int = 640, height: int = 200) -> Bu
     """The allocation's balances over time, replayed from its ledger (one query)."""
     awarded = reserved = used = held = 0
     series: list[tuple[datetime, float, float]] = []
+    awarded_series: list[tuple[datetime, float]] = []
     for kind, seconds, created in allocation.ledger.order_by("created", "id").values_list("kind", "seconds", "created"):
         if kind in (
             LedgerEntry.Kind.AWARD,
@@ -228,6 +231,7 @@ def burn_down(allocation: Allocation, width: int = 640, height: int = 200) -> Bu
             used += seconds
             reserved -= seconds
         series.append((created, (awarded - used - reserved - held) / 3600, used / 3600))
+        awarded_series.append((created, awarded / 3600))
     if not series:
         return BurnDown("", "", 0, None, None, width, height)
     start = series[0][0]
@@ -236,8 +240,9 @@ def burn_down(allocation: Allocation, width: int = 640, height: int = 200) -> Bu
         allocation.expires_at if allocation.state == Allocation.State.ACTIVE else series[-1][0],
     )
     span = max((end - start).total_seconds(), 1)
-    top = max(max(r for _, r, _ in series), max(u for _, _, u in series), 1e-9)
+    top = max(max(r for _, r, _ in series), max(u for _, _, u in series), max(a for _, a in awarded_series), 1e-9)
     series.append((timezone.now(), series[-1][1], series[-1][2]))  # hold the last value until now
+    awarded_series.append((end, awarded_series[-1][1]))  # what was awarded holds to the period's end
 
     def point(at: datetime, value: float) -> str:
         x = 40 + (width - 50) * (at - start).total_seconds() / span
@@ -247,6 +252,7 @@ def burn_down(allocation: Allocation, width: int = 640, height: int = 200) -> Bu
     return BurnDown(
         remaining_points=" ".join(point(at, r) for at, r, _ in series),
         used_points=" ".join(point(at, u) for at, _, u in series),
+        awarded_points=" ".join(point(at, a) for at, a in awarded_series),
         max_hours=round(top, 2),
         start=start,
         end=end,

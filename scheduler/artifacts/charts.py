@@ -56,10 +56,6 @@ def _finite(points: list[Any]) -> list[tuple[int, float]]:
     ]
 
 
-def _label(number: float) -> str:
-    return f"{number:.3g}"
-
-
 def line_chart(title: str, series: list[tuple[str, list[Any]]]) -> Chart:
     """One chart for `series` [(label, [[wall_time, step, value], ...]), ...]."""
     chart = Chart(title=title)
@@ -94,13 +90,28 @@ def line_chart(title: str, series: list[tuple[str, list[Any]]]) -> Chart:
                 count=len(points),
             )
         )
-    for tick in range(TICKS):
-        fraction = tick / (TICKS - 1)
-        step = x_low + fraction * (x_high - x_low)
-        value = y_low + fraction * (y_high - y_low)
-        chart.x_ticks.append((round(x_of(step), 1), _label(round(step))))
-        chart.y_ticks.append((round(y_of(value), 1), _label(value)))
+    chart.x_ticks = [(round(x_of(step), 1), str(step)) for step in step_ticks(x_low, x_high)]
+    chart.y_ticks = [(round(y_of(value), 1), label) for value, label in value_ticks(y_low, y_high)]
     return chart
+
+
+def step_ticks(low: int, high: int) -> list[int]:
+    """Up to TICKS distinct whole steps from `low` to `high`, both included: a run of 1 or 2 steps gets
+    1 or 2 ticks, never "0 0 0 1 1"."""
+    if high - low < TICKS - 1:
+        return list(range(low, high + 1))
+    return sorted({round(low + tick * (high - low) / (TICKS - 1)) for tick in range(TICKS)})
+
+
+def value_ticks(low: float, high: float) -> list[tuple[float, str]]:
+    """TICKS evenly spaced values from `low` to `high`, labelled with as many significant digits as it takes
+    for no two labels to read the same (a loss between 0.91231 and 0.91236 is not five ticks of "0.912")."""
+    values = [low + tick * (high - low) / (TICKS - 1) for tick in range(TICKS)]
+    for digits in range(3, 10):
+        labels = [f"{value:.{digits}g}" for value in values]
+        if len(set(labels)) == len(labels):
+            break
+    return list(zip(values, labels, strict=True))
 
 
 def charts_for_runs(runs: dict[str, dict[str, list[Any]]], prefix: str = "") -> dict[str, list[tuple[str, list[Any]]]]:

@@ -670,7 +670,7 @@ def test_in_a_browser_the_portal_and_the_admin_work_with_no_policy_violation(  #
     # The filter submits itself on change, from static/js/autosubmit.js.
     page.get_by_label("State").select_option("expired")
     page.wait_for_url("**/quota/allocations/?state=expired")
-    assert page.get_by_text("No allocations yet.").is_visible()
+    assert page.get_by_text("No allocations yet in this state.").is_visible()
     page.goto(f"{live_server.url}/quota/jobs/")
 
     admin = browser.new_context().new_page()  # no session: signs in through the admin's form

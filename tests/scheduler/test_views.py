@@ -316,4 +316,4 @@ def test_the_pool_page_says_when_nothing_is_queued(client, world):
     quota.cancel_job(world["job"], actor=world["maintainer"])
     client.force_login(world["maintainer"])
     body = client.get(reverse("scheduler:pool_queue", args=[world["allocation"].pool_id])).content.decode()
-    assert "Nothing queued." in body
+    assert "Nothing queued: a run waits here only while its pool has no room" in body

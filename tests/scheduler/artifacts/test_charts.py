@@ -44,3 +44,26 @@ def test_a_flat_curve_is_drawn_mid_height() -> None:
 
     ys = {float(pair.split(",")[1]) for pair in chart.lines[0].points.split()}
     assert ys == {(chart.plot_top + chart.plot_bottom) / 2}
+
+
+def test_a_run_of_two_steps_gets_two_step_ticks_not_five_repeated_ones() -> None:
+    chart = line_chart("loss", [("train", [[0.0, 0, 0.5], [0.0, 1, 0.4]])])
+    assert [label for _, label in chart.x_ticks] == ["0", "1"]
+
+
+def test_a_single_step_run_labels_each_tick_once() -> None:
+    chart = line_chart("loss", [("train", [[0.0, 3, 0.5]])])
+    labels = [label for _, label in chart.x_ticks]
+    assert labels == sorted(set(labels), key=labels.index) and "3" in labels
+
+
+def test_values_close_together_get_enough_digits_to_tell_the_ticks_apart() -> None:
+    chart = line_chart("loss", [("train", [[0.0, 0, 0.91231], [0.0, 1, 0.91236]])])
+    labels = [label for _, label in chart.y_ticks]
+    assert len(labels) == 5 and len(set(labels)) == 5
+    assert labels[0].startswith("0.9123") and labels[-1].startswith("0.9123")
+
+
+def test_long_runs_keep_five_distinct_step_ticks() -> None:
+    chart = line_chart("loss", [("train", [[0.0, step, 1.0 / (step + 1)] for step in range(0, 101)])])
+    assert [label for _, label in chart.x_ticks] == ["0", "25", "50", "75", "100"]
