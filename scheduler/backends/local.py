@@ -19,6 +19,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -55,6 +56,16 @@ def free_ports(count: int) -> list[int]:
     finally:
         for sock in sockets:
             sock.close()
+
+
+def reap_when_done(process: subprocess.Popen[bytes]) -> None:
+    """Collect the supervisor's exit status as soon as it ends, in a thread of the process that started it.
+
+    Nothing else waits for it: a dropped Popen is only reaped when that process next starts one, so a
+    finished run's supervisor stayed a defunct process under the Celery worker until the next launch.
+    If this process ends first, the supervisor passes to init, which reaps it.
+    """
+    threading.Thread(target=process.wait, name=f"reap-supervisor-{process.pid}", daemon=True).start()
 
 
 def _alive(pid: int) -> bool:
@@ -135,7 +146,7 @@ class LocalBackend:
                 return self._await_supervisor(state_path)
             raise RuntimeError(f"Another launch of job {spec.job_id} started it first; this one starts nothing.")
         with open(spec.artifacts.workers / "supervisor.log", "ab") as log:
-            subprocess.Popen(
+            supervisor = subprocess.Popen(
                 [sys.executable, str(SUPERVISOR), str(state_path)],
                 cwd=source,
                 env={key: os.environ[key] for key in INHERITED if key in os.environ},
@@ -144,6 +155,7 @@ class LocalBackend:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group: the job's, outliving this Celery worker
             )
+        reap_when_done(supervisor)
         return self._await_supervisor(state_path)
 
     def _plan(self, spec: JobSpec, source: Path, entrypoint: Path) -> dict[str, Any]:
