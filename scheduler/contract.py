@@ -75,6 +75,11 @@ class JobSpec:
     commit: str = ""
     # The Python the workers run (scheduler.environments); empty: the worker's own.
     python: str = ""
+    # Kubernetes: the environment the preparation pod installs (backends.kubernetes_environments);
+    # empty key: the image's Python as it is.
+    environment_key: str = ""
+    requirements: str = ""
+    requirements_manifest: str = ""
 
     @classmethod
     def from_job(cls, job: Any) -> JobSpec:

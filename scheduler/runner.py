@@ -14,7 +14,7 @@ from typing import Any
 from django.utils import timezone
 
 from scheduler import environments, launches, quota, sources
-from scheduler.backends import RunStatus, get_backend
+from scheduler.backends import RunStatus, get_backend, kubernetes_environments
 from scheduler.contract import job_artifact_paths
 from scheduler.models import TrainingJob
 
@@ -42,6 +42,8 @@ def start_claimed(claim: launches.Claim) -> str:
         backend = get_backend(job.pool.backend)
         spec = sources.prepare(job, launches.spec_for(job))  # the recorded commit's files, copied for this run
         spec = environments.for_run(spec)  # its declared dependencies, installed or found cached
+        if job.pool.backend == "kubernetes":  # installed in the cluster, by the job's preparation pod
+            spec = kubernetes_environments.with_environment(spec)
         if launches.cancel_requested(job.pk):  # the last moment before anything starts
             launches.end_unstarted(job.pk, claim.token, S.CANCELLED, launches.CANCELLED_BEFORE_START)
             sources.discard(job)
@@ -115,6 +117,9 @@ def sync_job(job_id: int) -> str:
         return status.phase
     if job.state == S.LAUNCHING and status.started_at:
         quota.mark_started(job, at=status.started_at)  # it ran, however briefly: charge its time
+    release = getattr(backend, "release", None)
+    if release is not None:  # the ended run's Service, NetworkPolicy, preparation (Kubernetes); a failure retries
+        release(job.backend_handle)
     sources.collect_event_files(job)  # summaries written in the work folder, not AIP_TENSORBOARD_LOG_DIR
     _refresh_run_cache(job.pk)  # before the run is seen as ended, so its page has its curves
     quota.finish_job(

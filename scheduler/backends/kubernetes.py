@@ -1,7 +1,11 @@
-"""The Kubernetes backend: a NetworkPolicy, a headless Service and an Indexed Job per job, via the
-official client.
+"""The Kubernetes backend: a NetworkPolicy, a headless Service, a preparation Job and an Indexed Job
+per job, via the official client.
 
-The NetworkPolicy lets a job's pods talk only to each other. Object names derive from the job id
+The NetworkPolicy lets a job's training pods talk only to each other. The preparation Job fetches
+the source and installs the repository's environment in a pod of its own, the only one allowed out
+to the internet (kubernetes_environments says why it is not an init container). When the run has
+ended, the sync deletes the Service, the NetworkPolicy and the preparation Job (`release`); the
+training Job stays for its logs until its TTL. Object names derive from the job id
 (`kubernetes_manifests.object_name`), so a launch retried after a crash meets its own objects (409)
 and adopts them instead of starting a second run.
 """
@@ -12,9 +16,21 @@ import os
 from datetime import datetime
 from typing import Any
 
+from scheduler import environments
 from scheduler.backends import RunStatus
-from scheduler.backends.kubernetes_manifests import job_network_policy, object_name, render_manifests
-from scheduler.contract import JobSpec
+from scheduler.backends.kubernetes_environments import (
+    INSTALL_CONTAINER,
+    evidence_from_message,
+    preparation_name,
+    record_evidence,
+)
+from scheduler.backends.kubernetes_manifests import (
+    job_network_policy,
+    object_name,
+    render_manifests,
+    render_preparation,
+)
+from scheduler.contract import JobSpec, job_artifact_paths
 
 JOB_ID_LABEL = "computegrant.org/job-id"
 # (connect, read) seconds for every API call: the client waits forever by default, and a hung API
@@ -36,6 +52,14 @@ def _transient(error: Exception) -> bool:
         return error.status is None or error.status >= 500 or error.status == 429
     return isinstance(error, HTTPError | OSError)
 
+
+# What a failed preparation means for the run, by the step that failed.
+PREPARATION_FAILURES = {
+    "install": "The repository's dependencies could not be installed",
+    "fetch": "The repository could not be fetched at the run's commit",
+    "publish": "The fetched source could not be put where the training pods read it",
+    "preparation": "The run's preparation did not finish",
+}
 
 # Why a Job failed, in words an applicant can act on.
 FAILURE_REASONS = {
@@ -71,8 +95,8 @@ class KubernetesBackend:
         self.artifact_uri = artifact_uri
 
     def submit(self, spec: JobSpec) -> dict[str, Any]:
-        """Create the job's NetworkPolicy, Service and Job, in that order (the pods are fenced
-        before they exist); on 409 adopt each if it carries this job's id."""
+        """Create the job's NetworkPolicy, Service, preparation Job and Job, in that order (the pods
+        are fenced before they exist); on 409 adopt each if it carries this job's id."""
         from kubernetes.client.exceptions import ApiException
 
         service, job = render_manifests(spec, artifact_uri=self.artifact_uri)
@@ -84,6 +108,7 @@ class KubernetesBackend:
                 self.networking.read_namespaced_network_policy,
             ),
             (service, self.core.create_namespaced_service, self.core.read_namespaced_service),
+            (render_preparation(spec), self.batch.create_namespaced_job, self.batch.read_namespaced_job),
             (job, self.batch.create_namespaced_job, self.batch.read_namespaced_job),
         ]
         for body, create, read in creators:
@@ -171,6 +196,12 @@ class KubernetesBackend:
         if "Complete" in conditions:
             ended = job_status.completion_time or conditions["Complete"].last_transition_time
             return RunStatus("succeeded", started_at, ended, worker_seconds, 0)
+        preparation = self._preparation(handle) if started_at is None or "Failed" in conditions else None
+        if preparation is not None and preparation["status"] == "failed":
+            # Evidence about the repository, not an error of the portal: the installer's own words.
+            ended = conditions["Failed"].last_transition_time if "Failed" in conditions else None
+            what = PREPARATION_FAILURES.get(str(preparation.get("step")), PREPARATION_FAILURES["install"])
+            return RunStatus("failed", None, ended, worker_seconds, None, f"{what}: {preparation['summary']}")
         if "Failed" in conditions:
             condition = conditions["Failed"]
             reason = FAILURE_REASONS.get(condition.reason or "", condition.message or condition.reason or "")
@@ -180,16 +211,71 @@ class KubernetesBackend:
         if job.spec is not None and job.spec.suspend:
             return RunStatus("pending", reason="Waiting for the cluster's Kueue to admit the Job.")
         if started_at is None:
+            if preparation is None or preparation["status"] == "preparing":
+                return RunStatus("pending", reason="Fetching the source and installing its dependencies.")
             return RunStatus("pending")
         return RunStatus("running", started_at, None, worker_seconds)
 
-    def cancel(self, handle: dict[str, Any]) -> None:
-        """Delete the Job (with its pods), the Service and the NetworkPolicy; already gone is fine."""
+    def _preparation(self, handle: dict[str, Any]) -> dict[str, Any] | None:
+        """The preparation's outcome ("installs" evidence, recorded beside the run's artifacts once
+        known), {"status": "preparing"} while it runs, None for a job launched without one."""
         from kubernetes.client.exceptions import ApiException
 
-        for delete in (
+        name, namespace = preparation_name(handle["name"]), handle["namespace"]
+        try:
+            job = self.batch.read_namespaced_job(name, namespace, _request_timeout=REQUEST_TIMEOUT)
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+        recorded = environments.evidence(job_artifact_paths(_job_id(handle)).root)
+        if recorded is not None and recorded.get("prepared"):
+            return recorded
+        pods = self.core.list_namespaced_pod(
+            namespace, label_selector=f"job-name={name}", _request_timeout=REQUEST_TIMEOUT
+        ).items
+        evidence: dict[str, Any] | None = None
+        for pod in pods:
+            status: Any = pod.status
+            for state in (status.init_container_statuses if status else None) or []:
+                terminated = state.state.terminated if state.state else None
+                if terminated is not None and terminated.exit_code:
+                    summary = f"{state.name} exited with {terminated.exit_code} ({terminated.reason or 'Error'})"
+                    evidence = {"status": "failed", "step": "fetch", "summary": summary, "log": ""}
+            for state in (status.container_statuses if status else None) or []:
+                terminated = state.state.terminated if state.state else None
+                if state.name == INSTALL_CONTAINER and terminated is not None:
+                    evidence = evidence_from_message(terminated.message or terminated.reason or "")
+        job_status: Any = job.status
+        for condition in (job_status.conditions if job_status else None) or []:
+            if evidence is None and condition.type == "Failed" and condition.status == "True":
+                summary = f"the preparation Job failed: {condition.message or condition.reason}"
+                evidence = {"status": "failed", "step": "preparation", "summary": summary, "log": ""}
+        if evidence is None:
+            return {"status": "preparing"}
+        if recorded is not None and recorded.get("status") == "installed":
+            evidence = {**recorded, **evidence} if evidence["status"] == "failed" else recorded
+        record_evidence(_job_id(handle), {**evidence, "prepared": True})
+        return evidence
+
+    def cancel(self, handle: dict[str, Any]) -> None:
+        """Delete the Job (with its pods) and everything `release` deletes; already gone is fine."""
+        self._delete(
             lambda: self.batch.delete_namespaced_job(
                 handle["name"], handle["namespace"], propagation_policy="Background", _request_timeout=REQUEST_TIMEOUT
+            )
+        )
+        self.release(handle)
+
+    def release(self, handle: dict[str, Any]) -> None:
+        """What an ended run no longer needs: its preparation Job (with its pod), Service and
+        NetworkPolicy. The training Job keeps its pods' logs until its TTL. Gone already is fine."""
+        self._delete(
+            lambda: self.batch.delete_namespaced_job(
+                preparation_name(handle["name"]),
+                handle["namespace"],
+                propagation_policy="Background",
+                _request_timeout=REQUEST_TIMEOUT,
             ),
             lambda: self.core.delete_namespaced_service(
                 handle["name"], handle["namespace"], _request_timeout=REQUEST_TIMEOUT
@@ -197,7 +283,13 @@ class KubernetesBackend:
             lambda: self.networking.delete_namespaced_network_policy(
                 handle["name"], handle["namespace"], _request_timeout=REQUEST_TIMEOUT
             ),
-        ):
+        )
+
+    @staticmethod
+    def _delete(*deletes: Any) -> None:
+        from kubernetes.client.exceptions import ApiException
+
+        for delete in deletes:
             try:
                 delete()
             except ApiException as error:
@@ -219,6 +311,10 @@ class KubernetesBackend:
             except Exception as error:  # a log that cannot be read is shown as such, not fatal
                 tails[index] = f"(log unavailable: {error})"
         return tails
+
+
+def _job_id(handle: dict[str, Any]) -> int:
+    return int(handle["name"].rsplit("-", 1)[1])
 
 
 def _worker_times(pods: list[Any]) -> tuple[list[float], list[datetime]]:

@@ -1,4 +1,5 @@
-"""The Kubernetes objects of a training job: a headless Service and an Indexed Job.
+"""The Kubernetes objects of a training job: a headless Service and an Indexed Job, after a
+preparation Job (kubernetes_environments) that fetches the source and installs its environment.
 
 Pods reach each other as `<job>-<index>.<service>`; TF_CONFIG is built inside each pod from
 JOB_COMPLETION_INDEX. Pods are locked down (no service-account token, non-root, no privilege
@@ -11,6 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from scheduler.backends.kubernetes_environments import (
+    ENVIRONMENTS_CLAIM,
+    ENVIRONMENTS_MOUNT,
+    WAIT_AND_COPY,
+    preparation_job,
+    preparation_seconds,
+)
 from scheduler.contract import JobSpec
 
 WORKER_PORT = 2222
@@ -84,14 +92,62 @@ def job_network_policy(spec: JobSpec) -> dict[str, Any]:
     }
 
 
-def render_manifests(spec: JobSpec, *, artifact_uri: str = "", backoff_limit: int = 0) -> list[dict[str, Any]]:
-    """The Service and the Job that run `spec`, as plain dicts (what `kubectl apply` would take)."""
-    name = object_name(spec.job_id)
-    labels = {
+LOCKED_DOWN = {
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "runAsNonRoot": True,
+    "capabilities": {"drop": ["ALL"]},
+}
+POD_SECURITY = {
+    "runAsNonRoot": True,
+    "runAsUser": RUN_AS_USER,
+    "runAsGroup": RUN_AS_USER,
+    "fsGroup": RUN_AS_USER,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+FETCH = (
+    'set -eu; cd /workspace; git init -q .; git remote add origin "$CG_REPOSITORY"; '
+    'git -c protocol.allow=never -c protocol.https.allow=always fetch -q --depth 1 origin "$CG_COMMIT"; '
+    "git checkout -q --detach FETCH_HEAD; rm -rf .git"
+)
+
+
+def training_labels(spec: JobSpec) -> dict[str, str]:
+    return {
         "app.kubernetes.io/name": "computegrant-training",
         "app.kubernetes.io/managed-by": "computegrant",
         "computegrant.org/job-id": str(spec.job_id),
     }
+
+
+def render_preparation(spec: JobSpec) -> dict[str, Any]:
+    """The job's preparation Job: fetch the source at the commit, install the environment."""
+    fetch = {
+        "name": "fetch-source",
+        "image": GIT_IMAGE,
+        "command": ["sh", "-c", FETCH],
+        "env": [
+            {"name": "CG_REPOSITORY", "value": spec.repository_url},
+            {"name": "CG_COMMIT", "value": spec.commit or "HEAD"},
+            {"name": "HOME", "value": "/tmp"},
+            {"name": "GIT_TERMINAL_PROMPT", "value": "0"},
+            {"name": "GIT_LFS_SKIP_SMUDGE", "value": "1"},
+        ],
+        "securityContext": LOCKED_DOWN,
+        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
+    }
+    return preparation_job(
+        spec,
+        job_name=object_name(spec.job_id),
+        labels=training_labels(spec),
+        fetch={"container": fetch, "securityContext": LOCKED_DOWN, "podSecurityContext": POD_SECURITY},
+    )
+
+
+def render_manifests(spec: JobSpec, *, artifact_uri: str = "", backoff_limit: int = 0) -> list[dict[str, Any]]:
+    """The Service and the Job that run `spec`, as plain dicts (what `kubectl apply` would take)."""
+    name = object_name(spec.job_id)
+    labels = training_labels(spec)
     hosts = ",".join(f"{name}-{index}.{name}:{WORKER_PORT}" for index in range(spec.workers))
     env = {
         "AIP_MODEL_DIR": artifact_location(spec, "model", artifact_uri),
@@ -116,65 +172,54 @@ def render_manifests(spec: JobSpec, *, artifact_uri: str = "", backoff_limit: in
     if spec.pool.kind == "tpu":
         env_list.extend(tpu_environment(name, spec.workers))
         ports.extend({"name": port, "containerPort": number} for port, number in TPU_PORTS.items())
-    locked_down = {
-        "allowPrivilegeEscalation": False,
-        "readOnlyRootFilesystem": True,
-        "runAsNonRoot": True,
-        "capabilities": {"drop": ["ALL"]},
-    }
     volumes: list[dict[str, Any]] = [
         {"name": "source", "emptyDir": {}},
         {"name": "tmp", "emptyDir": {}},
+        {"name": "environments", "persistentVolumeClaim": {"claimName": ENVIRONMENTS_CLAIM, "readOnly": True}},
     ]
-    mounts = [{"name": "source", "mountPath": SOURCE_MOUNT}, {"name": "tmp", "mountPath": "/tmp"}]
+    mounts = [
+        {"name": "source", "mountPath": SOURCE_MOUNT},
+        {"name": "tmp", "mountPath": "/tmp"},
+        {"name": "environments", "mountPath": ENVIRONMENTS_MOUNT, "readOnly": True},
+    ]
     if not artifact_uri:
         volumes.append({"name": "artifacts", "persistentVolumeClaim": {"claimName": ARTIFACTS_CLAIM}})
         mounts.append({"name": "artifacts", "mountPath": ARTIFACTS_MOUNT})
-    fetch = (
-        'set -eu; cd /workspace; git init -q .; git remote add origin "$CG_REPOSITORY"; '
-        'git -c protocol.allow=never -c protocol.https.allow=always fetch -q --depth 1 origin "$CG_COMMIT"; '
-        "git checkout -q --detach FETCH_HEAD; rm -rf .git"
-    )
+    image = spec.image or spec.pool.default_image
+    python = f"{ENVIRONMENTS_MOUNT}/{spec.environment_key}/bin/python" if spec.environment_key else "python"
     pod_spec: dict[str, Any] = {
         "subdomain": name,
         "restartPolicy": "Never",
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
-        "securityContext": {
-            "runAsNonRoot": True,
-            "runAsUser": RUN_AS_USER,
-            "runAsGroup": RUN_AS_USER,
-            "fsGroup": RUN_AS_USER,
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
+        "securityContext": POD_SECURITY,
         "initContainers": [
             {
-                "name": "fetch-source",
-                "image": GIT_IMAGE,
-                "command": ["sh", "-c", fetch],
+                # No network here or in the worker: the preparation pod fetched and installed.
+                "name": "wait-for-preparation",
+                "image": image,
+                "command": ["python", "-c", WAIT_AND_COPY],
                 "env": [
-                    {"name": "CG_REPOSITORY", "value": spec.repository_url},
-                    {"name": "CG_COMMIT", "value": spec.commit or "HEAD"},
-                    {"name": "HOME", "value": "/tmp"},
-                    {"name": "GIT_TERMINAL_PROMPT", "value": "0"},
-                    {"name": "GIT_LFS_SKIP_SMUDGE", "value": "1"},
+                    {"name": "CG_PREPARED", "value": f"{ENVIRONMENTS_MOUNT}/jobs/{name}"},
+                    {"name": "CG_PREPARE_SECONDS", "value": str(preparation_seconds())},
+                    {"name": "CG_WORKSPACE", "value": SOURCE_MOUNT},
                 ],
-                "volumeMounts": mounts[:2],
-                "securityContext": locked_down,
+                "volumeMounts": mounts[:3],
+                "securityContext": LOCKED_DOWN,
                 "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
             }
         ],
         "containers": [
             {
                 "name": "worker",
-                "image": spec.image or spec.pool.default_image,
+                "image": image,
                 "workingDir": SOURCE_MOUNT,
-                "command": ["python", "-c", BOOTSTRAP, spec.entrypoint, *spec.args],
+                "command": [python, "-c", BOOTSTRAP, spec.entrypoint, *spec.args],
                 "env": env_list,
                 "ports": ports,
                 "resources": resources,
                 "volumeMounts": mounts,
-                "securityContext": locked_down,
+                "securityContext": LOCKED_DOWN,
             }
         ],
         "volumes": volumes,
@@ -208,7 +253,8 @@ def render_manifests(spec: JobSpec, *, artifact_uri: str = "", backoff_limit: in
             "completions": spec.workers,
             "parallelism": spec.workers,
             "backoffLimit": backoff_limit,
-            "activeDeadlineSeconds": spec.max_runtime_seconds,
+            # The pods wait for their preparation first, within the Job's deadline.
+            "activeDeadlineSeconds": spec.max_runtime_seconds + preparation_seconds(),
             "ttlSecondsAfterFinished": TTL_AFTER_FINISHED,
             "suspend": bool(spec.pool.kueue_queue),
             "template": {"metadata": {"labels": labels}, "spec": pod_spec},

@@ -11,7 +11,13 @@ import pytest
 from django.conf import settings
 from kubernetes_validate.utils import all_versions
 
-from scheduler.backends.kubernetes_manifests import ARTIFACTS_CLAIM, job_network_policy, render_manifests
+from scheduler.backends.kubernetes_environments import ENVIRONMENTS_CLAIM
+from scheduler.backends.kubernetes_manifests import (
+    ARTIFACTS_CLAIM,
+    job_network_policy,
+    render_manifests,
+    render_preparation,
+)
 from scheduler.contract import JobSpec, PoolSpec, job_artifact_paths
 from tests.deploy.conftest import OVERLAYS, of_kind, pod_templates, rendered
 
@@ -70,8 +76,16 @@ def test_every_pod_meets_the_restricted_pod_security_standard_and_namespaces_enf
         assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
 
 
-def test_training_pods_meet_the_restricted_standard_too():
+def test_training_and_preparation_pods_meet_the_restricted_standard_too():
     assert_restricted("training job", training_pod())
+    pool = PoolSpec("gpu", "gpu", "kubernetes", "nvidia.com/gpu", namespace="computegrant", default_image="tf")
+    spec = JobSpec(9, 2, 1, 60, 1, "train.py", (), pool, job_artifact_paths(9), environment_key="k" * 32)
+    preparation = render_preparation(spec)
+    assert_restricted("preparation job", preparation["spec"]["template"]["spec"])
+    assert preparation["spec"]["template"]["metadata"]["labels"] == {
+        **PREPARATION,
+        "app.kubernetes.io/managed-by": "computegrant",
+    }
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -133,11 +147,23 @@ def addresses_allowed(block: dict) -> bool:
     return not any(METADATA in ipaddress.ip_network(cidr) for cidr in block.get("except", []))
 
 
+def selects(policy: dict, labels: dict[str, str]) -> bool:
+    wanted = policy["spec"]["podSelector"].get("matchLabels", {})
+    return all(labels.get(key) == value for key, value in wanted.items())
+
+
+TRAINING = {"app.kubernetes.io/name": "computegrant-training", "computegrant.org/job-id": "9"}
+PREPARATION = {"app.kubernetes.io/name": "computegrant-preparation", "computegrant.org/prepares-job": "9"}
+# What training pods may reach outside their job in production: the object store's private range.
+ARTIFACT_STORE = {"199.36.153.8/30"}
+
+
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_training_pods_are_fenced_dns_https_out_never_the_metadata_address(overlay):
     policies = [p for p in of_kind(overlay, "NetworkPolicy") if p["metadata"]["namespace"] == "computegrant"]
     deny = [p for p in policies if p["spec"]["podSelector"] == {} and not p["spec"].get("ingress")]
     assert any(set(p["spec"]["policyTypes"]) == {"Ingress", "Egress"} and "egress" not in p["spec"] for p in deny)
+    reach: dict[str, set[str]] = {"training": set(), "preparation": set()}
     for policy in policies:
         assert "ingress" not in policy["spec"], "ingress to training pods comes only from their own job's policy"
         for rule in policy["spec"].get("egress", []):
@@ -145,11 +171,17 @@ def test_training_pods_are_fenced_dns_https_out_never_the_metadata_address(overl
                 if "ipBlock" in peer:
                     assert not addresses_allowed(peer["ipBlock"]), policy["metadata"]["name"]
                     assert {p["port"] for p in rule["ports"]} == {443}
+                    for pod, labels in (("training", TRAINING), ("preparation", PREPARATION)):
+                        if selects(policy, labels):
+                            reach[pod].add(peer["ipBlock"]["cidr"])
                 else:
                     assert peer["podSelector"] == {"matchLabels": {"k8s-app": "kube-dns"}}
                     assert {p["port"] for p in rule["ports"]} == {53}
-    (claim,) = [c for c in of_kind(overlay, "PersistentVolumeClaim") if c["metadata"]["namespace"] == "computegrant"]
-    assert claim["metadata"]["name"] == ARTIFACTS_CLAIM
+    # Only the preparation pods (fetch, install) reach the internet; training pods at most the store.
+    assert reach["preparation"] == {"0.0.0.0/0", "::/0"}
+    assert reach["training"] == (ARTIFACT_STORE if overlay == "production" else set())
+    claims = {c["metadata"]["name"] for c in of_kind(overlay, "PersistentVolumeClaim")}
+    assert {ARTIFACTS_CLAIM, ENVIRONMENTS_CLAIM} <= claims
 
 
 def test_a_jobs_own_policy_admits_only_its_own_pods():

@@ -91,9 +91,9 @@ def test_the_quota_holds_the_pool_full_of_the_jobs_the_portal_admits_and_no_more
 
 def test_unknown_pools_and_pools_without_a_slice_are_refused_with_the_reason():
     pools()
-    with pytest.raises(CommandError, match="No Kubernetes pool named nope"):
+    with pytest.raises(CommandError, match="--pool: no Kubernetes pool is named nope"):
         render("--pool", "nope")
-    with pytest.raises(CommandError, match="No Kubernetes pool named local-gpus"):
+    with pytest.raises(CommandError, match="no Kubernetes pool is named local-gpus"):
         render("--pool", "local-gpus")
     PoolFactory(name="tpu-bare", kind="tpu", resource_name="google.com/tpu", capacity=4, backend="kubernetes")
     with pytest.raises(CommandError, match="does not say which slice"):

@@ -216,12 +216,68 @@ class ApiServer:
 
 
 class Kubelet:
-    """Runs an Indexed Job's pods as local processes: the pod's command, env and completion index."""
+    """Runs an Indexed Job's pods as local processes: the pod's command, env and completion index.
+    `environments` plays the environments volume (/environments in the pods)."""
 
-    def __init__(self, api: ApiServer, source: Path, artifacts: Path, ports: list[int]) -> None:
+    def __init__(
+        self, api: ApiServer, source: Path, artifacts: Path, ports: list[int], environments: Path | None = None
+    ) -> None:
         self.api, self.source, self.artifacts, self.ports = api, source, artifacts, ports
+        self.environments = environments or artifacts / "environments"
+        self.artifacts.mkdir(parents=True, exist_ok=True)
         self.processes: list[subprocess.Popen] = []
         self.started: list[str] = []
+
+    def prepare(self, ns: str, name: str, uv: str, timeout: float = 600) -> dict[str, Any]:
+        """Run the job's preparation pod (its fetch played by `source`): the install container's own
+        command and environment, the volume paths mapped here. Its termination message goes into the
+        pod's status as the kubelet would put it; returns that message, parsed."""
+        prepare = f"{name}-prepare"
+        job = self.api.job(ns, prepare)
+        container = job["spec"]["template"]["spec"]["containers"][0]
+        env = {e["name"]: e["value"] for e in container["env"]}
+        message = self.artifacts / f"{prepare}.termination-log"
+        env.update(
+            CG_SOURCE_DIR=str(self.source),
+            CG_ENVIRONMENTS_DIR=str(self.environments),
+            CG_UV=uv,
+            CG_TERMINATION_LOG=str(message),
+            PATH=os.environ["PATH"],
+            HOME=str(self.artifacts),
+        )
+        if "SSL_CERT_FILE" in os.environ:  # this machine's way to the package index
+            env["SSL_CERT_FILE"] = os.environ["SSL_CERT_FILE"]
+        self.environments.mkdir(parents=True, exist_ok=True)
+        command = [sys.executable if c == "python" else c for c in container["command"]]
+        started = now()
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+        text = message.read_text() if message.exists() else done.stderr[-2000:]
+        labels = dict(job["spec"]["template"]["metadata"]["labels"], **{"job-name": prepare})
+        terminated = {"exitCode": done.returncode, "startedAt": started, "finishedAt": now(), "message": text}
+        with self.api.lock:
+            self.api.objects[("pods", ns, f"{prepare}-0")] = {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": f"{prepare}-0", "namespace": ns, "labels": labels},
+                "spec": {"containers": [{"name": container["name"], "image": container["image"]}]},
+                "status": {
+                    "containerStatuses": [
+                        {
+                            "name": container["name"],
+                            "ready": False,
+                            "restartCount": 0,
+                            "image": container["image"],
+                            "imageID": "",
+                            "state": {"terminated": terminated},
+                        }
+                    ]
+                },
+            }
+        if done.returncode == 0:
+            self.api.set_job_condition(ns, prepare, "Complete")
+        else:
+            self.api.set_job_condition(ns, prepare, "Failed", "BackoffLimitExceeded", "backoff limit reached")
+        return json.loads(text)
 
     def start(self, ns: str, name: str) -> None:
         job = self.api.job(ns, name)
@@ -240,13 +296,31 @@ class Kubelet:
             TF_USE_LEGACY_KERAS="1",
             PYTHONDONTWRITEBYTECODE="1",  # keep the example's source tree clean
         )
+        workspace = self.source
+        pod = job["spec"]["template"]["spec"]
+        waits = [c for c in pod.get("initContainers", []) if c["name"] == "wait-for-preparation"]
+        if waits and (self.environments / "jobs" / f"{name}.json").exists():
+            # The pods' first step, for real: wait for the preparation's outcome, copy the source.
+            workspace = self.artifacts / f"workspace-{name}"
+            wait_env = {e["name"]: e["value"] for e in waits[0]["env"]}
+            wait_env.update(
+                CG_PREPARED=wait_env["CG_PREPARED"].replace("/environments", str(self.environments), 1),
+                CG_WORKSPACE=str(workspace),
+                PATH=os.environ["PATH"],
+            )
+            command = [sys.executable if c == "python" else c for c in waits[0]["command"]]
+            done = subprocess.run(command, env=wait_env, capture_output=True, text=True, timeout=60, check=False)
+            if done.returncode != 0:
+                raise RuntimeError(f"wait-for-preparation exited {done.returncode}: {done.stderr}")
         command = [sys.executable if c == "python" else c for c in container["command"]]
+        if command[0].startswith("/environments/"):  # the environment's Python, on the volume
+            command[0] = str(self.environments) + command[0].removeprefix("/environments")
         for index in range(job["spec"]["completions"]):
             log = open(self.artifacts / f"pod-{index}.log", "w")  # noqa: SIM115 — owned by the process
             self.processes.append(
                 subprocess.Popen(
                     command,
-                    cwd=self.source,
+                    cwd=workspace,
                     env=dict(env, JOB_COMPLETION_INDEX=str(index)),
                     stdout=log,
                     stderr=subprocess.STDOUT,

@@ -9,6 +9,7 @@ import pytest
 from kubernetes import client
 
 from scheduler.backends.kubernetes import KubernetesBackend
+from scheduler.backends.kubernetes_environments import preparation_seconds
 from scheduler.backends.local import free_ports
 from scheduler.contract import JobSpec, PoolSpec, job_artifact_paths
 from tests.scheduler.backends.kube_apiserver import ApiServer, Kubelet
@@ -67,8 +68,15 @@ def test_submit_creates_a_headless_service_and_an_indexed_job_named_after_the_jo
     job = api.job("training", "cg-job-17")
     assert service["spec"]["clusterIP"] == "None"
     assert job["spec"]["completionMode"] == "Indexed"
-    assert job["spec"]["activeDeadlineSeconds"] == 900
-    assert backend.status(handle).phase == "pending"
+    assert job["spec"]["activeDeadlineSeconds"] == 900 + preparation_seconds()  # the pods wait for it first
+    preparation = api.job("training", "cg-job-17-prepare")
+    assert preparation["metadata"]["labels"]["computegrant.org/job-id"] == "17"  # adopted by it on a retry
+    # Its pod is outside the job's own policy (which selects job-id) and has the preparation's egress.
+    pod_labels = preparation["spec"]["template"]["metadata"]["labels"]
+    assert "computegrant.org/job-id" not in pod_labels
+    assert pod_labels["app.kubernetes.io/name"] == "computegrant-preparation"
+    status = backend.status(handle)
+    assert status.phase == "pending" and "installing its dependencies" in status.reason
 
 
 def test_a_retried_launch_meets_409_and_adopts_its_own_objects_without_a_second_job(api, backend):
@@ -77,8 +85,8 @@ def test_a_retried_launch_meets_409_and_adopts_its_own_objects_without_a_second_
 
     assert first == second
     creates = [path for method, path in api.requests if method == "POST"]
-    assert len(creates) == 6  # two attempts x (NetworkPolicy, Service, Job); the second three answered 409
-    assert sum(1 for key in api.objects if key[0] == "jobs") == 1
+    assert len(creates) == 8  # two attempts x (NetworkPolicy, Service, preparation Job, Job); 409 the second time
+    assert sorted(key[2] for key in api.objects if key[0] == "jobs") == ["cg-job-17", "cg-job-17-prepare"]
 
 
 def test_objects_of_another_job_with_the_same_name_are_refused_not_adopted(api, backend):

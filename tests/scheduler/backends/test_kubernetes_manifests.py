@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import subprocess
@@ -14,7 +15,14 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from kubernetes_validate.utils import all_versions
 
-from scheduler.backends.kubernetes_manifests import BOOTSTRAP, job_network_policy, render_manifests
+from scheduler.backends.kubernetes_environments import ENVIRONMENTS_CLAIM, preparation_seconds
+from scheduler.backends.kubernetes_manifests import (
+    BOOTSTRAP,
+    GIT_IMAGE,
+    job_network_policy,
+    render_manifests,
+    render_preparation,
+)
 from scheduler.contract import JobSpec, PoolSpec, job_artifact_paths
 from tests.scheduler.factories import PoolFactory
 
@@ -58,8 +66,47 @@ def spec(pool: PoolSpec, workers: int = 2, per_worker: int = 1) -> JobSpec:
 @pytest.mark.parametrize("version", VERSIONS)
 @pytest.mark.parametrize(("pool", "uri"), [(GPU, ""), (TPU, "gs://bucket/runs"), (GPU, "s3://bucket/runs")])
 def test_every_manifest_validates_strictly_on_the_oldest_and_newest_kubernetes(pool, uri, version):
-    for manifest in [job_network_policy(spec(pool)), *render_manifests(spec(pool), artifact_uri=uri)]:
-        kubernetes_validate.validate(manifest, version, strict=True)
+    for job_spec in (spec(pool), installing(spec(pool))):
+        manifests = [job_network_policy(job_spec), render_preparation(job_spec)]
+        for manifest in [*manifests, *render_manifests(job_spec, artifact_uri=uri)]:
+            kubernetes_validate.validate(manifest, version, strict=True)
+
+
+def installing(job_spec: JobSpec) -> JobSpec:
+    """A job whose repository declares requirements (what kubernetes_environments adds to the spec)."""
+    return dataclasses.replace(
+        job_spec,
+        environment_key="ab" * 16,
+        requirements="humanize==4.9.0\nnumpy",
+        requirements_manifest="requirements.txt",
+    )
+
+
+def test_the_preparation_pod_alone_fetches_and_installs_and_the_training_pods_wait_offline():
+    job_spec = installing(spec(GPU))
+    preparation = render_preparation(job_spec)
+    pod = preparation["spec"]["template"]["spec"]
+    assert [c["name"] for c in pod["initContainers"]] == ["fetch-source", "copy-uv"]
+    (install,) = pod["containers"]
+    env = {e["name"]: e["value"] for e in install["env"]}
+    assert install["image"] == GPU.default_image  # the pool's base image, with uv copied in
+    assert env["CG_ENVIRONMENT_KEY"] == "ab" * 16 and env["CG_REQUIREMENTS"] == "humanize==4.9.0\nnumpy"
+    assert {"name": "environments", "mountPath": "/environments"} in install["volumeMounts"]  # writable here only
+    assert preparation["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/name"] == "computegrant-preparation"
+
+    _, job = render_manifests(job_spec)
+    training = job["spec"]["template"]["spec"]
+    assert [c["name"] for c in training["initContainers"]] == ["wait-for-preparation"]
+    assert all(c["image"] != GIT_IMAGE for c in [*training["initContainers"], *training["containers"]])
+    worker = training["containers"][0]
+    assert worker["command"][0] == f"/environments/{'ab' * 16}/bin/python"
+    mounts = {m["name"]: m for m in worker["volumeMounts"]}
+    assert mounts["environments"]["readOnly"] is True
+    claim = next(v for v in training["volumes"] if v["name"] == "environments")["persistentVolumeClaim"]
+    assert claim == {"claimName": ENVIRONMENTS_CLAIM, "readOnly": True}
+    # Without declared requirements the image's own Python runs, after the same offline wait.
+    _, plain = render_manifests(spec(GPU))
+    assert plain["spec"]["template"]["spec"]["containers"][0]["command"][0] == "python"
 
 
 def test_an_indexed_job_with_a_headless_service_named_after_the_job():
@@ -67,7 +114,7 @@ def test_an_indexed_job_with_a_headless_service_named_after_the_job():
     assert service["metadata"]["name"] == job["metadata"]["name"] == "cg-job-17"
     assert service["spec"]["clusterIP"] == "None"
     assert job["spec"]["completionMode"] == "Indexed" and job["spec"]["completions"] == job["spec"]["parallelism"] == 2
-    assert job["spec"]["activeDeadlineSeconds"] == 900 and job["spec"]["suspend"] is False
+    assert job["spec"]["activeDeadlineSeconds"] == 900 + preparation_seconds() and job["spec"]["suspend"] is False
     pod = job["spec"]["template"]["spec"]
     assert pod["subdomain"] == "cg-job-17"
     env = {e["name"]: e["value"] for e in pod["containers"][0]["env"]}
@@ -98,7 +145,8 @@ def test_tpu_pools_use_gke_tpu_selectors_kueue_and_gvisor():
     env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
     assert env["AIP_MODEL_DIR"] == "gs://bucket/runs/jobs/17/model" and env["CG_STRATEGY"] == "tpu"
     assert env["TPU_WORKER_HOSTNAMES"] == "cg-job-17-0.cg-job-17"
-    assert not any(v.get("persistentVolumeClaim") for v in pod["volumes"])
+    claims = {v["persistentVolumeClaim"]["claimName"] for v in pod["volumes"] if "persistentVolumeClaim" in v}
+    assert claims == {ENVIRONMENTS_CLAIM}  # artifacts go to the bucket; the environment is read from the volume
 
 
 def test_the_pod_bootstrap_builds_tf_config_from_the_completion_index(tmp_path):
@@ -131,8 +179,9 @@ def test_render_manifests_prints_yaml_for_a_pool():
     out = io.StringIO()
     call_command("render_manifests", "--pool", "nvidia-v100", "--workers", "2", stdout=out)
     documents = list(yaml.safe_load_all(out.getvalue()))
-    assert [d["kind"] for d in documents] == ["NetworkPolicy", "Service", "Job"]
-    with pytest.raises(CommandError, match="No pool named"):
+    assert [d["kind"] for d in documents] == ["NetworkPolicy", "Service", "Job", "Job"]
+    assert [d["metadata"]["name"] for d in documents][2:] == ["cg-job-0-prepare", "cg-job-0"]
+    with pytest.raises(CommandError, match="--pool: no pool is named 'nope'"):
         call_command("render_manifests", "--pool", "nope", stdout=io.StringIO())
-    with pytest.raises(CommandError, match="at most that"):
+    with pytest.raises(CommandError, match="9 x 1 do not fit in nvidia-v100"):
         call_command("render_manifests", "--pool", "nvidia-v100", "--workers", "9", stdout=io.StringIO())

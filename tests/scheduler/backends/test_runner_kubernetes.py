@@ -58,7 +58,7 @@ def test_a_kubernetes_job_is_launched_once_runs_when_all_pods_are_ready_and_canc
         backend_handle={}, launch_claimed_at=timezone.now() - timedelta(minutes=5)
     )
     assert runner.reconcile_stale_launches() == {job.pk: "adopted"}
-    assert sum(1 for key in api.objects if key[0] == "jobs") == 1
+    assert sorted(key[2] for key in api.objects if key[0] == "jobs") == [f"cg-job-{job.pk}", f"cg-job-{job.pk}-prepare"]
     name = f"cg-job-{job.pk}"
     job.refresh_from_db()
     assert job.state == S.LAUNCHING and job.backend_handle == handle and handle["name"] == name
