@@ -12,7 +12,12 @@ printed too. Figures are printed; the last line is JSON.
 The data: five calls that every project applies to (one application per project per call is the
 rule, so a call has as many applications as there are projects), states mixed, two reviews per
 reviewed application, an allocation per award with a ledger that replays to its balances, and
-runs on the allocations (one in twenty queued). `--keep` leaves the large data set in place.
+runs on the allocations (one in twenty queued). After the award (issue 17), in proportion: each award
+an entry in its call's budget ledger, one award in ten a supplement, one in ten idle hours reclaimed,
+one in ten unused hours returned (entries dated from the award over the months since); two reports
+per award (a progress report, approved for awards older than three months with runs linked and a
+released model, and a final one due); one project in five publishes its public page.
+`--keep` leaves the large data set in place.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/cg_bench_pages python benchmarks/pages.py [--quick]
 """
@@ -68,9 +73,11 @@ from portal.access import roles  # noqa: E402
 from portal.models import (  # noqa: E402
     Application,
     AuditEntry,
+    BudgetEntry,
     Call,
     CallPool,
     CriterionScore,
+    ProgressReport,
     Project,
     Review,
     ReviewAssignment,
@@ -108,6 +115,8 @@ class Cast:
     maintainer: User
     call: Call
     application: Application  # an application of `call` with submitted reviews
+    public_project: Project  # a published project with an award and a released model
+    report: ProgressReport  # a report the applicant may still write
 
 
 def reset() -> None:
@@ -199,10 +208,15 @@ def plan_jobs(
     return jobs, used, held
 
 
-def ledger_of(allocations: list[Allocation], jobs: list[TrainingJob], actor: User) -> list[LedgerEntry]:
-    """Each award, each run's worst case reserved, then charged for what it used and the rest released."""
+def ledger_of(
+    allocations: list[Allocation], jobs: list[TrainingJob], actor: User, moved: dict[int, int] | None = None
+) -> list[LedgerEntry]:
+    """Each award (what was awarded before the `moved` seconds of later supplements and returns), each run's
+    worst case reserved, then charged for what it used and the rest released."""
+    moved = moved or {}
     entries = [
-        LedgerEntry(allocation=a, kind=K.AWARD, seconds=a.awarded, actor=actor, memo="award") for a in allocations
+        LedgerEntry(allocation=a, kind=K.AWARD, seconds=a.awarded - moved.get(a.pk, 0), actor=actor, memo="award")
+        for a in allocations
     ]
     for job in jobs:
         worst = job.workers * job.accelerators_per_worker * job.max_runtime_seconds
@@ -250,10 +264,11 @@ def populate(project_count: int, job_count: int, seed: int = 7) -> Cast:
     applications = plan_applications(calls, projects, pools, rng, now)
     awarded = [a for a in applications if a.state == S.AWARDED]
     allocations, jobs = make_awards(awarded, job_count, rng, now)
+    movements = after_award_movements(awarded, allocations, jobs)
     spent: Counter[tuple[int, int]] = Counter()  # each call's awards per pool, within its budget there
     for application, allocation in zip(awarded, allocations, strict=True):
         spent[application.call_id, application.pool_id] += allocation.awarded
-    CallPool.objects.bulk_create(
+    budgets = CallPool.objects.bulk_create(
         CallPool(call=c, pool=p, budget_seconds=spent[c.pk, p.pk] + 2000 * HOUR, awarded_seconds=spent[c.pk, p.pk])
         for c in calls
         for p in pools
@@ -263,14 +278,145 @@ def populate(project_count: int, job_count: int, seed: int = 7) -> Cast:
     make_reviews([a for a in applications if a.state in REVIEWED], reviewers, maintainer, rng)
     keep_review_means(Application.objects.all())  # as submit_review keeps them
     jobs = TrainingJob.objects.bulk_create(jobs, batch_size=5000)
-    LedgerEntry.objects.bulk_create(ledger_of(allocations, jobs, maintainer), batch_size=5000)
+    LedgerEntry.objects.bulk_create(
+        ledger_of(allocations, jobs, maintainer, {e.allocation.pk: e.seconds for e, _ in movements})
+        + [entry for entry, _ in movements],
+        batch_size=5000,
+    )
+    make_budget_ledger(awarded, budgets, movements, maintainer)
+    published, report = make_reports(awarded, jobs, projects, applicants[0], now)
     record_history(calls, applications, maintainer)
     with connection.cursor() as cursor:  # runs submitted over the past days, not all at once
         cursor.execute("UPDATE scheduler_trainingjob SET submitted_at = submitted_at - id * interval '1 minute'")
     check_balances()
     call = calls[0]
     reviewed = next(a for a in applications if a.call_id == call.pk and a.state == S.UNDER_REVIEW)
-    return Cast(applicants[0], reviewers[0], maintainer, call, reviewed)
+    return Cast(applicants[0], reviewers[0], maintainer, call, reviewed, published, report)
+
+
+def after_award_movements(
+    awarded: list[Application], allocations: list[Allocation], jobs: list[TrainingJob]
+) -> list[tuple[LedgerEntry, BudgetEntry.Kind]]:
+    """One award in ten gets a supplement of a tenth more, one in ten gives back a tenth of its free hours
+    (reclaimed), one in ten half of them (returned at the end); each an allocation ledger entry (unsaved)
+    and the budget kind it is on the call's side. The allocations' cached `awarded` moves with them."""
+    movements: list[tuple[LedgerEntry, BudgetEntry.Kind]] = []
+    for x, (application, allocation) in enumerate(zip(awarded, allocations, strict=True)):
+        free = allocation.awarded - allocation.used - allocation.reserved
+        if x % 10 == 3:
+            seconds, kind, budget_kind = application.requested_seconds // 10, K.TOP_UP, BudgetEntry.Kind.SUPPLEMENT
+        elif x % 10 == 7 and free >= 10:
+            seconds, kind, budget_kind = -(free // 10), K.RETURN, BudgetEntry.Kind.RECLAIM
+        elif x % 10 == 9 and free >= 2:
+            seconds, kind, budget_kind = -(free // 2), K.RETURN, BudgetEntry.Kind.RETURN
+        else:
+            continue
+        allocation.awarded += seconds
+        movements.append(
+            (LedgerEntry(allocation=allocation, kind=kind, seconds=seconds, memo=budget_kind), budget_kind)
+        )
+    Allocation.objects.bulk_update(allocations, ["awarded"], batch_size=5000)
+    return movements
+
+
+def make_budget_ledger(
+    awarded: list[Application],
+    budgets: list[CallPool],
+    movements: list[tuple[LedgerEntry, BudgetEntry.Kind]],
+    maintainer: User,
+) -> None:
+    """The calls' budget ledgers: each award, then the supplements, reclaims and returns, dated from the
+    award over the months since, summing to each budget's cached awarded seconds."""
+    budget_of = {(b.call_id, b.pool_id): b for b in budgets}
+    supplements = {entry.allocation.pk: entry.seconds for entry, _ in movements if entry.kind == K.TOP_UP}
+    given_back = {entry.allocation.pk: -entry.seconds for entry, _ in movements if entry.kind == K.RETURN}
+    entries = [
+        BudgetEntry(
+            call_pool=budget_of[a.call_id, a.pool_id],
+            kind=BudgetEntry.Kind.AWARD,
+            seconds=a.allocation.awarded - supplements.get(a.allocation.pk, 0) + given_back.get(a.allocation.pk, 0),
+            allocation=a.allocation,
+            actor=maintainer,
+        )
+        for a in awarded
+        if a.allocation is not None
+    ]
+    application_of = {a.allocation.pk: a for a in awarded if a.allocation is not None}
+    for entry, kind in movements:
+        a = application_of[entry.allocation.pk]
+        entries.append(
+            BudgetEntry(
+                call_pool=budget_of[a.call_id, a.pool_id], kind=kind, seconds=entry.seconds, allocation=a.allocation
+            )
+        )
+    BudgetEntry.objects.bulk_create(entries, batch_size=5000)
+    with connection.cursor() as cursor:  # the award when it was decided; what followed 45 days on, or now
+        cursor.execute(
+            "UPDATE portal_budgetentry b SET created = LEAST(now(), a.starts_at + CASE WHEN b.kind = 'award' "
+            "THEN interval '0' ELSE interval '45 days' END) FROM scheduler_allocation a WHERE b.allocation_id = a.id"
+        )
+    assert (
+        BudgetEntry.objects.aggregate(s=Sum("seconds"))["s"]
+        == CallPool.objects.aggregate(s=Sum("awarded_seconds"))["s"]
+    ), "the budget ledgers differ from the budgets"
+
+
+def make_reports(
+    awarded: list[Application], jobs: list[TrainingJob], projects: list[Project], applicant: User, now: datetime
+) -> tuple[Project, ProgressReport]:
+    """Two reports per award: a 3-month progress report (approved once three months have passed, linking
+    up to three runs and releasing the first succeeded one's model) and a final report, due."""
+    runs_of: dict[int, list[TrainingJob]] = defaultdict(list)
+    for job in jobs:
+        runs_of[job.allocation.pk].append(job)
+    reports: list[ProgressReport] = []
+    links: list[tuple[ProgressReport, list[TrainingJob], TrainingJob | None]] = []
+    for a in awarded:
+        allocation = a.allocation
+        assert allocation is not None
+        due = allocation.starts_at + timedelta(days=91)
+        approved = due < now
+        ended = [j for j in runs_of[allocation.pk] if j.state == J.SUCCEEDED]
+        progress = ProgressReport(
+            allocation=allocation,
+            kind=ProgressReport.Kind.PROGRESS,
+            months_after_award=3,
+            due_at=due,
+            state=ProgressReport.State.APPROVED if approved else ProgressReport.State.DUE,
+            work_done="Trained the model across two workers." if approved else "",
+            submitted_at=due - timedelta(days=2) if approved else None,
+            submitted_by=a.project.owner if approved else None,
+            decided_at=due if approved else None,
+        )
+        final = ProgressReport(allocation=allocation, kind=ProgressReport.Kind.FINAL, due_at=allocation.expires_at)
+        reports += [progress, final]
+        if approved:
+            links.append((progress, runs_of[allocation.pk][:3], ended[0] if ended else None))
+    ProgressReport.objects.bulk_create(reports, batch_size=5000)
+    ProgressReport.runs.through.objects.bulk_create(
+        (ProgressReport.runs.through(progressreport_id=r.pk, trainingjob_id=j.pk) for r, ran, _ in links for j in ran),
+        batch_size=5000,
+    )
+    released = [(r, model) for r, _, model in links if model is not None]
+    ProgressReport.released_models.through.objects.bulk_create(
+        (ProgressReport.released_models.through(progressreport_id=r.pk, trainingjob_id=m.pk) for r, m in released),
+        batch_size=5000,
+    )
+    # The applicant's report still to write, on an award with a run that exported a SavedModel (so the form
+    # offers a model to release) at both sizes: the same page shape, so that the query counts compare.
+    writable = [r for r in reports if r.is_open and r.allocation.project.owner_id == applicant.pk]
+    open_report, exported = next((r, j) for r in writable for j in runs_of[r.allocation.pk] if j.state == J.SUCCEEDED)
+    with connection.cursor() as cursor:  # each released model, and that one, with its SavedModel fingerprint
+        cursor.execute(
+            "UPDATE scheduler_trainingjob SET model_summary = jsonb_build_object('fingerprint', "
+            "jsonb_build_object('saved_model_checksum', (1000000 + id)::text)) WHERE id = ANY(%s)",
+            [[m.pk for _, m in released] + [exported.pk]],
+        )
+    with_model = {r.allocation.project_id for r, _ in released}
+    public = [p for i, p in enumerate(projects) if i % 5 == 0]
+    published = next((p for p in public if p.pk in with_model), None) or next(p for p in projects if p.pk in with_model)
+    Project.objects.filter(pk__in=[p.pk for p in [*public, published]]).update(public_page=True)
+    return published, open_report
 
 
 def make_projects(count: int, heavy: User, others: list[User]) -> list[Project]:
@@ -482,11 +628,19 @@ def answered(response: HttpResponseBase, name: str, path: str) -> None:
         raise SystemExit(f"{name}: GET {path} answered {response.status_code}, not 200")
 
 
+def fetch(client: Client, path: str) -> HttpResponseBase:
+    """A whole response: a streamed one (the CSV downloads) does its work as its body is read."""
+    response = client.get(path)
+    if response.streaming:
+        b"".join(response.streaming_content)  # type: ignore[attr-defined]
+    return response
+
+
 def queries_of(name: str, client: Client, path: str) -> list[dict[str, str]]:
     """The SQL one request runs, after a warm-up request (caches, compiled templates)."""
-    answered(client.get(path), name, path)
+    answered(fetch(client, path), name, path)
     with CaptureQueriesContext(connection) as captured:
-        answered(client.get(path), name, path)
+        answered(fetch(client, path), name, path)
     return list(captured)  # now: the next request clears the connection's log
 
 
@@ -508,7 +662,7 @@ def timings_of(pages: dict[str, tuple[Client, str]], requests: int) -> dict[str,
     for _ in range(requests):
         for name, (client, path) in pages.items():
             started = time.perf_counter()
-            response = client.get(path)
+            response = fetch(client, path)
             timings[name].append((time.perf_counter() - started) * 1000)
             answered(response, name, path)
         started = time.perf_counter()
@@ -567,6 +721,14 @@ def pages(cast: Cast) -> dict[str, tuple[Client, str]]:
         "api_allocations": (api_maintainer, "/api/v1/allocations/"),
         "api_jobs": (api_maintainer, "/api/v1/jobs/"),
         "api_jobs_applicant": (api_applicant, "/api/v1/jobs/"),
+        # After the award (issue 17).
+        "program_view": (maintainer, reverse("portal:program_view")),
+        "program_view_call": (maintainer, reverse("portal:program_view") + f"?call={call}"),
+        "program_hours_csv": (maintainer, reverse("portal:program_hours_csv")),
+        "program_decisions_csv": (maintainer, reverse("portal:program_decisions_csv")),
+        "program_reviewers_csv": (maintainer, reverse("portal:program_reviewers_csv")),
+        "public_project": (Client(), reverse("portal:public_project", args=[cast.public_project.pk])),
+        "report_form": (applicant, reverse("portal:report_detail", args=[cast.report.pk])),
     }
 
 

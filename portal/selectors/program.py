@@ -17,6 +17,8 @@ from datetime import date
 
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncMonth
+from django.utils.html import format_html_join
+from django.utils.safestring import SafeString
 
 from portal.models import Application, BudgetEntry, Call, CallPool, ReviewAssignment
 from scheduler.models import LedgerEntry
@@ -252,6 +254,16 @@ class MonthChart:
     @property
     def empty(self) -> bool:
         return not self.bars
+
+    @property
+    def bars_svg(self) -> SafeString:
+        """The bars as SVG elements, escaped, built here: a template loop over a year of four pools' bars
+        took most of the page's time."""
+        return format_html_join(
+            "",
+            '<rect x="{}" y="{}" width="{}" height="{}" class="bar-{}"><title>{}</title></rect>',
+            ((b.x, b.y, b.width, b.height, b.series, b.title) for b in self.bars),
+        )
 
 
 def month_chart(months: Iterable[MonthHours]) -> MonthChart:

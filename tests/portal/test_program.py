@@ -192,6 +192,9 @@ def test_the_page_draws_a_chart_per_budget_and_the_csv_holds_the_same_figures(op
     assert page.count('class="bar-awarded"') == 4 and "<svg" in page  # a bar for each of 4 months
     assert "2027-01: awarded 10.00 h" in page
     assert page.count('data-testid="month-row"') == 4 and page.count('data-testid="reviewer-row"') == 1
+    every_call = client.get(reverse("portal:program_view")).content.decode()
+    assert 'data-testid="month-row"' not in every_call  # charts and totals; the table by month is per call
+    assert f'href="?call={open_call.pk}"' in every_call and every_call.count('class="bar-used"') == 4
     response = client.get(reverse("portal:program_hours_csv"), {"call": open_call.pk})
     assert response["Content-Disposition"] == f'attachment; filename="program-hours-call-{open_call.pk}.csv"'
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
