@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import subprocess
 from pathlib import Path
 
 import kubernetes_validate
@@ -19,7 +20,16 @@ from scheduler.backends.kubernetes_manifests import (
     render_preparation,
 )
 from scheduler.contract import JobSpec, PoolSpec, job_artifact_paths
-from tests.deploy.conftest import OVERLAYS, of_kind, pod_templates, rendered
+from tests.deploy.conftest import (
+    DEPLOY,
+    OVERLAYS,
+    RELEASE_IMAGE,
+    deploy_copy,
+    kustomize,
+    of_kind,
+    pod_templates,
+    rendered,
+)
 
 VERSIONS = sorted({all_versions()[0], all_versions()[-1]})
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -136,8 +146,24 @@ def test_every_setting_the_readme_lists_is_in_the_config_map_or_the_secret(overl
 def test_production_pulls_the_image_by_digest_and_keeps_secrets_out_of_the_repository():
     for name, pod in pod_templates("production"):
         for container in [*pod.get("initContainers", []), *pod["containers"]]:
-            assert re.search(r"@sha256:[0-9a-f]{64}$", container["image"]), name
+            assert container["image"] == RELEASE_IMAGE, name  # the release's digest, everywhere
     assert not of_kind("production", "Secret")
+    # The release file is read, never applied.
+    assert not [c for c in of_kind("production", "ConfigMap") if c["metadata"]["name"] == "computegrant-release"]
+
+
+def test_production_does_not_render_without_the_releases_image_and_says_which_file_to_write():
+    result = kustomize(deploy_copy(release_image=None) / "overlays" / "production")
+
+    assert result.returncode != 0 and "release.env" in result.stderr
+    assert "no such file" in result.stderr
+    kustomization = (DEPLOY / "overlays" / "production" / "kustomization.yaml").read_text()
+    assert "COMPUTEGRANT_IMAGE=registry.example.org/computegrant@sha256:" in kustomization  # what to write
+    assert "sha256:0000" not in kustomization  # no placeholder digest left to deploy by mistake
+    ignored = subprocess.run(
+        ["git", "check-ignore", "-q", "deploy/overlays/production/release.env"], cwd=DEPLOY.parent, check=False
+    )
+    assert ignored.returncode == 0, "release.env is per release, never committed"
 
 
 def addresses_allowed(block: dict) -> bool:
