@@ -313,6 +313,11 @@ SPECTACULAR_SETTINGS = {
         "ApplicationStateEnum": "portal.models.Application.State",
         "AllocationStateEnum": "scheduler.models.Allocation.State",
         "JobStateEnum": "scheduler.models.TrainingJob.State",
+        "ReportKindEnum": "portal.models.ProgressReport.Kind",
+        "ReportStateEnum": "portal.models.ProgressReport.State",
+        "AwardRequestKindEnum": "portal.models.AwardRequest.Kind",
+        "AwardRequestStateEnum": "portal.models.AwardRequest.State",
+        "NoticeKindEnum": "portal.models.AllocationNotice.Kind",
     },
 }
 

@@ -172,6 +172,10 @@ RULES: dict[str, Rule] = {
         _is_project_member(user, allocation) and not _is_verification(allocation)
     ),
     "portal.decide_report": _can_decide_report,
+    # Writing a report is the project's, as running on its allocation is (a verification's has none).
+    "portal.write_report": lambda user, report: (
+        _can_change_project_things(user, report) and not _is_verification(report)
+    ),
     "portal.decide_award_request": _is_maintainer,
     "scheduler.view_trainingjob": _can_view_project_things,
     "scheduler.cancel_trainingjob": lambda user, job: (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import django_filters
 from django import forms
 
-from portal.models import Application
+from portal.models import Application, AwardRequest, ProgressReport
 from scheduler.models import Allocation, TrainingJob
 
 # Ids are database bigints; anything outside is refused as input rather than sent to the database.
@@ -41,6 +41,28 @@ class AllocationFilter(django_filters.FilterSet):
     class Meta:
         model = Allocation
         fields = ["project", "pool", "state"]
+
+
+class ReportFilter(django_filters.FilterSet):
+    allocation = IdFilter(field_name="allocation", help_text="Allocation id.")
+    project = IdFilter(field_name="allocation__project", help_text="Project id.")
+    kind = django_filters.ChoiceFilter(choices=ProgressReport.Kind.choices)
+    state = django_filters.ChoiceFilter(choices=ProgressReport.State.choices)
+
+    class Meta:
+        model = ProgressReport
+        fields = ["allocation", "project", "kind", "state"]
+
+
+class AwardRequestFilter(django_filters.FilterSet):
+    allocation = IdFilter(field_name="allocation", help_text="Allocation id.")
+    project = IdFilter(field_name="allocation__project", help_text="Project id.")
+    kind = django_filters.ChoiceFilter(choices=AwardRequest.Kind.choices)
+    state = django_filters.ChoiceFilter(choices=AwardRequest.State.choices)
+
+    class Meta:
+        model = AwardRequest
+        fields = ["allocation", "project", "kind", "state"]
 
 
 class JobFilter(django_filters.FilterSet):

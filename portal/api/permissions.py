@@ -27,6 +27,12 @@ DENIED = {
     "scheduler.view_trainingjob": "This run belongs to another project.",
     "scheduler.cancel_trainingjob": "Only the project's members and maintainers can cancel this run.",
     "reproducibility.view_snapshot": "You may not see this report.",
+    "portal.write_report": "Only the project's members write its reports.",
+    "portal.decide_report": "Only maintainers and the award's reviewers decide on its reports.",
+    "portal.decide_award_request": "Only maintainers decide on requests.",
+    "scheduler.release_tranche": "Only maintainers release held hours.",
+    "scheduler.reclaim_hours": "Only maintainers reclaim idle hours.",
+    "scheduler.revoke_allocation": "Only maintainers revoke allocations.",
 }
 
 

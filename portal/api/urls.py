@@ -4,7 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
-from portal.api import views
+from portal.api import award_views, views
 from portal.api.docs import api_docs
 from portal.api.tokens import TokenView
 
@@ -21,6 +21,8 @@ router.register("applications", views.ApplicationViewSet, basename="application"
 router.register("snapshots", views.SnapshotViewSet, basename="snapshot")
 router.register("allocations", views.AllocationViewSet, basename="allocation")
 router.register("jobs", views.JobViewSet, basename="job")
+router.register("reports", award_views.ProgressReportViewSet, basename="report")
+router.register("award-requests", award_views.AwardRequestViewSet, basename="award-request")
 
 app_name = "api"
 

@@ -25,14 +25,14 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
 from portal.access import roles
-from portal.api import selectors
+from portal.api import award_serializers, selectors
 from portal.api import serializers as s
 from portal.api.filters import AllocationFilter, ApplicationFilter, JobFilter
 from portal.api.permissions import ObjectRules, require
 from portal.errors import WorkflowError
 from portal.models import Application, Project, ProjectInvitation, User
 from portal.selectors.paging import IdFirstPaginator
-from portal.services import applications, calls, decisions, projects
+from portal.services import applications, award_terms, calls, decisions, projects, tranches, usage
 from portal.services import invitations as invitation_services
 from reproducibility.models import Snapshot
 from reproducibility.scorecard import SCHEMA as SCORECARD_SCHEMA
@@ -411,17 +411,81 @@ class SnapshotViewSet(mixins.RetrieveModelMixin, PortalViewSet):
 
 
 class AllocationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PortalViewSet):
-    """Allocations with their balances in accelerator-seconds and -hours."""
+    """Allocations with their balances in accelerator-seconds and -hours; their notices, and the maintainers'
+    actions on them (release a held tranche, reclaim idle hours, revoke)."""
 
     serializer_class = s.AllocationSerializer
     filterset_class = AllocationFilter
-    object_permissions = {"retrieve": ("scheduler.view_allocation",)}
+    object_permissions = {
+        "retrieve": ("scheduler.view_allocation",),
+        "notices": ("scheduler.view_allocation",),
+        "release_tranche": ("scheduler.view_allocation", "scheduler.release_tranche"),
+        "reclaim": ("scheduler.view_allocation", "scheduler.reclaim_hours"),
+        "revoke": ("scheduler.view_allocation", "scheduler.revoke_allocation"),
+    }
 
     def visible(self) -> QuerySet[Any]:
         return scheduler_selectors.visible_allocations(self.request.user).order_by("expires_at", "pk")
 
     def everything(self) -> QuerySet[Any]:
         return Allocation.objects.select_related("project", "pool")
+
+    def reread(self, allocation: Allocation) -> Response:
+        return self.answer(self.everything().get(pk=allocation.pk), s.AllocationSerializer)
+
+    @extend_schema(request=None, responses={200: award_serializers.AllocationNoticeSerializer(many=True), 403: DENIED})
+    @action(detail=True, methods=["get"])
+    def notices(self, request: Request, pk: str | None = None) -> Response:
+        """The notices sent about the allocation's terms (30, 7, 1 days before the end; low usage; the end)."""
+        allocation = self.get_object()
+        page = self.paginate_queryset(allocation.notices.order_by("sent_at", "pk"))
+        data = award_serializers.AllocationNoticeSerializer(page, many=True).data
+        return self.get_paginated_response(data)
+
+    @extend_schema(
+        request=award_serializers.HoursAndReasonSerializer,
+        responses={200: s.AllocationSerializer, 400: REFUSED, 403: DENIED},
+    )
+    @action(detail=True, methods=["post"], url_path="release-tranche")
+    def release_tranche(self, request: Request, pk: str | None = None) -> Response:
+        """Maintainers: make `hours` of the held tranches runnable, saying why."""
+        allocation = self.get_object()
+        serializer = award_serializers.HoursAndReasonSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with refusals():
+            tranches.release(
+                allocation, serializer.seconds(), actor=request.user, reason=serializer.validated_data["reason"]
+            )
+        return self.reread(allocation)
+
+    @extend_schema(
+        request=award_serializers.HoursAndReasonSerializer,
+        responses={200: s.AllocationSerializer, 400: REFUSED, 403: DENIED},
+    )
+    @action(detail=True, methods=["post"])
+    def reclaim(self, request: Request, pk: str | None = None) -> Response:
+        """Maintainers: take up to `hours` of an idle allocation's unreserved hours back to its call."""
+        allocation = self.get_object()
+        serializer = award_serializers.HoursAndReasonSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with refusals():
+            usage.reclaim(
+                allocation, serializer.seconds(), actor=request.user, reason=serializer.validated_data["reason"]
+            )
+        return self.reread(allocation)
+
+    @extend_schema(
+        request=award_serializers.ReasonSerializer, responses={200: s.AllocationSerializer, 400: REFUSED, 403: DENIED}
+    )
+    @action(detail=True, methods=["post"])
+    def revoke(self, request: Request, pk: str | None = None) -> Response:
+        """Maintainers: end the allocation now; its unused hours, held tranches included, go back to the call."""
+        allocation = self.get_object()
+        serializer = award_serializers.ReasonSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with refusals():
+            award_terms.revoke(allocation, actor=request.user, reason=serializer.validated_data["reason"])
+        return self.reread(allocation)
 
 
 @extend_schema_view(

@@ -127,6 +127,27 @@ def _new_job(w: World) -> dict[str, Any]:
     return {"allocation": w.allocation.pk, "entrypoint": "train.py", "workers": 1, "max_runtime_minutes": 10}
 
 
+REPORT = {"args": lambda w: [w.allocation.reports.first().pk], "api": True}
+AWARD_REQUEST = {"args": lambda w: [w.extra["award_request"].pk], "api": True}
+ALLOCATION = {"args": lambda w: [w.allocation.pk], "api": True}
+
+
+def _return(w: World) -> dict[str, Any]:
+    return {"decision": "return", "comment": "Link the runs."}
+
+
+def _supplement(w: World) -> dict[str, Any]:
+    return {"allocation": w.allocation.pk, "kind": "supplement", "hours": 1, "reason": "A second seed."}
+
+
+def _hours(w: World) -> dict[str, Any]:
+    return {"hours": 1, "reason": "The report was approved."}
+
+
+def _reason(w: World) -> dict[str, Any]:
+    return {"reason": "The terms were broken."}
+
+
 MATRIX: list[Route] = [
     # Public pages.
     R("healthz", EVERYONE),
@@ -391,6 +412,20 @@ MATRIX: list[Route] = [
     R("api:job-detail", PROJECT_VIEWERS, **JOB, **API),
     # The owner cancels first; the maintainer then finds the run ended (400).
     R("api:job-cancel", PROJECT_PEOPLE, method="POST", ok=frozenset({200, 400}), **JOB, **API),
+    # After the award (issue 17). The world's final report is due, so a decision on it is refused (400), and an
+    # empty report is refused by its form (400); its supplement request is pending, so a second one is refused.
+    R("api:report-list", SIGNED_IN, **API),  # each sees the reports of the allocations they see
+    R("api:report-detail", PROJECT_VIEWERS, **REPORT),
+    R("api:report-submit", PROJECT_PEOPLE, method="POST", ok=frozenset({400}), **REPORT),
+    R("api:report-decide", {ASSIGNED, MAINTAINER}, method="POST", data=_return, ok=frozenset({400}), **REPORT),
+    R("api:award-request-list", SIGNED_IN, **API),
+    R("api:award-request-detail", PROJECT_VIEWERS, **AWARD_REQUEST),
+    R("api:award-request-list", PROJECT_PEOPLE, method="POST", data=_supplement, ok=frozenset({400}), **API),
+    R("api:award-request-decide", {MAINTAINER}, method="POST", ok=frozenset({400}), **AWARD_REQUEST),
+    R("api:allocation-notices", PROJECT_VIEWERS, **ALLOCATION),
+    R("api:allocation-release-tranche", {MAINTAINER}, method="POST", data=_hours, ok=frozenset({400}), **ALLOCATION),
+    R("api:allocation-reclaim", {MAINTAINER}, method="POST", data=_hours, ok=frozenset({400}), **ALLOCATION),
+    R("api:allocation-revoke", {MAINTAINER}, method="POST", data=_reason, **ALLOCATION),
 ]
 
 # Patterns deliberately outside the matrix, with the reason.

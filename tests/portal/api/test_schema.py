@@ -18,7 +18,7 @@ from rest_framework.authtoken.models import Token
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
-from portal.services import invitations, projects
+from portal.services import award_requests, invitations, projects
 from reproducibility import services as reproducibility_services
 
 
@@ -50,6 +50,7 @@ def test_the_api_page_lists_the_operations_without_scripts(client, db):
     assert "Sign in" in html
 
 
+HOUR = 3600
 # Examples per operation and generation mode: 26 operations x 2 modes x 12, twice, runs in about 25 s.
 EXAMPLES = 12
 
@@ -79,6 +80,10 @@ def _owners_objects(world) -> dict[str, int]:  # type: ignore[no-untyped-def]
         "allocations": world.allocation.pk,
         "jobs": world.job.pk,
         "invitations": invitations.invite(world.project, world.other.username, actor=world.owner).pk,
+        "reports": world.allocation.reports.first().pk,
+        "award-requests": award_requests.request_supplement(
+            world.allocation, actor=world.owner, seconds=HOUR, reason="A second seed."
+        ).pk,
     }
 
 
