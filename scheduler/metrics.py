@@ -2,8 +2,10 @@
 
 Names follow Kueue's where they mean the same thing (a pool is a ClusterQueue, a job a workload),
 prefixed `computegrant_`: pending jobs, admitted active jobs, admission wait time, jobs admitted
-and finished, a pool's nominal quota and usage, and the accelerator-seconds awarded, reserved and
-used. Read from the database, they agree whichever web process answers the scrape.
+and finished, a pool's nominal quota and usage, the accelerator-seconds awarded, reserved and
+used, and the active allocations whose balances differ from their ledger's sums (ledger drift, which
+must stay 0; deploy/monitoring alerts on it). Read from the database, they agree whichever web
+process answers the scrape.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 
-from scheduler.models import AcceleratorPool, Allocation, TrainingJob
+from scheduler.models import AcceleratorPool, Allocation, LedgerEntry, TrainingJob
 
 S = TrainingJob.State
 # Kueue's admission wait buckets start at 1 s and double; ours reach a day.
@@ -118,6 +120,46 @@ def quota_metrics(pools: dict[int, str]) -> Metric:
     return family
 
 
+# How each ledger entry kind moves a balance (as quota.ledger_balances counts them): a charge moves
+# seconds from reserved to used.
+LEDGER_MOVES: dict[str, dict[str, int]] = {
+    **{kind: {"awarded": 1} for kind in ("award", "top_up", "revoke", "adjust", "return")},
+    **{kind: {"reserved": 1} for kind in ("reserve", "release")},
+    **{kind: {"held": 1} for kind in ("hold", "unhold")},
+    "charge": {"used": 1, "reserved": -1},
+}
+
+
+def ledger_drift(pools: dict[int, str]) -> Metric:
+    """Active allocations per pool whose cached balances differ from their ledger's sums: one grouped
+    query over the ledger, not one per allocation."""
+    family = GaugeMetricFamily(
+        "computegrant_ledger_drift_allocations",
+        "Active allocations whose balances differ from the sums of their ledger entries (must be 0).",
+        labels=["pool"],
+    )
+    active = Allocation.objects.filter(state=Allocation.State.ACTIVE)
+    sums: dict[int, dict[str, int]] = {}
+    rows = (
+        LedgerEntry.objects.filter(allocation__in=active)
+        .values("allocation_id", "kind")
+        .annotate(total=Sum("seconds"))
+        .order_by()
+    )
+    for row in rows:
+        balances = sums.setdefault(row["allocation_id"], {"awarded": 0, "reserved": 0, "used": 0, "held": 0})
+        for balance, sign in LEDGER_MOVES.get(row["kind"], {}).items():
+            balances[balance] += sign * int(row["total"] or 0)
+    drifting: dict[int, int] = {}
+    for pk, pool_id, *cached in active.values_list("pk", "pool_id", "awarded", "reserved", "used", "held"):
+        expected = sums.get(pk, {"awarded": 0, "reserved": 0, "used": 0, "held": 0})
+        if cached != [expected[balance] for balance in ("awarded", "reserved", "used", "held")]:
+            drifting[pool_id] = drifting.get(pool_id, 0) + 1
+    for pk, name in pools.items():
+        family.add_metric([name], drifting.get(pk, 0))
+    return family
+
+
 class SchedulerCollector:
     """A prometheus_client collector: every scrape reads the scheduler's state afresh."""
 
@@ -127,3 +169,4 @@ class SchedulerCollector:
         yield admission_wait(pools)
         yield from capacity_metrics(pools)
         yield quota_metrics(pools)
+        yield ledger_drift(pools)

@@ -6,12 +6,14 @@ from datetime import timedelta
 
 import pytest
 from celery.signals import task_failure, task_success
+from django.db.models import F
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from config.celery import app
 from config.metrics import TASKS_KEY
 from scheduler import admission, quota
+from scheduler.models import Allocation
 from tests.scheduler.factories import HOUR, PoolFactory, job_request, make_allocation
 
 pytestmark = pytest.mark.django_db
@@ -97,3 +99,16 @@ def test_requests_are_timed_by_the_view_that_answered(client, settings):
     timed = [key for key in got if key[0] == "computegrant_http_request_duration_seconds_count"]
     assert any(dict(labels).get("method") == "GET" and dict(labels)["view"] != "unresolved" for _, labels in timed)
     assert timezone.now()  # the scrape itself never fails on a fresh database
+
+
+def test_ledger_drift_counts_active_allocations_whose_balances_differ_from_their_ledger(client, settings):
+    settings.CG_METRICS_TOKEN = TOKEN
+    pool = PoolFactory(name="drift-pool", capacity=4)
+    allocation = make_allocation(pool=pool, hours=10)
+    quota.submit_job(allocation, job_request(runtime=HOUR))  # a reserve entry
+    make_allocation(pool=pool, hours=5)
+    assert samples(client)[("computegrant_ledger_drift_allocations", (("pool", "drift-pool"),))] == 0
+
+    Allocation.objects.filter(pk=allocation.pk).update(reserved=F("reserved") + 1)  # a balance moved off the ledger
+
+    assert samples(client)[("computegrant_ledger_drift_allocations", (("pool", "drift-pool"),))] == 1
