@@ -5,7 +5,7 @@ Each function runs a fixed number of queries whatever the number of rows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -203,10 +203,30 @@ class BurnDown:
     width: int = 640
     height: int = 200
     awarded_points: str = ""
+    x_ticks: list[tuple[float, str]] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
         return not self.remaining_points
+
+
+BURN_DOWN_TICKS = 4
+# From the coarsest to the finest: the first format that tells every tick apart labels them.
+TIME_TICK_FORMATS = ("%Y-%m-%d", "%m-%d %H:%M", "%H:%M", "%H:%M:%S")
+
+
+def time_tick_labels(moments: list[datetime]) -> list[tuple[datetime, str]]:
+    """Each moment with a label none of the others shares: dates when the period spans days, times when it
+    spans hours (a one-day period would otherwise read the same date four times). Moments that even the
+    finest format cannot tell apart are dropped."""
+    for pattern in TIME_TICK_FORMATS:
+        labels = [moment.strftime(pattern) for moment in moments]
+        if len(set(labels)) == len(labels):
+            return list(zip(moments, labels, strict=True))
+    unique: dict[str, datetime] = {}
+    for moment, label in zip(moments, labels, strict=True):
+        unique.setdefault(label, moment)
+    return [(moment, label) for label, moment in unique.items()]
 
 
 def burn_down(allocation: Allocation, width: int = 640, height: int = 200) -> BurnDown:
@@ -249,7 +269,12 @@ def burn_down(allocation: Allocation, width: int = 640, height: int = 200) -> Bu
         y = height - 20 - (height - 30) * value / top
         return f"{x:.1f},{y:.1f}"
 
+    ticks = [start + (end - start) * i / (BURN_DOWN_TICKS - 1) for i in range(BURN_DOWN_TICKS)]
     return BurnDown(
+        x_ticks=[
+            (round(40 + (width - 50) * (at - start).total_seconds() / span, 1), label)
+            for at, label in time_tick_labels(ticks)
+        ],
         remaining_points=" ".join(point(at, r) for at, r, _ in series),
         used_points=" ".join(point(at, u) for at, _, u in series),
         awarded_points=" ".join(point(at, a) for at, a in awarded_series),

@@ -25,3 +25,31 @@ def test_an_allocation_with_no_usage_draws_its_awarded_line_across_the_period(cl
     client.force_login(owner)
     page = client.get(reverse("scheduler:allocation_detail", args=[allocation.pk])).content.decode()
     assert 'data-testid="burn-down-awarded"' in page and "awarded ·" in page
+
+
+def test_time_ticks_of_a_short_period_are_told_apart_by_their_time_not_repeated_dates():
+    from datetime import UTC, datetime, timedelta
+
+    start = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
+    day = [start + timedelta(hours=2 * i) for i in range(4)]
+    assert [label for _, label in selectors.time_tick_labels(day)] == [
+        "03-01 09:00",
+        "03-01 11:00",
+        "03-01 13:00",
+        "03-01 15:00",
+    ]
+    year = [start + timedelta(days=120 * i) for i in range(4)]
+    assert [label for _, label in selectors.time_tick_labels(year)] == [
+        "2027-03-01",
+        "2027-06-29",
+        "2027-10-27",
+        "2028-02-24",
+    ]
+    same = [start, start, start + timedelta(seconds=1)]
+    assert [label for _, label in selectors.time_tick_labels(same)] == ["09:00:00", "09:00:01"]
+
+
+def test_the_burn_down_labels_its_time_axis_once_per_tick(make_user):
+    allocation = make_allocation(pool=PoolFactory(capacity=8), project=ProjectFactory(), hours=10, days=30)
+    labels = [label for _, label in selectors.burn_down(allocation).x_ticks]
+    assert len(labels) == 4 and len(set(labels)) == 4
