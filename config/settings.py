@@ -7,7 +7,9 @@ SECRET_KEY is required, cookies are secure and HSTS is on.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -103,6 +105,30 @@ CG_VERIFY_LOCALLY = env_bool("CG_VERIFY_LOCALLY", not PRODUCTION)
 CG_KUBERNETES_ARTIFACT_URI = os.environ.get("CG_KUBERNETES_ARTIFACT_URI", "")
 if CG_KUBERNETES_ARTIFACT_URI and not CG_KUBERNETES_ARTIFACT_URI.startswith(("gs://", "s3://")):
     raise ImproperlyConfigured("CG_KUBERNETES_ARTIFACT_URI must start with gs:// or s3://.")
+# Kubernetes preparation pods (scheduler/backends/kubernetes_environments.py) copy uv from this image.
+CG_KUBERNETES_UV_IMAGE = os.environ.get("CG_KUBERNETES_UV_IMAGE", "ghcr.io/astral-sh/uv:0.13.9-alpine")
+
+
+def repository_images(text: str) -> dict[str, str]:
+    """Images an operator built from repositories' own Dockerfiles and allows instead of installing
+    their requirements: JSON {"<repository URL>" or "<repository URL>@<commit>": "<image>@sha256:..."}.
+    By digest only: a tag could be pushed over with anything."""
+    try:
+        images = json.loads(text or "{}")
+    except ValueError as error:
+        raise ImproperlyConfigured(f"CG_KUBERNETES_REPOSITORY_IMAGES is not JSON: {error}") from error
+    if not isinstance(images, dict):
+        raise ImproperlyConfigured("CG_KUBERNETES_REPOSITORY_IMAGES must be a JSON object of repository: image.")
+    for repository, image in images.items():
+        if not isinstance(image, str) or not re.search(r"@sha256:[0-9a-f]{64}$", image):
+            raise ImproperlyConfigured(
+                f"CG_KUBERNETES_REPOSITORY_IMAGES: the image for {repository} must be by digest "
+                f"(name@sha256:<64 hex digits>), got {image!r}."
+            )
+    return images
+
+
+CG_KUBERNETES_REPOSITORY_IMAGES = repository_images(os.environ.get("CG_KUBERNETES_REPOSITORY_IMAGES", ""))
 CG_GIT_ALLOWED_HOSTS = env_list("CG_GIT_ALLOWED_HOSTS", ["github.com", "gitlab.com", "bitbucket.org", "codeberg.org"])
 
 INSTALLED_APPS = [

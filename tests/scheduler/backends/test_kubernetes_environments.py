@@ -190,3 +190,17 @@ def test_a_failed_fetch_is_told_apart_from_a_failed_install(api, tmp_path):
     assert job.failure_reason == (
         "The repository could not be fetched at the run's commit: fetch-source exited with 128 (Error)"
     )
+
+
+def test_repository_images_are_allowed_by_digest_only():
+    from django.core.exceptions import ImproperlyConfigured
+
+    from config.settings import repository_images
+
+    image = "registry.example.org/x@sha256:" + "0" * 64
+    assert repository_images(json.dumps({URL: image})) == {URL: image}
+    assert repository_images("") == {}
+    with pytest.raises(ImproperlyConfigured, match="must be by digest"):
+        repository_images(json.dumps({URL: "registry.example.org/x:latest"}))
+    with pytest.raises(ImproperlyConfigured, match="is not JSON"):
+        repository_images("{not json")
