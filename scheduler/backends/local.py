@@ -35,6 +35,7 @@ from scheduler.backends.local_supervisor import (
     write_once,
 )
 from scheduler.contract import JobSpec, worker_environment
+from scheduler.tensorflow_noise import QUIET_TENSORFLOW, without_start_up_noise
 
 STATE_FILE = "local-backend.json"
 # Only these of the portal's variables reach the training code.
@@ -163,6 +164,7 @@ class LocalBackend:
         addresses = [f"127.0.0.1:{port}" for port in free_ports(spec.workers)]
         base_env = {key: os.environ[key] for key in INHERITED if key in os.environ}
         base_env.update({"PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": str(source)})
+        base_env.update(QUIET_TENSORFLOW)
         commands = []
         for index in range(spec.workers):
             env = {**base_env, **worker_environment(spec, index, addresses)}
@@ -336,5 +338,13 @@ class LocalBackend:
                 with path.open("rb") as log:
                     log.seek(max(path.stat().st_size - 64 * 1024, 0))
                     text = log.read().decode("utf-8", errors="replace")
-                tails[index] = "\n".join(text.splitlines()[-lines:])
+                shown = without_start_up_noise(text, gpu=self._had_gpu(state, index))
+                tails[index] = "\n".join(shown.splitlines()[-lines:])
         return tails
+
+    @staticmethod
+    def _had_gpu(state: dict[str, Any], index: int) -> bool:
+        """Whether worker `index` was given GPUs (CUDA_VISIBLE_DEVICES empty: it was not)."""
+        commands = state.get("worker_commands") or []
+        env = commands[index].get("env", {}) if index < len(commands) else {}
+        return bool(env.get("CUDA_VISIBLE_DEVICES"))
