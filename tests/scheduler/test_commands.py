@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from scheduler.models import AcceleratorPool, Allocation
+from scheduler.plain_yaml import plain_yaml
 from tests.scheduler.factories import ProjectFactory
 
 pytestmark = pytest.mark.django_db
@@ -72,16 +73,33 @@ def test_award_refuses_zero_hours():
     assert not Allocation.objects.exists()
 
 
-def test_render_manifests_prints_plain_yaml_without_anchors():
+def anchors_and_aliases(text):
+    """Every &anchor and *alias in a YAML stream, as its parser sees them."""
+    events = list(yaml.parse(text))
+    return [event.anchor for event in events if getattr(event, "anchor", None)]
+
+
+@pytest.mark.parametrize(
+    ("command", "kinds"),
+    [
+        (("render_manifests", "--pool", "gpu-pool", "--workers", "2"), {"NetworkPolicy", "Service", "Job"}),
+        (("render_kueue",), {"ResourceFlavor", "ClusterQueue", "LocalQueue"}),
+    ],
+)
+def test_the_kubernetes_commands_print_plain_yaml_without_anchors(command, kinds):
     run("create_pool", "gpu-pool", "--kind", "gpu", "--capacity", "4", "--backend", "kubernetes")
     out = io.StringIO()
-    call_command("render_manifests", "--pool", "gpu-pool", "--workers", "2", stdout=out)
+    call_command(*command, stdout=out, stderr=io.StringIO())
     text = out.getvalue()
     # No node carries an &anchor and no *alias refers to one (the Job's containers share their mounts).
-    events = list(yaml.parse(text))
-    assert not [event for event in events if isinstance(event, yaml.AliasEvent)]
-    assert not [event.anchor for event in events if getattr(event, "anchor", None)]
+    assert anchors_and_aliases(text) == []
     assert "&id0" not in text and "*id0" not in text
-    documents = list(yaml.safe_load_all(text))
-    kinds = [document["kind"] for document in documents]
-    assert "NetworkPolicy" in kinds and "Job" in kinds
+    assert kinds <= {document["kind"] for document in yaml.safe_load_all(text)}
+
+
+def test_a_value_used_twice_is_written_twice():
+    shared = {"mountPath": "/artifacts", "name": "artifacts"}
+    text = plain_yaml([{"a": [shared], "b": [shared]}])
+    assert anchors_and_aliases(yaml.safe_dump({"a": shared, "b": shared})) == ["id001", "id001"]  # what PyYAML does
+    assert anchors_and_aliases(text) == []
+    assert text.count("mountPath: /artifacts") == 2

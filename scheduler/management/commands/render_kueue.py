@@ -1,12 +1,12 @@
 import sys
 
-import yaml
 from django.core.management.base import BaseCommand, CommandError
 
 from config.migrated import require_migrated
 from scheduler import tpu_slices
 from scheduler.kueue import queue_name, render_kueue
 from scheduler.models import AcceleratorPool
+from scheduler.plain_yaml import plain_yaml
 
 
 class Command(BaseCommand):
@@ -38,4 +38,4 @@ class Command(BaseCommand):
                     f"# note: set {pool.name}'s Kueue queue to {queue_name(pool)!r} so its Jobs are queued here",
                     file=sys.stderr,
                 )
-        self.stdout.write(yaml.safe_dump_all(documents, sort_keys=False))
+        self.stdout.write(plain_yaml(documents))

@@ -1,4 +1,3 @@
-import yaml
 from django.core.management.base import BaseCommand, CommandError
 
 from config.migrated import require_migrated
@@ -6,13 +5,7 @@ from scheduler.backends.kubernetes_manifests import job_network_policy, render_m
 from scheduler.contract import JobSpec, PoolSpec, job_artifact_paths
 from scheduler.management.command_inputs import at_least
 from scheduler.models import AcceleratorPool
-
-
-class PlainDumper(yaml.SafeDumper):
-    """YAML as people write it: a value used twice is written twice, never as an &id001 anchor."""
-
-    def ignore_aliases(self, data: object) -> bool:
-        return True
+from scheduler.plain_yaml import plain_yaml
 
 
 class Command(BaseCommand):
@@ -65,4 +58,4 @@ class Command(BaseCommand):
         )
         service, job = render_manifests(spec, artifact_uri=options["artifact_uri"])
         documents = [job_network_policy(spec), service, render_preparation(spec), job]
-        self.stdout.write(yaml.dump_all(documents, Dumper=PlainDumper, sort_keys=False))
+        self.stdout.write(plain_yaml(documents))
