@@ -21,7 +21,7 @@ from django.db.models import (
     When,
 )
 
-from portal.models import Application, ReviewAssignment
+from portal.models import Application, ProgressReport, ReviewAssignment
 from reproducibility.models import Report, Snapshot
 from scheduler.models import TrainingJob
 
@@ -84,3 +84,12 @@ def project_runs(application: Application, limit: int = 20) -> list[TrainingJob]
     """The latest training runs of the application's project, on any of its allocations."""
     jobs = TrainingJob.objects.filter(allocation__project_id=application.project_id)
     return list(jobs.select_related("allocation__project", "pool").order_by("-submitted_at", "-pk")[:limit])
+
+
+def reports_to_decide(user: Any, limit: int = 50) -> list[ProgressReport]:
+    """Submitted reports of the awards whose applications `user` reviews: theirs to decide too (one query)."""
+    reviewed = ReviewAssignment.objects.filter(reviewer=user, state__in=ReviewAssignment.ACTIVE_STATES).values(
+        "application__allocation_id"
+    )
+    reports = ProgressReport.objects.filter(state=ProgressReport.State.SUBMITTED, allocation_id__in=reviewed)
+    return list(reports.select_related("allocation__project").order_by("submitted_at", "pk")[:limit])

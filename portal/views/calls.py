@@ -28,6 +28,7 @@ from portal.forms.calls import (
 from portal.forms.workflow_errors import show_refusal
 from portal.models import Application, Call, User
 from portal.selectors import maintainer, reviewer
+from portal.selectors import renewals as renewal_selectors
 from portal.services import assignment, audit, calls, decisions
 from scheduler.models import AcceleratorPool
 from scheduler.quota import hours
@@ -196,6 +197,7 @@ def application_reviews(request: HttpRequest, pk: int) -> HttpResponse:
             else None
         ),
         "history": audit.history(application)[:50],
+        "past_award": renewal_selectors.past_award(application),  # a renewal: the award it continues
     }
     return render(request, "portal/calls/application.html", context)
 

@@ -33,7 +33,11 @@ def review_queue(request: HttpRequest) -> HttpResponse:
     if not roles.is_reviewer(request.user):
         raise PermissionDenied("Only reviewers have a review queue.")
     page = IdFirstPaginator(reviewer.queue(request.user), QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"page": page, "counts": reviewer.queue_counts(request.user)}
+    context = {
+        "page": page,
+        "counts": reviewer.queue_counts(request.user),
+        "reports_to_decide": reviewer.reports_to_decide(request.user),
+    }
     return render(request, "portal/reviews/queue.html", context)
 
 

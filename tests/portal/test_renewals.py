@@ -222,3 +222,12 @@ def test_only_the_projects_members_renew(awarded, later_call, make_user, maintai
         for response in (client_for(user).get(url), client_for(user).post(url, {"call": later_call.pk, "reason": "x"})):
             assert response.status_code == 403, user
     assert not AwardRequest.objects.exists()
+
+
+def test_the_maintainers_application_page_shows_the_award_a_renewal_continues(
+    awarded, later_call, applicant, maintainer
+):
+    request = renewals.request_renewal(awarded.allocation, actor=applicant, call=later_call, reason="Scale it up.")
+    renewal = applications.submit(request.renewal, actor=applicant)
+    page = client_for(maintainer).get(reverse("portal:application_reviews", args=[renewal.pk])).content.decode()
+    assert 'data-testid="past-award"' in page and "Scale it up." in page

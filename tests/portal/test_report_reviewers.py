@@ -103,3 +103,15 @@ def test_a_maintainer_still_releases_the_tranche_with_the_approval(
     client_for(maintainer).post(decide, {"decision": "approve", "release_hours": "40"})
     awarded.allocation.refresh_from_db()
     assert awarded.allocation.held == 0
+
+
+def test_the_reviewers_queue_lists_the_reports_waiting_for_them(
+    awarded, applicant, reviewer, make_user, django_capture_on_commit_callbacks
+):
+    queue = reverse("portal:review_queue")
+    assert 'data-testid="reports-to-decide"' not in client_for(reviewer).get(queue).content.decode()
+    report, _ = _submitted(awarded, applicant, django_capture_on_commit_callbacks)
+    page = client_for(reviewer).get(queue).content.decode()
+    assert 'data-testid="reports-to-decide"' in page and reverse("portal:report_detail", args=[report.pk]) in page
+    other = make_user("ravi", "reviewer", affiliation="Elsewhere")
+    assert 'data-testid="reports-to-decide"' not in client_for(other).get(queue).content.decode()
