@@ -27,3 +27,19 @@ def test_every_model_of_our_apps_is_in_the_admin_with_columns_and_a_way_to_narro
                 bare.append(model._meta.label_lower)
     assert not missing, f"not in the admin: {missing}"
     assert not bare, f"in the admin without list columns, filters or search: {bare}"
+
+
+@pytest.mark.django_db
+def test_an_invitations_admin_page_does_not_show_its_secret_link(make_user, project, client):
+    from portal.services import invitations
+
+    make_user("eve", "applicant")
+    invitation = invitations.invite(project, "eve", actor=project.owner)
+    operator = make_user("root", None)
+    operator.is_staff = operator.is_superuser = True
+    operator.save()
+    client.force_login(operator)
+    page = client.get(f"/admin/portal/projectinvitation/{invitation.pk}/change/").content.decode()
+    assert "eve" in page and invitation.token not in page
+    listing = client.get("/admin/portal/projectinvitation/").content.decode()
+    assert invitation.token not in listing
