@@ -124,3 +124,68 @@ def test_the_usage_bar_shows_held_hours_apart_from_the_remaining_ones(awarded, a
     page = client_for(applicant).get(reverse("scheduler:allocation_detail", args=[allocation.pk])).content.decode()
     assert "0.0% used, 10.0% reserved, 40.0% held for later tranches, 50.0% remaining" in page
     assert '<rect class="bar-held" fill="#90a4ae" x="60.0" width="40.0" height="1"/>' in page
+
+
+def _race(*steps):  # type: ignore[no-untyped-def]
+    """Run the steps at once, each in its own thread and connection; what each ended with."""
+    import threading
+
+    from django.db import connection
+
+    from portal.errors import WorkflowError
+
+    barrier = threading.Barrier(len(steps))
+    outcomes: list[str] = []
+
+    def run(step):  # type: ignore[no-untyped-def]
+        try:
+            barrier.wait()
+            step()
+            outcomes.append("done")
+        except WorkflowError as error:
+            outcomes.append(str(error))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(step,)) for step in steps]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return outcomes
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_revocation_and_a_supplement_racing_on_one_award_keep_both_ledgers_whole(
+    draft, open_call, plan, applicant, maintainer, make_user
+):
+    from django.db import connection
+
+    from portal.services import award_requests, projects
+    from scheduler.models import Allocation
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks are what this checks")
+    make_user("free", "reviewer", affiliation="Neutral")
+    for attempt in range(3):  # either may win; neither deadlocks, and the ledgers agree afterwards
+        project = projects.create_project(
+            applicant, name=f"Race {attempt}", repository_url=draft.project.repository_url
+        )
+        application = applications.submit(
+            applications.save_draft(project, open_call, plan, actor=applicant), actor=applicant
+        )
+        allocation = decisions.award(application, 100 * HOUR, actor=maintainer).allocation
+        request = award_requests.request_supplement(allocation, actor=applicant, seconds=20 * HOUR, reason="More.")
+        outcomes = _race(
+            lambda: award_requests.approve(request, actor=maintainer),  # noqa: B023 - raced before the loop moves on
+            lambda: award_terms.revoke(allocation, actor=maintainer, reason="Left the program."),  # noqa: B023
+        )
+        assert len(outcomes) == 2 and "done" in outcomes, outcomes  # both ended: no deadlock
+        allocation.refresh_from_db()
+        assert (allocation.state, allocation.awarded) == ("revoked", 0)
+        budget = CallPool.objects.get(call=open_call, pool=plan.pool)
+        assert budget.awarded_seconds == call_budget.ledger_sum(budget)
+        assert budget.awarded_seconds == sum(
+            Allocation.objects.filter(application__call=open_call).values_list("awarded", flat=True)
+        )
+        assert quota.ledger_balances(allocation)["awarded"] == 0
