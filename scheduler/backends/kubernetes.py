@@ -53,6 +53,9 @@ def _transient(error: Exception) -> bool:
     return isinstance(error, HTTPError | OSError)
 
 
+# Lines of each worker's log kept when a run ends (the chief's tail is the verification's evidence).
+KEPT_LOG_LINES = 5000
+
 # What a failed preparation means for the run, by the step that failed.
 PREPARATION_FAILURES = {
     "install": "The repository's dependencies could not be installed",
@@ -193,10 +196,10 @@ class KubernetesBackend:
         started_at = _all_ready_at(pods, handle["workers"]) or (
             min(starts) if len(starts) == handle["workers"] else None
         )
+        preparation = self._preparation(handle)  # its evidence is recorded once, whenever it is first seen
         if "Complete" in conditions:
             ended = job_status.completion_time or conditions["Complete"].last_transition_time
             return RunStatus("succeeded", started_at, ended, worker_seconds, 0)
-        preparation = self._preparation(handle) if started_at is None or "Failed" in conditions else None
         if preparation is not None and preparation["status"] == "failed":
             # Evidence about the repository, not an error of the portal: the installer's own words.
             ended = conditions["Failed"].last_transition_time if "Failed" in conditions else None
@@ -221,6 +224,9 @@ class KubernetesBackend:
         known), {"status": "preparing"} while it runs, None for a job launched without one."""
         from kubernetes.client.exceptions import ApiException
 
+        recorded = environments.evidence(job_artifact_paths(_job_id(handle)).root)
+        if recorded is not None and recorded.get("prepared"):
+            return recorded  # known: no API call
         name, namespace = preparation_name(handle["name"]), handle["namespace"]
         try:
             job = self.batch.read_namespaced_job(name, namespace, _request_timeout=REQUEST_TIMEOUT)
@@ -228,9 +234,6 @@ class KubernetesBackend:
             if error.status == 404:
                 return None
             raise
-        recorded = environments.evidence(job_artifact_paths(_job_id(handle)).root)
-        if recorded is not None and recorded.get("prepared"):
-            return recorded
         pods = self.core.list_namespaced_pod(
             namespace, label_selector=f"job-name={name}", _request_timeout=REQUEST_TIMEOUT
         ).items
@@ -269,7 +272,10 @@ class KubernetesBackend:
 
     def release(self, handle: dict[str, Any]) -> None:
         """What an ended run no longer needs: its preparation Job (with its pod), Service and
-        NetworkPolicy. The training Job keeps its pods' logs until its TTL. Gone already is fine."""
+        NetworkPolicy, once the workers' logs are kept beside its artifacts (what verification
+        judges and the run page shows, as for local runs). The training Job keeps its pods until
+        its TTL. Gone already is fine."""
+        self._keep_logs(handle)
         self._delete(
             lambda: self.batch.delete_namespaced_job(
                 preparation_name(handle["name"]),
@@ -284,6 +290,15 @@ class KubernetesBackend:
                 handle["name"], handle["namespace"], _request_timeout=REQUEST_TIMEOUT
             ),
         )
+
+    def _keep_logs(self, handle: dict[str, Any]) -> None:
+        workers = job_artifact_paths(_job_id(handle)).workers
+        tails = self.log_tails(handle, lines=KEPT_LOG_LINES)
+        if tails:
+            workers.mkdir(parents=True, exist_ok=True)
+        for index, text in tails.items():
+            if index >= 0:
+                (workers / f"worker-{index}.log").write_text(text)
 
     @staticmethod
     def _delete(*deletes: Any) -> None:
