@@ -18,8 +18,10 @@ from scheduler.backends.kubernetes_environments import (
     WAIT_AND_COPY,
     preparation_job,
     preparation_seconds,
+    prepared_name,
 )
 from scheduler.contract import JobSpec
+from scheduler.tensorflow_noise import QUIET_TENSORFLOW
 
 WORKER_PORT = 2222
 # libtpu's ports on GKE: TPU VMs of a slice talk on 8471; 8431 exports the TPU runtime's metrics.
@@ -160,6 +162,7 @@ def render_manifests(spec: JobSpec, *, artifact_uri: str = "", backoff_limit: in
         "CG_STRATEGY": "tpu" if spec.pool.kind == "tpu" else "multi_worker_mirrored",
         "PYTHONUNBUFFERED": "1",
         "HOME": "/tmp",
+        **QUIET_TENSORFLOW,  # TensorFlow's C++ info and warnings (its CUDA probe) out of the pod's log
     }
     resources: dict[str, Any] = {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"memory": "8Gi"}}
     if spec.pool.resource_name:
@@ -200,7 +203,7 @@ def render_manifests(spec: JobSpec, *, artifact_uri: str = "", backoff_limit: in
                 "image": image,
                 "command": ["python", "-c", WAIT_AND_COPY],
                 "env": [
-                    {"name": "CG_PREPARED", "value": f"{ENVIRONMENTS_MOUNT}/jobs/{name}"},
+                    {"name": "CG_PREPARED", "value": f"{ENVIRONMENTS_MOUNT}/jobs/{prepared_name(spec, name)}"},
                     {"name": "CG_PREPARE_SECONDS", "value": str(preparation_seconds())},
                     {"name": "CG_WORKSPACE", "value": SOURCE_MOUNT},
                 ],

@@ -185,3 +185,10 @@ def test_render_manifests_prints_yaml_for_a_pool():
         call_command("render_manifests", "--pool", "nope", stdout=io.StringIO())
     with pytest.raises(CommandError, match="9 x 1 do not fit in nvidia-v100"):
         call_command("render_manifests", "--pool", "nvidia-v100", "--workers", "9", stdout=io.StringIO())
+
+
+@pytest.mark.parametrize("pool", [GPU, TPU], ids=["gpu", "tpu"])
+def test_the_training_container_starts_tensorflow_with_its_quiet_log_level(pool):
+    _, job = render_manifests(spec(pool, workers=1, per_worker=4 if pool is TPU else 1))
+    env = {e["name"]: e.get("value") for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["TF_CPP_MIN_LOG_LEVEL"] == "2"
