@@ -308,6 +308,8 @@ CELERY_TASK_ROUTES = {
     "scheduler.artifacts.tasks.*": {"queue": "syncing"},
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A consumer that reconnects after a broker restart instead of stopping the worker (see the module).
+CELERY_WORKER_CONSUMER = "config.celery_consumer:BrokerRestartSafeConsumer"
 # Periodic work (admission cycle, expiry sweep, job sync) is registered by the apps in
 # config/celery.py, next to the tasks it names.
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}

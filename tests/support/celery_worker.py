@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from celery import Celery
+from kombu import Exchange, Queue
 
 ROOT = Path(__file__).resolve().parents[2]
 QUEUES = "celery,scoring,launching,syncing"
@@ -39,6 +40,11 @@ class WorkerProcess:
 def client_app(broker_url: str, result_backend: str, transport_options: dict | None = None) -> Celery:
     """A bare Celery app that sends to the worker's broker (no Django settings needed)."""
     app = Celery(f"probe-{uuid.uuid4().hex[:6]}", broker=broker_url, backend=result_backend)
+    # Celery prefers the CELERY_BROKER_URL and CELERY_RESULT_BACKEND environment variables to the
+    # URLs given here: a client for a test's private broker sent its ping to the shared one. The read
+    # and write URLs and the backend class are taken as given.
+    app.conf.broker_read_url = app.conf.broker_write_url = broker_url
+    app.backend_cls = result_backend
     app.conf.broker_transport_options = transport_options or {}
     app.conf.task_serializer = "json"
     app.conf.accept_content = ["json"]
@@ -69,8 +75,19 @@ def start_worker(env: dict[str, str], log_path: Path, *, concurrency: int = 4) -
     return WorkerProcess(process=process, log_path=log_path)
 
 
+def declare_worker_queues(app: Celery) -> None:
+    """Bind the worker's queues on the broker now. kombu's Redis transport drops a message sent to
+    an exchange with no queue bound yet: on a fresh or restarted Redis, a ping sent before the worker
+    declared its queues never arrived, and the worker seemed never to answer."""
+    with app.connection_for_write() as connection:
+        channel = connection.default_channel
+        for name in QUEUES.split(","):
+            Queue(name, Exchange(name, type="direct"), routing_key=name).bind(channel).declare()
+
+
 def wait_for_pong(app: Celery, worker: WorkerProcess, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
+    declare_worker_queues(app)
     result = app.send_task("portal.tasks.ping")
     while time.monotonic() < deadline:
         if worker.process.poll() is not None:
@@ -102,3 +119,13 @@ def worker_env(**overrides: str) -> dict[str, str]:
     env.update(overrides)
     env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     return env
+
+
+def start_beat(env: dict[str, str], folder: Path) -> WorkerProcess:
+    """Start `celery -A config beat` (its schedule file and log in `folder`) with the given environment."""
+    command = [sys.executable, "-m", "celery", "-A", "config", "beat", "--loglevel=INFO"]
+    command += ["-s", str(folder / "beat-schedule"), "--pidfile", str(folder / "beat.pid")]
+    log_path = folder / "beat.log"
+    log = open(log_path, "wb")  # noqa: SIM115 - closed by the child's exit
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    return WorkerProcess(process=process, log_path=log_path)
