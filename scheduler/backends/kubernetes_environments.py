@@ -42,6 +42,13 @@ def preparation_name(job_name: str) -> str:
     return f"{job_name}{PREPARE_SUFFIX}"
 
 
+def prepared_name(spec: JobSpec, job_name: str) -> str:
+    """Where this launch's source and outcome go on the volume (jobs/<name>): named by the launch
+    token too, so a job id reused after a database reset never finds an earlier run's files."""
+    suffix = hashlib.sha256(spec.token.encode()).hexdigest()[:10] if spec.token else "untokened"
+    return f"{job_name}-{suffix}"
+
+
 def preparation_seconds() -> int:
     """How long the training pods wait for the preparation: resolution and install, each within
     CG_ENVIRONMENT_INSTALL_SECONDS, plus the fetch and the copy."""
@@ -162,12 +169,14 @@ def preparation_job(spec: JobSpec, *, job_name: str, labels: dict[str, str], fet
     workspace = {"name": "source", "mountPath": "/workspace"}
     tmp = {"name": "tmp", "mountPath": "/tmp"}  # noqa: S108 — the pod's own emptyDir
     env = {
-        "CG_JOB_NAME": job_name,
+        "CG_JOB_NAME": prepared_name(spec, job_name),
         "CG_ENVIRONMENT_KEY": spec.environment_key,
         "CG_REQUIREMENTS": spec.requirements,
         "CG_MANIFEST": spec.requirements_manifest,
         "CG_PACKAGE_INDEX_URL": environments._index_url(),
         "CG_INSTALL_SECONDS": str(int(getattr(settings, "CG_ENVIRONMENT_INSTALL_SECONDS", 120))),
+        # Sources of earlier jobs are swept after a week, or after this job's longest life if longer.
+        "CG_KEEP_SOURCES_SECONDS": str(max(7 * 86400, spec.max_runtime_seconds + preparation_seconds() + 86400)),
         "CG_ENVIRONMENTS_DIR": ENVIRONMENTS_MOUNT,
         "CG_UV": f"{TOOLS_MOUNT}/uv",
         "HOME": "/tmp",  # noqa: S108

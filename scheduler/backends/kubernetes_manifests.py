@@ -18,6 +18,7 @@ from scheduler.backends.kubernetes_environments import (
     WAIT_AND_COPY,
     preparation_job,
     preparation_seconds,
+    prepared_name,
 )
 from scheduler.contract import JobSpec
 from scheduler.tensorflow_noise import QUIET_TENSORFLOW
@@ -202,7 +203,7 @@ def render_manifests(spec: JobSpec, *, artifact_uri: str = "", backoff_limit: in
                 "image": image,
                 "command": ["python", "-c", WAIT_AND_COPY],
                 "env": [
-                    {"name": "CG_PREPARED", "value": f"{ENVIRONMENTS_MOUNT}/jobs/{name}"},
+                    {"name": "CG_PREPARED", "value": f"{ENVIRONMENTS_MOUNT}/jobs/{prepared_name(spec, name)}"},
                     {"name": "CG_PREPARE_SECONDS", "value": str(preparation_seconds())},
                     {"name": "CG_WORKSPACE", "value": SOURCE_MOUNT},
                 ],

@@ -146,6 +146,18 @@ def publish_source(source, prepared):
     os.rename(partial, prepared)
 
 
+def sweep_old_sources(jobs, keep_seconds):
+    """Earlier jobs' sources and outcomes, past any run's length: their training pods are long gone."""
+    cutoff = time.time() - keep_seconds
+    for entry in os.listdir(jobs):
+        path = os.path.join(jobs, entry)
+        try:
+            if os.lstat(path).st_mtime < cutoff:
+                shutil.rmtree(path) if os.path.isdir(path) else os.unlink(path)
+        except OSError:
+            pass  # another preparation pod swept it first
+
+
 def write_atomically(path, text):
     partial = f"{path}.partial-{socket.gethostname()}"
     with open(partial, "w") as handle:
@@ -161,6 +173,7 @@ def main():
     manifest = os.environ.get("CG_MANIFEST", "")
     prepared = os.path.join(root, "jobs", os.environ["CG_JOB_NAME"])
     os.makedirs(os.path.dirname(prepared), exist_ok=True)
+    sweep_old_sources(os.path.dirname(prepared), int(os.environ.get("CG_KEEP_SOURCES_SECONDS", str(7 * 86400))))
     result: dict = {"key": key, "manifest": manifest, "python": os.path.join(root, key, "bin", "python") if key else ""}
     try:
         result["step"] = "publish"

@@ -299,7 +299,8 @@ class Kubelet:
         workspace = self.source
         pod = job["spec"]["template"]["spec"]
         waits = [c for c in pod.get("initContainers", []) if c["name"] == "wait-for-preparation"]
-        if waits and (self.environments / "jobs" / f"{name}.json").exists():
+        prepared = {e["name"]: e["value"] for e in waits[0]["env"]}.get("CG_PREPARED", "") if waits else ""
+        if waits and Path(prepared.replace("/environments", str(self.environments), 1) + ".json").exists():
             # The pods' first step, for real: wait for the preparation's outcome, copy the source.
             workspace = self.artifacts / f"workspace-{name}"
             wait_env = {e["name"]: e["value"] for e in waits[0]["env"]}

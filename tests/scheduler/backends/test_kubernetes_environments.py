@@ -204,3 +204,27 @@ def test_repository_images_are_allowed_by_digest_only():
         repository_images(json.dumps({URL: "registry.example.org/x:latest"}))
     with pytest.raises(ImproperlyConfigured, match="is not JSON"):
         repository_images("{not json")
+
+
+def test_a_reused_job_id_never_meets_an_earlier_runs_files_and_old_sources_are_swept(tmp_path):
+    import os
+    import time
+
+    from scheduler.backends import prepare_pod
+    from scheduler.backends.kubernetes_environments import prepared_name
+    from scheduler.contract import JobSpec, PoolSpec
+
+    pool = PoolSpec("cpu", "cpu", "kubernetes", namespace=NS)
+    before = JobSpec(7, 1, 1, 60, 1, "train.py", (), pool, job_artifact_paths(7), token="7@2026-01-01T00:00:00")
+    after = JobSpec(7, 1, 1, 60, 1, "train.py", (), pool, job_artifact_paths(7), token="7@2026-03-01T00:00:00")
+    assert prepared_name(before, "cg-job-7") != prepared_name(after, "cg-job-7")
+
+    jobs = tmp_path / "jobs"
+    (jobs / "cg-job-1-old").mkdir(parents=True)
+    (jobs / "cg-job-1-old.json").write_text("{}")
+    (jobs / "cg-job-2-new").mkdir()
+    week_ago = time.time() - 8 * 86400
+    for old in ("cg-job-1-old", "cg-job-1-old.json"):
+        os.utime(jobs / old, (week_ago, week_ago))
+    prepare_pod.sweep_old_sources(str(jobs), 7 * 86400)
+    assert sorted(p.name for p in jobs.iterdir()) == ["cg-job-2-new"]
