@@ -46,11 +46,16 @@ def allocation_requests(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(request, "Request sent; the maintainers decide on it.")
                 return redirect("portal:allocation_requests", pk=pk)
+    requests = list(allocation.award_requests.select_related("requested_by", "decided_by", "renewal__call"))
+    if roles.is_maintainer(request.user):
+        for pending in (r for r in requests if r.state == AwardRequest.State.PENDING):
+            # Ids of its own: with one form per pending request, the same ids tied every label to the first form.
+            form_ids = f"id_request_{pending.pk}_%s"
+            pending.decision_form = AwardRequestDecisionForm(auto_id=form_ids)  # type: ignore[attr-defined]
     context = {
         "allocation": allocation,
-        "requests": allocation.award_requests.select_related("requested_by", "decided_by", "renewal__call"),
+        "requests": requests,
         "form": form if may_ask else None,
-        "decision_form": AwardRequestDecisionForm() if roles.is_maintainer(request.user) else None,
         "supplement_cap": award_requests.supplement_cap(allocation),
         "may_renew": request.user.has_perm("scheduler.renew_allocation", allocation)
         and allocation.state in renewals.RENEWABLE,

@@ -1,6 +1,7 @@
 """Requests during the award: no-cost extensions and supplements, each asked by the project and decided
 by a maintainer; supplements come from the call's budget under its lock and never overspend it."""
 
+import re
 import threading
 from datetime import timedelta
 from functools import partial
@@ -164,3 +165,19 @@ def test_a_supplement_and_an_award_racing_for_the_last_hours_never_overspend_the
     budget = CallPool.objects.get(call=open_call, pool=plan.pool)
     assert budget.awarded_seconds == 140 * HOUR == call_budget.ledger_sum(budget)
     assert sum(Allocation.objects.values_list("awarded", flat=True)) == 140 * HOUR
+
+
+@pytest.mark.django_db
+def test_each_pending_request_has_its_own_decision_form_whose_labels_name_its_own_fields(
+    awarded, applicant, maintainer
+):
+    allocation = awarded.allocation
+    award_requests.request_extension(
+        allocation, actor=applicant, new_end=allocation.expires_at + timedelta(days=30), reason="Late data."
+    )
+    award_requests.request_supplement(allocation, actor=applicant, seconds=HOUR, reason="Ablations.")
+    page = client_for(maintainer).get(reverse("portal:allocation_requests", args=[allocation.pk])).content.decode()
+    ids = re.findall(r' id="(id_[^"]+)"', page)
+    assert len(ids) == len(set(ids)), "two fields share an id: a label names another form's field"
+    for request in AwardRequest.objects.all():
+        assert f'<label for="id_request_{request.pk}_decision">' in page

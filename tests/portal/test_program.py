@@ -126,6 +126,11 @@ def test_decision_times_are_the_median_and_90th_percentile_per_call(open_call, g
     assert (overall.month, overall.decided, overall.median_days) == (None, 5, 3)
     assert overall.p90_days == pytest.approx(7.6)  # between 4 and 10, as percentile_cont interpolates
     assert (february.month, february.decided) == (date(2027, 2, 1), 5)
+    # SQLite's path takes the same percentiles in Python
+    decided = Application.objects.filter(state="awarded", call=open_call)
+    here = program._decision_times_here(decided)
+    assert [(d.month, d.decided) for d in here] == [(None, 5), (date(2027, 2, 1), 5)]
+    assert [(d.median_days, d.p90_days) for d in here] == [pytest.approx((3, 7.6)), pytest.approx((3, 7.6))]
     assert program.percentile([5.0], 0.9) == 5.0
     with pytest.raises(ValueError, match="No values"):
         program.percentile([], 0.5)
