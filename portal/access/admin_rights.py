@@ -33,7 +33,7 @@ ADMIN_RIGHTS: dict[str, dict[str, tuple[str, ...]]] = {
     "authtoken.tokenproxy": {},
     "sessions.session": {},
     "contenttypes.contenttype": {},
-    "admin.logentry": {},
+    "admin.logentry": {},  # the admin's own history: operators read it (portal/admin/accounts.py)
     # Lockouts are an operator's matter (and name the addresses people sign in from).
     "axes.accessattempt": {},
     "axes.accessattemptexpiration": {},

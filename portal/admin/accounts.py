@@ -8,6 +8,7 @@ reopen issue 13 (a maintainer making someone superuser or setting another user's
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
@@ -17,6 +18,7 @@ from django.http import HttpRequest, HttpResponse
 from portal.access import roles
 from portal.models import Project, User
 from portal.services import repository_changes
+from scheduler.admin import ReadOnlyAdmin
 
 # The admin's pages say whose admin they are (Django's default reads "Django administration").
 admin.site.site_header = "ComputeGrant administration"
@@ -94,10 +96,22 @@ class RoleGroupAdmin(DjangoGroupAdmin):
         return is_operator(request)
 
 
+@admin.register(LogEntry)
+class AdminHistoryAdmin(ReadOnlyAdmin):
+    """What was changed through the admin, by whom: operators read it; nobody edits it."""
+
+    list_display = ("action_time", "user", "action_flag", "content_type", "object_repr", "change_message")
+    list_select_related = ("user", "content_type")
+    list_filter = ("action_flag", "content_type")
+    search_fields = ("object_repr", "user__username", "change_message")
+    date_hierarchy = "action_time"
+
+
 @admin.register(Project)
 class ProjectAdmin(admin.ModelAdmin):
     list_display = ("name", "owner", "organisation", "repository_url", "created")
-    search_fields = ("name", "organisation", "repository_url")
+    list_select_related = ("owner",)
+    search_fields = ("name", "organisation", "repository_url", "owner__username")
     prepopulated_fields = {"slug": ("name",)}
     filter_horizontal = ("members",)
 

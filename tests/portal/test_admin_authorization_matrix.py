@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.test import Client
@@ -91,6 +92,8 @@ ADMIN_MODELS: dict[str, ModelRights] = {
         obj=lambda w: w.users[ASSIGNED],
     ),
     "auth.group": _operators_only(lambda w: Group.objects.get(name=roles.MAINTAINER)),
+    # The admin's own history: written by the admin as it changes things, read by operators.
+    "admin.logentry": _workflow(lambda w: w.extra["admin_log"]),
     # Its admin finds a token by its user's id.
     "authtoken.tokenproxy": _operators_only(lambda w: w.extra["token"].user),
     # Lockout records are written by django-axes itself, never added by hand.
@@ -292,6 +295,14 @@ def admin_world(world: World, make_user: Any) -> World:  # noqa: F811 (world is 
     world.extra["access_log"] = AccessLog.objects.create(attempt_time=now, **common)
     world.extra["failure_log"] = AccessFailureLog.objects.create(attempt_time=now, **common)
     add_after_award_records(world)
+    world.extra["admin_log"] = LogEntry.objects.create(
+        user=operator,
+        content_type=ContentType.objects.get_for_model(world.project),
+        object_id=str(world.project.pk),
+        object_repr=str(world.project),
+        action_flag=CHANGE,
+        change_message='[{"changed": {"fields": ["Description"]}}]',
+    )
     return world
 
 
