@@ -45,3 +45,7 @@ def test_dockerfile_is_multi_stage_installs_the_lock_and_runs_as_non_root():
     assert "--require-hashes -r /tmp/requirements.lock" in text
     user_lines = [line for line in text.splitlines() if line.startswith("USER ")]
     assert user_lines and user_lines[-1].split()[1] not in {"root", "0"}
+
+
+def test_compose_gives_the_worker_an_init_that_reaps_orphaned_run_supervisors():
+    assert load_compose()["services"]["worker"]["init"] is True
