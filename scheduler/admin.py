@@ -32,7 +32,8 @@ class AcceleratorPoolAdmin(admin.ModelAdmin):
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """Balances and history change only through scheduler.quota, which writes the ledger."""
+    """Shown, never edited here, operators included: the records change only through their services
+    (scheduler.quota writes the ledger; the portal's workflow in portal.services)."""
 
     def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False

@@ -1,4 +1,5 @@
-"""Admin for accounts and projects. Accounts are administered by operators (superusers) only.
+"""Admin for accounts, projects and the admin's own history. Accounts are administered by operators
+(superusers) only.
 
 Which role sees which model is decided by the table in portal.access.admin_rights; the account and group
 admins below also refuse every change to anyone but a superuser, so that no grant in that table can
