@@ -25,6 +25,7 @@ from scheduler.backends.kubernetes_environments import (
     record_evidence,
 )
 from scheduler.backends.kubernetes_manifests import (
+    TIME_BOX_EXIT,
     job_network_policy,
     object_name,
     render_manifests,
@@ -65,8 +66,9 @@ PREPARATION_FAILURES = {
 }
 
 # Why a Job failed, in words an applicant can act on.
+# "Deadline exceeded" first, as the local backend says it: verification tells a time box from a crash by it.
 FAILURE_REASONS = {
-    "DeadlineExceeded": "The run exceeded its maximum runtime and was stopped (activeDeadlineSeconds).",
+    "DeadlineExceeded": "Deadline exceeded: the run passed its maximum runtime and was stopped (the Job's deadline).",
     "BackoffLimitExceeded": "A worker failed and the Job's retry limit was reached (BackoffLimitExceeded).",
 }
 
@@ -208,6 +210,10 @@ class KubernetesBackend:
         if "Failed" in conditions:
             condition = conditions["Failed"]
             reason = FAILURE_REASONS.get(condition.reason or "", condition.message or condition.reason or "")
+            if _exit_code(pods) == TIME_BOX_EXIT:  # the worker's bootstrap stopped it at the time box
+                reason = (
+                    f"Deadline exceeded: the run passed its maximum runtime of {_max_runtime(job)} s and was stopped."
+                )
             return RunStatus(
                 "failed", started_at, condition.last_transition_time, worker_seconds, _exit_code(pods), reason
             )
@@ -326,6 +332,14 @@ class KubernetesBackend:
             except Exception as error:  # a log that cannot be read is shown as such, not fatal
                 tails[index] = f"(log unavailable: {error})"
         return tails
+
+
+def _max_runtime(job: Any) -> str:
+    for container in job.spec.template.spec.containers:
+        for variable in container.env or []:
+            if variable.name == "CG_MAX_RUNTIME_SECONDS":
+                return str(variable.value)
+    return "?"
 
 
 def _job_id(handle: dict[str, Any]) -> int:

@@ -34,16 +34,44 @@ GIT_IMAGE = "alpine/git:2.47.2"
 RUN_AS_USER = 10001
 TTL_AFTER_FINISHED = 24 * 3600
 
-# Runs in each pod before the training code: TF_CONFIG from the pod's completion index.
-BOOTSTRAP = (
-    "import json, os, sys; "
-    "hosts = os.environ['CG_WORKER_HOSTS'].split(','); "
-    "index = int(os.environ['JOB_COMPLETION_INDEX']); "
-    "os.environ['CG_WORKER_INDEX'] = str(index); "
-    "os.environ['TF_CONFIG'] = json.dumps({'cluster': {'worker': hosts}, 'task': {'type': 'worker', 'index': index}}) "
-    "if os.environ.get('CG_STRATEGY') != 'tpu' else ''; "
-    "os.execvp(sys.executable, [sys.executable, *sys.argv[1:]])"
-)
+# Runs in each pod as its first process: TF_CONFIG from the pod's completion index, then the training
+# code as a child in its own process group, stopped at the run's time box (CG_MAX_RUNTIME_SECONDS,
+# counted from the worker's start, not from the Job's: the wait for the preparation is not the
+# run's). The Job's activeDeadlineSeconds stays as the backstop. A pod's first process gets no
+# default signal handling from the kernel, so it supervises rather than exec'ing the training.
+BOOTSTRAP = """
+import json, os, signal, subprocess, sys
+hosts = os.environ['CG_WORKER_HOSTS'].split(',')
+index = int(os.environ['JOB_COMPLETION_INDEX'])
+os.environ['CG_WORKER_INDEX'] = str(index)
+if os.environ.get('CG_STRATEGY') != 'tpu':
+    os.environ['TF_CONFIG'] = json.dumps({'cluster': {'worker': hosts}, 'task': {'type': 'worker', 'index': index}})
+limit = int(os.environ.get('CG_MAX_RUNTIME_SECONDS') or 0) or None
+child = subprocess.Popen([sys.executable, *sys.argv[1:]], start_new_session=True)
+
+def stop(*_):
+    for signal_number, grace in ((signal.SIGTERM, 10), (signal.SIGKILL, None)):
+        try:
+            os.killpg(child.pid, signal_number)
+            return child.wait(timeout=grace)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            continue
+
+signal.signal(signal.SIGTERM, lambda *_: (stop(), sys.exit(143)))  # the pod deleted: its code goes too
+try:
+    code = child.wait(timeout=limit)
+except subprocess.TimeoutExpired:
+    message = f'Deadline exceeded: the run passed its maximum runtime of {limit} s and was stopped.'
+    print(message, file=sys.stderr, flush=True)
+    stop()
+    sys.exit(124)  # TIME_BOX_EXIT
+try:
+    os.killpg(child.pid, signal.SIGKILL)  # what the training left running in its group
+except ProcessLookupError:
+    pass
+sys.exit(code if code >= 0 else 128 - code)
+"""
+TIME_BOX_EXIT = 124  # what BOOTSTRAP exits with at the time box (as coreutils' timeout does)
 
 
 def object_name(job_id: int) -> str:
@@ -160,6 +188,7 @@ def render_manifests(spec: JobSpec, *, artifact_uri: str = "", backoff_limit: in
         "CG_WORKERS": str(spec.workers),
         "CG_WORKER_HOSTS": hosts,
         "CG_STRATEGY": "tpu" if spec.pool.kind == "tpu" else "multi_worker_mirrored",
+        "CG_MAX_RUNTIME_SECONDS": str(spec.max_runtime_seconds),
         "PYTHONUNBUFFERED": "1",
         "HOME": "/tmp",
         **QUIET_TENSORFLOW,  # TensorFlow's C++ info and warnings (its CUDA probe) out of the pod's log

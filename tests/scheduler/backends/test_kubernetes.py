@@ -10,6 +10,7 @@ from kubernetes import client
 
 from scheduler.backends.kubernetes import KubernetesBackend
 from scheduler.backends.kubernetes_environments import preparation_seconds
+from scheduler.backends.kubernetes_manifests import TIME_BOX_EXIT
 from scheduler.backends.local import free_ports
 from scheduler.contract import JobSpec, PoolSpec, job_artifact_paths
 from tests.scheduler.backends.kube_apiserver import ApiServer, Kubelet
@@ -166,6 +167,19 @@ def test_deadline_and_backoff_failures_carry_a_clear_reason(api, backend, reason
     assert status.phase == "failed"
     assert words in status.reason
     assert status.exit_code == 137
+
+
+def test_a_worker_stopped_at_its_time_box_is_told_apart_from_a_crash(api, backend):
+    handle = backend.submit(spec())
+    stopped = {"exitCode": TIME_BOX_EXIT, "startedAt": "2026-01-01T00:00:00Z", "finishedAt": "2026-01-01T00:15:00Z"}
+    api.put_pod("training", "cg-job-17", 0, ready=False, state={"terminated": stopped})
+    api.set_job_condition("training", "cg-job-17", "Failed", "BackoffLimitExceeded", "backoff limit reached")
+
+    status = backend.status(handle)
+
+    # As the local backend says it, which verification reads as the time box, not a crash.
+    assert status.phase == "failed" and status.exit_code == TIME_BOX_EXIT
+    assert status.reason == "Deadline exceeded: the run passed its maximum runtime of 900 s and was stopped."
 
 
 def test_a_kueue_pool_creates_the_job_suspended_and_reports_it_waiting(api, backend):

@@ -7,6 +7,8 @@ import io
 import json
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import kubernetes_validate
 import pytest
@@ -19,6 +21,7 @@ from scheduler.backends.kubernetes_environments import ENVIRONMENTS_CLAIM, prepa
 from scheduler.backends.kubernetes_manifests import (
     BOOTSTRAP,
     GIT_IMAGE,
+    TIME_BOX_EXIT,
     job_network_policy,
     render_manifests,
     render_preparation,
@@ -171,6 +174,48 @@ def test_the_pod_bootstrap_builds_tf_config_from_the_completion_index(tmp_path):
         "task": {"type": "worker", "index": 1},
     }
     assert args_line == "['--epochs', '3']"
+
+
+def test_the_pod_bootstrap_stops_the_training_and_what_it_forked_at_the_time_box(tmp_path):
+    # Sleeps forever, after forking a background sleeper that writes its pid.
+    script = tmp_path / "train.py"
+    script.write_text(
+        "import os, subprocess, sys, time\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(3600)'])\n"
+        "open('forked.pid', 'w').write(str(child.pid))\n"
+        "print('step 0 loss: 1.0', flush=True)\n"
+        "time.sleep(3600)\n"
+    )
+    env = {
+        "CG_WORKER_HOSTS": "cg-job-17-0.cg-job-17:2222",
+        "JOB_COMPLETION_INDEX": "0",
+        "CG_MAX_RUNTIME_SECONDS": "2",
+        "PATH": "/usr/bin:/bin",
+    }
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-c", BOOTSTRAP, str(script)],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == TIME_BOX_EXIT and time.monotonic() - started < 20
+    assert "Deadline exceeded: the run passed its maximum runtime of 2 s" in result.stderr
+    assert "step 0 loss" in result.stdout
+    forked = int((tmp_path / "forked.pid").read_text())
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and Path(f"/proc/{forked}").exists():
+        time.sleep(0.1)
+    assert not Path(f"/proc/{forked}").exists(), "the forked process outlived the time box"
+
+
+def test_the_pod_bootstrap_passes_the_trainings_exit_code_on():
+    env = {"CG_WORKER_HOSTS": "h:2222", "JOB_COMPLETION_INDEX": "0", "PATH": "/usr/bin:/bin"}
+    result = subprocess.run([sys.executable, "-c", BOOTSTRAP, "-c", "raise SystemExit(3)"], env=env, timeout=60)
+    assert result.returncode == 3
 
 
 @pytest.mark.django_db
