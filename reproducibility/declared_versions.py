@@ -147,7 +147,7 @@ def _written(declared: Declared) -> str:
 
 
 def uses_standalone_keras(view: RepoView) -> bool:
-    return any(module.split(".")[0] == "keras" for facts in view.python_files for module in facts.imports)
+    return "keras" in view.import_roots
 
 
 def names_release(specifier: str) -> bool:

@@ -58,6 +58,8 @@ class Dockerfile:
 
 def is_dockerfile(name: str) -> bool:
     lower = name.lower()
+    if "erfile" not in lower:  # in dockerfile and containerfile: one C-level test rules out nearly every file
+        return False
     return any(
         lower == base or lower.startswith(base + ".") or lower.endswith("." + base)
         for base in ("dockerfile", "containerfile")

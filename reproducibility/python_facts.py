@@ -66,6 +66,7 @@ class PythonFacts:
         default_factory=list
     )  # dotted modules this file may import (relative ones made absolute)
     definitions: list[tuple[int, int]] = field(default_factory=list)  # line spans of top-level defs and classes
+    classes: list[str] = field(default_factory=list)  # names of the top-level classes
     # For calls of the methods in ARGUMENT_METHODS: "name:line" -> (receiver, path hint, positional count);
     # the receiver is "saver", "self.saver", "self" or "" and the hint what the first argument says.
     call_arguments: dict[str, tuple[str, str | None, int]] = field(default_factory=dict)
@@ -168,6 +169,8 @@ def python_facts(
         kind = statement.__class__
         if kind in _DEFINITIONS:
             facts.definitions.append((statement.lineno, statement.end_lineno or statement.lineno))
+            if isinstance(statement, ast.ClassDef):
+                facts.classes.append(statement.name)
         elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):
             continue  # a docstring
         elif isinstance(statement, ast.If) and _is_main_guard(statement):

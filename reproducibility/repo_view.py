@@ -539,8 +539,14 @@ class RepoView:
         return Location(files[0].path, line, files[0].snippet(line))
 
     @cached_property
+    def import_roots(self) -> frozenset[str]:
+        """The first part of every module any file imports (tensorflow for tensorflow.keras): one
+        pass over the imports for every check asking whether a library is imported."""
+        return frozenset(module.partition(".")[0] for facts in self.python_files for module in facts.imports)
+
+    @cached_property
     def uses_tensorflow(self) -> bool:
-        return any(m.split(".")[0] in {"tensorflow", "keras", "tf_keras"} for f in self.python_files for m in f.imports)
+        return not self.import_roots.isdisjoint(("tensorflow", "keras", "tf_keras"))
 
     @cached_property
     def stdlib(self) -> frozenset[str]:

@@ -312,10 +312,21 @@ def _evaluation_candidates(view: RepoView) -> set[str]:
 
 
 def _flag_strings(facts: PythonFacts) -> bool:
-    source = facts.source  # every flag string is quoted in the source: C-speed tests first
-    if not ("eval" in source or "mode'" in source or 'mode"' in source or "phase" in source or "task" in source):
-        return False
-    return any(text in EVALUATION_FLAGS or text in MODE_FLAGS for text, _ in facts.strings)
+    strings = facts.strings
+    if len(strings) > FEW_STRINGS:
+        # Every flag string is quoted in the source: five C-speed scans rule out most files with many strings.
+        source = facts.source
+        if not ("eval" in source or "mode'" in source or 'mode"' in source or "phase" in source or "task" in source):
+            return False
+    for text, _ in strings:  # noqa: SIM110 (a loop, not any() over a generator: this runs on every file)
+        if text in FLAG_STRINGS:
+            return True
+    return False
+
+
+# Below this many strings, testing each costs less than scanning the source five times (measured).
+FEW_STRINGS = 8
+FLAG_STRINGS = EVALUATION_FLAGS | MODE_FLAGS
 
 
 def _table(data: dict, key: str) -> dict:

@@ -181,15 +181,15 @@ CONFIG_MODULE = re.compile(
     r"parameters|settings|options|opts|constants|flags)\.py$",
     re.IGNORECASE,
 )
-CONFIG_CLASS = re.compile(
-    r"^class\s+\w*(Config|Configuration|Cfg|Conf|HParams|Hparams|Hyperparameters|Params|Parameters|Settings|Options)\b",
-    re.MULTILINE,
-)
+# How a config class's name ends (BertConfig, TrainingHParams): the names are tested before the source is.
+CONFIG_CLASS_ENDINGS = (
+    "Config", "Configuration", "Cfg", "Conf", "HParams", "Hparams", "Hyperparameters", "Params", "Parameters",
+    "Settings", "Options",
+)  # fmt: skip
+CONFIG_CLASS = re.compile(rf"^class\s+\w*({'|'.join(CONFIG_CLASS_ENDINGS)})\b", re.MULTILINE)
 # A constant set to a value, at the start of a line of a module or class body: `LR = 1e-3`,
 # `__C.TRAIN.BATCH_SIZE = 32` (a field declared `= None` holds nothing yet).
 ASSIGNMENT = re.compile(r"^(?:\w+\.)*(\w+)[ \t]*(?::[^=\n]+)?=(?!=)[ \t]*(?!None\b)\S", re.MULTILINE)
-# Text every CONFIG_CLASS match holds (Params covers Parameters, HParams and Hyperparameters): tested first.
-CONFIG_CLASS_WORDS = ("Conf", "Cfg", "Hparams", "Params", "Settings", "Options")
 CONFIG_OBJECTS = (".EasyDict", ".edict", ".HParams", ".ConfigDict", ".AttrDict", ".Namespace")
 
 
@@ -318,7 +318,9 @@ def _config_module(view: RepoView, code: list[PythonFacts]) -> Location | None:
         blocks: list[tuple[int, str]] = []  # (offset, text) of module and class bodies holding constants
         if facts.path.lower().endswith(CONFIG_MODULE_ENDINGS) and CONFIG_MODULE.search(facts.path):
             blocks.append((0, source))
-        if "class " in source and any(word in source for word in CONFIG_CLASS_WORDS):  # C-speed tests first
+        # CONFIG_CLASS matches a top-level class (its line starts with `class`) named as one: the
+        # names python_facts collected are tested first, not the whole source.
+        if facts.classes and any(name.endswith(CONFIG_CLASS_ENDINGS) for name in facts.classes):
             blocks += [(match.end(), _class_body(source, match.end())) for match in CONFIG_CLASS.finditer(source)]
         for offset, block in blocks:
             for match in ASSIGNMENT.finditer(block):
