@@ -174,3 +174,15 @@ def test_only_the_start_up_lines_are_dropped_and_the_cuda_probe_only_without_a_g
     assert len(on_a_gpu) == 5  # the missing drivers and the failed cuInit are a GPU worker's real problem
     plain = "epoch 1 loss 0.5\nCUDA is mentioned by the user's own script"
     assert without_start_up_noise(plain, gpu=False) == plain
+
+
+def test_whichever_process_submits_a_run_is_left_no_defunct_child(quick):
+    """The same from the process that submits (a prefork pool process, a command): here, this test's."""
+    backend = LocalBackend()
+    handles = [backend.submit(spec(9170 + index, quick, "train.py", workers=1, runtime=60)) for index in range(2)]
+    assert [wait(backend, handle, timeout=60).phase for handle in handles] == ["succeeded", "succeeded"]
+    supervisors = {backend._load(handle)["supervisor"] for handle in handles}
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and supervisors & set(processes()):
+        time.sleep(0.1)
+    assert not supervisors & set(processes()), {pid: processes().get(pid) for pid in supervisors}
