@@ -138,6 +138,8 @@ def test_a_verification_is_charged_to_the_calls_budget_runs_the_snapshot_and_is_
     page = client_for(reviewer).get(reverse("portal:review", args=[assignment.pk])).content.decode()
     assert 'data-testid="verification-verdict"' in page and "Not verified" in page
     assert 'data-testid="dynamic-check-repeats"' in page and "Identical" in page
+    # Each evidence line, one per line (the template once printed its own `{{ ... }}` text instead).
+    assert "{{" not in page and "\n".join(checks["installs"]["evidence"]) + "\n</pre>" in page
     assert reverse("runs:detail", args=[run.pk]) in page and "Verify again" in page
 
 
