@@ -7,6 +7,9 @@ everything else is the portal's own pages, services and tasks. Screenshots as in
 
 from __future__ import annotations
 
+import csv
+import io
+import re
 import shutil
 import time
 from datetime import timedelta
@@ -232,7 +235,30 @@ def test_an_award_lives_from_two_tranches_to_its_end_and_its_public_model(  # ty
         "held": 0,
     }
 
-    # 7. The project publishes its page; anyone sees the released model with its provenance.
+    # 7. The maintainers' program view shows where the call's hours went: awarded, used, returned.
+    visit.sign_in(maintainer)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Manage calls").click()
+    page.get_by_test_id("program-link").click()
+    page.get_by_test_id("program-filter").get_by_label("Call").select_option(label=CALL)
+    page.get_by_role("button", name="Show").click()
+    line = page.get_by_test_id("budget-line")
+    expect(line.get_by_role("heading", level=3)).to_have_text(f"{CALL} · cpu-local")
+    expect(line.get_by_test_id("awarded")).to_have_text("25.00 h")
+    expect(line.get_by_test_id("used")).to_have_text(f"{job.charged_seconds / HOUR:,.2f} h")
+    expect(line.get_by_test_id("returned")).to_have_text(f"{unused / HOUR:,.2f} h")
+    expect(line.get_by_test_id("utilisation")).to_have_text("100 %")  # all that is still out was used
+    expect(line.get_by_role("img", name=re.compile("awarded, used, reclaimed and returned by month"))).to_be_visible()
+    expect(page.get_by_test_id("decision-row")).to_contain_text(CALL)
+    screenshot(page, "program-view")
+    download = page.request.get(visit.url(reverse("portal:program_hours_csv") + f"?call={call.pk}"))
+    rows = list(csv.DictReader(io.StringIO(download.text())))
+    assert [(r["call"], r["pool"], r["awarded_h"], r["returned_h"]) for r in rows] == [
+        (CALL, "cpu-local", "25.0", str(round(unused / HOUR, 4)))
+    ]
+    assert visit.problems == []
+    visit.sign_out()
+
+    # 8. The project publishes its page; anyone sees the released model with its provenance.
     visit.sign_in(applicant)
     page.goto(visit.url(reverse("portal:project_detail", args=[project.pk])))
     page.get_by_role("button", name="Publish a public page").click()
