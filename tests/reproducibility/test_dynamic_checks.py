@@ -168,3 +168,46 @@ def test_an_unseeded_run_repeats_differently_with_the_numbers_and_a_seeded_one_i
         PRINTS_LOSSES.format(seeding="random.seed(int(os.environ['CG_SEED']))", factor=0.8, noise=0.1),
     )
     assert statuses(verification.judge_jobs(run(seeded), run(seeded)))["repeats"] == "pass"
+
+
+def _alive(pid: int) -> bool:
+    """True while the process exists and is not a zombie waiting for its parent."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.django_db
+def test_a_run_that_forks_a_background_process_and_ignores_the_time_box_leaves_nothing_running(tmp_path):
+    """Verification executes untrusted code: a detached grandchild (setsid, double fork) and a worker
+    that ignores SIGTERM and sleeps forever are all gone once the time box is reached."""
+    pids = tmp_path / "pids"
+    train = (
+        "import os, signal, subprocess, time\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        f"subprocess.Popen(['sh', '-c', 'setsid sleep 300 & echo $! >> {pids}'])\n"
+        f"open({str(pids)!r}, 'a').write(f'{{os.getpid()}}\\n')\n"
+        + PRINTS_LOSSES.format(seeding="", factor=0.5, noise=0.0)
+        + "while True:\n    time.sleep(1)\n"
+    )
+    job = run(repository(tmp_path, "forks", train), runtime=3)
+    report = verification.judge_jobs(job)
+    assert job.state == S.FAILED and "Deadline exceeded" in job.failure_reason
+    assert "time box (3 s) was reached after progress" in check(report, "exit")["reason"]
+    time.sleep(0.5)
+    started = [int(pid) for pid in pids.read_text().split()]
+    assert len(started) == 2, started  # the worker and its detached grandchild
+    assert [pid for pid in started if _alive(pid)] == []
+
+
+@pytest.mark.django_db
+def test_a_second_verification_of_the_same_requirements_reuses_the_cached_environment(tmp_path):
+    train = PRINTS_LOSSES.format(seeding="", factor=0.5, noise=0.0)
+    first = verification.judge_jobs(run(repository(tmp_path, "first", train, "humanize==4.9.0\n")))
+    second = verification.judge_jobs(run(repository(tmp_path, "second", train, "humanize==4.9.0\n")))
+    assert (check(first, "installs")["status"], check(second, "installs")["status"]) == ("pass", "pass")
+    assert "installed in" in check(first, "installs")["reason"]
+    assert "a cached environment in" in check(second, "installs")["reason"]
+    assert check(first, "installs")["evidence"][0] == check(second, "installs")["evidence"][0]  # the same key
