@@ -115,7 +115,8 @@ class ApplicationForm(forms.Form):
         field, together with the fields' own errors: one round trip shows them all."""
         cleaned = super().clean() or {}
         needed = ("pool", "requested_hours", "workers", "accelerators_per_worker", "expected_runs")
-        if all(cleaned.get(name) is not None for name in needed):
+        # A closed call's refusal comes first and alone (portal.services.applications.save_draft).
+        if self.call.is_open() and all(cleaned.get(name) is not None for name in needed):
             try:
                 check_plan(self.call, self.plan())
             except WorkflowError as error:

@@ -83,12 +83,13 @@ def _application(project, call, changes=None):  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize(
     ("changes", "field", "says"),
     [
-        ({"requested_hours": 0}, "detail", "positive number"),
-        ({"requested_hours": 5000}, "detail", "more than the call's whole budget"),
+        # The plan's refusals name their field, as on the page.
+        ({"requested_hours": 0}, "requested_hours", "positive number"),
+        ({"requested_hours": 5000}, "requested_hours", "more than the call's whole budget"),
         ({"requested_hours": "lots"}, "requested_hours", "Enter a number."),  # the page's words
         ({"workers": 9}, "workers", "do not fit"),
-        ({"workers": 0}, "detail", "at least 1"),
-        ({"workers": -1}, "detail", "at least 1"),
+        ({"workers": 0}, "workers", "at least 1"),
+        ({"workers": -1}, "workers", "at least 1"),
         ({"pool": "no-such-pool"}, "pool", "no-such-pool"),
         ({"call": 10**30}, "call", "does not exist"),
         ({"project": "mine"}, "project", "Incorrect type"),
@@ -109,7 +110,7 @@ def test_a_pool_the_call_does_not_offer_is_refused(api, project, open_call, appl
     answer = api(applicant).post(
         "/api/v1/applications/", _application(project, open_call, {"pool": "cpu-small"}), format="json"
     )
-    refused(answer, says="does not offer cpu-small; it offers nvidia-v100, tpu-v4-8")
+    refused(answer, "pool", says="does not offer cpu-small; it offers nvidia-v100, tpu-v4-8")
 
 
 def test_a_closed_call_takes_no_drafts(api, project, gpu_pool, applicant, unchanged):
