@@ -162,15 +162,15 @@ class DecisionTimes:
     p90_days: float
 
 
-def decision_times(call: Call | None = None) -> list[DecisionTimes]:
+def decision_times(call: Call | None = None, *, by_month: bool = True) -> list[DecisionTimes]:
     """Per call, the median and 90th percentile of submission-to-decision days, overall and by month
     of decision: PostgreSQL takes the percentiles (two queries); elsewhere they are taken here (one)."""
     decided = Application.objects.filter(state__in=DECIDED, submitted_at__isnull=False, decided_at__isnull=False)
     if call is not None:
         decided = decided.filter(call=call)
     if connection.vendor == "postgresql":
-        return _decision_times_in_database(decided)
-    return _decision_times_here(decided)
+        return _decision_times_in_database(decided, by_month_too=by_month)
+    return [row for row in _decision_times_here(decided) if by_month or row.month is None]
 
 
 def _decision_times_here(decided: QuerySet[Application]) -> list[DecisionTimes]:
@@ -214,7 +214,7 @@ WAIT_DAYS = Func(
 )
 
 
-def _decision_times_in_database(decided: QuerySet[Application]) -> list[DecisionTimes]:
+def _decision_times_in_database(decided: QuerySet[Application], by_month_too: bool) -> list[DecisionTimes]:
     median, p90 = PercentileCont(WAIT_DAYS, 0.5), PercentileCont(WAIT_DAYS, 0.9)
     overall = (
         decided.values("call_id", "call__title", "call__opens_at")
@@ -228,7 +228,7 @@ def _decision_times_in_database(decided: QuerySet[Application]) -> list[Decision
         .order_by("call_id", "month")
     )
     monthly: dict[int, list[DecisionTimes]] = defaultdict(list)
-    for row in by_month:
+    for row in by_month if by_month_too else ():
         monthly[row["call_id"]].append(
             DecisionTimes(
                 row["call_id"], row["call__title"], row["month"].date(), row["decided"], row["median"], row["p90"]

@@ -51,7 +51,7 @@ def program_view(request: HttpRequest) -> HttpResponse:
         "filter": chosen,
         "query": f"?call={call.pk}" if call else "",
         "lines": program.hours_by_month(call),
-        "decisions": [row for row in program.decision_times(call) if row.month is None],
+        "decisions": program.decision_times(call, by_month=False),
         "reviewers": program.reviewer_load(call),
     }
     return render(request, "portal/program/view.html", context)

@@ -131,6 +131,7 @@ def test_decision_times_are_the_median_and_90th_percentile_per_call(open_call, g
     here = program._decision_times_here(decided)
     assert [(d.month, d.decided) for d in here] == [(None, 5), (date(2027, 2, 1), 5)]
     assert [(d.median_days, d.p90_days) for d in here] == [pytest.approx((3, 7.6)), pytest.approx((3, 7.6))]
+    assert program.decision_times(open_call, by_month=False) == [overall]
     assert program.percentile([5.0], 0.9) == 5.0
     with pytest.raises(ValueError, match="No values"):
         program.percentile([], 0.5)
