@@ -9,8 +9,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from portal.demo.seeders import DEMO_CALL_TITLE
-from portal.models import Application, AuditEntry, User, VerificationPolicy
+from portal.models import Application, AuditEntry, User, Verification, VerificationPolicy
 from portal.selectors import dashboard
+from portal.services import verification
 from scheduler import runner
 from scheduler.artifacts.events import read_scalars
 from scheduler.artifacts.savedmodel import inspect_saved_model
@@ -41,7 +42,7 @@ def test_seed_demo_tells_the_whole_story_once():
     assert {u.username for u in User.objects.all()} >= {"applicant", "reviewer", "maintainer"}
     assert User.objects.get(username="maintainer").check_password("maintainer-demo-pass")
     assert set(AcceleratorPool.objects.values_list("name", flat=True)) == {"nvidia-v100", "tpu-v4-8", "cpu-verify"}
-    # The demo call verifies its submitted applications on the CPU pool, so `make run` shows verification.
+    # The demo call verifies what is submitted next on the CPU pool, so `make run` shows verification.
     policy = VerificationPolicy.objects.get(call__title=DEMO_CALL_TITLE)
     assert (policy.pool.name, policy.enabled, policy.minutes, policy.workers, policy.repeat) == (
         "cpu-verify",
@@ -50,7 +51,9 @@ def test_seed_demo_tells_the_whole_story_once():
         2,
         True,
     )
-    assert policy.budget_seconds == 20 * 3600 and "verified on cpu-verify (5 min)" in out.getvalue()
+    assert policy.budget_seconds == 20 * 3600 and "on cpu-verify (5 min, a repeat)" in out.getvalue()
+    # Set after the story: its applications were not sent to verification, the next submission is.
+    assert not Verification.objects.exists() and verification.wants_verification(Application.objects.first())
 
     # Every state of the workflow, moved there by the services (so audited).
     states = sorted(Application.objects.values_list("state", flat=True))
