@@ -124,7 +124,7 @@ def test_the_renewals_reviewers_see_the_old_awards_usage_reports_and_released_mo
     assert 'data-testid="past-award"' in page and "Scale it up." in page
     assert "80.00 h / 1.00 h" in page  # awarded / used
     assert "1-month report" in page and "Trained digits to 99%." in page and "Approved" in page
-    assert CHECKSUM in page and f"run {job.pk}" in page
+    assert CHECKSUM in page and job.title in page
     # the project sees the same on its application page; an application renewing nothing shows none of it
     mine = client_for(applicant).get(reverse("portal:application_detail", args=[renewal.pk])).content.decode()
     assert 'data-testid="past-award"' in mine and CHECKSUM in mine
@@ -146,6 +146,9 @@ def test_awarding_the_renewal_approves_the_request_and_declining_it_declines_the
     request.refresh_from_db()
     assert (request.state, request.decided_by, request.decision_message) == ("approved", maintainer, "Welcome back.")
     assert (applicant.email, f"[ComputeGrant] Renewal for {awarded.allocation}: Approved") in _mails(callbacks)
+    renewal_mail = f"[ComputeGrant] Renewal for {awarded.allocation}: Approved"
+    body = next(cb.args[2] for cb in callbacks if isinstance(cb, partial) and cb.args[1:2] == (renewal_mail,))
+    assert 'its application to "Open compute 2028" was awarded.' in body and "Welcome back." in body
     assert AuditEntry.objects.filter(verb="award_request.approved", target_id=awarded.pk).exists()
 
 
