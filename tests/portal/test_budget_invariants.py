@@ -1,7 +1,8 @@
 """The call's budget and its awards under random sequences of what happens after an award: awards with
-held tranches, runs, tranche releases, supplements, idle-hour reclaims, revocations, expiry and the
-beat's sweep. Whatever the order: the budget is never overspent, each balance equals its ledger's sum,
-held hours are never reserved, and a second sweep right after the first does nothing."""
+held tranches, runs, tranche releases, supplements, idle-hour reclaims, revocations, extensions, end
+dates nearing and passing, and the beat's sweep. Whatever the order: the budget is never overspent, each
+balance equals its ledger's sum, held hours are never reserved, and a second sweep right after the
+first does nothing."""
 
 from __future__ import annotations
 
@@ -135,6 +136,26 @@ class BudgetMachine(RuleBasedStateMachine):
             Allocation.objects.filter(pk=allocation.pk).update(
                 starts_at=now - timedelta(days=2), expires_at=now - timedelta(seconds=1)
             )
+
+    @rule(which=st.integers(0, PROJECTS - 1), days=st.integers(1, 40))
+    def end_date_nears(self, which, days):
+        allocation = self.allocation(which)
+        if allocation is not None and allocation.state in award_terms.RUNNING_STATES:
+            Allocation.objects.filter(pk=allocation.pk).update(expires_at=timezone.now() + timedelta(days=days))
+
+    @rule(which=st.integers(0, PROJECTS - 1), days=st.integers(1, 90))
+    def extension(self, which, days):
+        allocation = self.allocation(which)
+        if allocation is None:
+            return
+        new_end = allocation.expires_at + timedelta(days=days)
+        try:
+            request = award_requests.request_extension(allocation, actor=None, new_end=new_end, reason="late data")
+        except WorkflowError:
+            return  # ended: it takes no requests
+        award_requests.approve(request, actor=self.maintainer)
+        # the end moved: its notices are owed again, for the new end
+        assert not AllocationNotice.objects.filter(allocation=allocation, kind__startswith="expiry").exists()
 
     @rule()
     def beat_sweeps_twice(self):
