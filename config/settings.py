@@ -331,7 +331,10 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "ComputeGrant API",
-    "DESCRIPTION": "Projects, applications, reproducibility reports, allocations and training jobs.",
+    "DESCRIPTION": (
+        "Projects, applications, reproducibility reports, allocations and training jobs; after an award, "
+        "progress reports, requests (extension, supplement, renewal) and the allocation's notices."
+    ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     # Request bodies without the read-only fields of the answers (what clients and schemathesis send).
