@@ -19,8 +19,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import Aggregate, Count, F, FloatField, Func, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
-from django.utils.html import format_html_join
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 
 from portal.models import Application, BudgetEntry, Call, CallPool, ReviewAssignment
 from scheduler.models import LedgerEntry
@@ -312,12 +311,14 @@ class MonthChart:
 
     @property
     def bars_svg(self) -> SafeString:
-        """The bars as SVG elements, escaped, built here: a template loop over a year of four pools' bars
-        took most of the page's time."""
-        return format_html_join(
-            "",
-            '<rect x="{}" y="{}" width="{}" height="{}" class="bar-{}"><title>{}</title></rect>',
-            ((b.x, b.y, b.width, b.height, b.series, b.title) for b in self.bars),
+        """The bars as SVG elements, built here: a template loop over a year of four pools' bars took most
+        of the page's time. Safe unescaped: every value is a number, a month or one of SERIES' words."""
+        return mark_safe(  # noqa: S308 - numbers and fixed words only, see above
+            "".join(
+                f'<rect x="{b.x}" y="{b.y}" width="{b.width}" height="{b.height}" class="bar-{b.series}">'
+                f"<title>{b.title}</title></rect>"
+                for b in self.bars
+            )
         )
 
 
