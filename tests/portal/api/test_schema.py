@@ -37,6 +37,16 @@ def test_the_schema_is_public_openapi_3_and_names_every_resource(client, db):
         "/api/v1/allocations/",
         "/api/v1/jobs/{id}/cancel/",
         "/api/v1/token/",
+        # after the award (issue 17)
+        "/api/v1/reports/",
+        "/api/v1/reports/{id}/submit/",
+        "/api/v1/reports/{id}/decide/",
+        "/api/v1/award-requests/",
+        "/api/v1/award-requests/{id}/decide/",
+        "/api/v1/allocations/{id}/notices/",
+        "/api/v1/allocations/{id}/release-tranche/",
+        "/api/v1/allocations/{id}/reclaim/",
+        "/api/v1/allocations/{id}/revoke/",
     } <= paths
     assert "tokenAuth" in schema["components"]["securitySchemes"]
 
