@@ -275,18 +275,20 @@ def _bind(
         elif not module:
             return
         else:
-            facts.imported.append(module)
-            facts.imported.extend(f"{module}.{alias.name}" for alias in node.names if alias.name != "*")
+            imported = facts.imported
+            imported.append(module)
             if module not in imports or line < imports[module]:
                 imports[module] = line
-            for alias in node.names:
+            uses = facts.uses
+            for alias in node.names:  # one loop, no generator: every file has imports
                 if alias.name == "*":
                     exported = star(module, 0, facts.path) if star is not None else None
                     bound.extend((exported or {}).items())
                     continue
                 qualified = f"{module}.{alias.name}"
+                imported.append(qualified)
                 bound.append((alias.asname or alias.name, qualified))
-                _use(facts.uses, canonical(qualified), line)
+                _use(uses, canonical(qualified), line)
     for name, target in bound:
         known = aliases.get(name)
         if known is not None and known != target:
@@ -489,6 +491,7 @@ def _walk(tree: ast.AST, aliases: dict[str, str], facts: PythonFacts, names: Nam
     push their children directly, and contexts, operators and argument names are never visited.
     """
     uses, calls, keywords, strings = facts.uses, facts.calls, facts.keywords, facts.strings
+    functions = facts.functions
     Name, Attribute, Call, Constant = ast.Name, ast.Attribute, ast.Call, ast.Constant
     Expr, Assign, Return, If, arguments = ast.Expr, ast.Assign, ast.Return, ast.If, ast.arguments
     FunctionDef = ast.FunctionDef
@@ -549,19 +552,33 @@ def _walk(tree: ast.AST, aliases: dict[str, str], facts: PythonFacts, names: Nam
                         len(node.args),
                     )
                 if arguments_:
-                    literal = {
-                        k.arg: k.value.value if k.value.__class__ is Constant else NOT_LITERAL
-                        for k in arguments_
-                        if k.arg and (k.value.__class__ is Constant or k.arg in NAMED_KEYWORDS)
-                    }
-                    if literal:
+                    # One loop, no comprehensions (each would be a frame of its own): the values are
+                    # pushed in keyword order, and the literals kept on the way.
+                    literal = None
+                    for keyword in arguments_:
+                        value = keyword.value
+                        push(value)
+                        argument = keyword.arg
+                        if argument:
+                            if value.__class__ is Constant:
+                                kept = value.value
+                            elif argument in NAMED_KEYWORDS:
+                                kept = NOT_LITERAL
+                            else:
+                                continue
+                            if literal is None:
+                                literal = {argument: kept}
+                            else:
+                                literal[argument] = kept
+                    if literal is not None:
                         key = f"{name}:{line}"
                         if key in keywords:  # several calls on one line: keep every keyword, the first value
                             keywords[key] = {**literal, **keywords[key]}
                         else:
                             keywords[key] = literal
-            if arguments_:
-                extend([k.value for k in arguments_])
+            elif arguments_:
+                for keyword in arguments_:
+                    push(keyword.value)
             extend(node.args)
             if root is not None:
                 push(root)
@@ -584,8 +601,8 @@ def _walk(tree: ast.AST, aliases: dict[str, str], facts: PythonFacts, names: Nam
                 if target.__class__ is Name:
                     facts.bound_strings[target.id] = value.value
         elif kind is FunctionDef:
-            facts.functions.setdefault(node.name, node.lineno)
-            push(node.args)
+            functions.setdefault(node.name, node.lineno)
+            _push_arguments(node.args, push, extend)  # here, not pushed: one visit less per function
             extend(node.body)
             extend(node.decorator_list)
             if node.returns is not None:
@@ -593,14 +610,8 @@ def _walk(tree: ast.AST, aliases: dict[str, str], facts: PythonFacts, names: Nam
         elif kind is Expr or kind is Return:
             if node.value is not None:
                 push(node.value)
-        elif kind is arguments:
-            # Defaults and annotations; the arg nodes themselves only hold names.
-            extend(node.defaults)
-            if node.kw_defaults:
-                extend([d for d in node.kw_defaults if d is not None])  # None: no default
-            for arg in (*node.posonlyargs, *node.args, node.vararg, *node.kwonlyargs, node.kwarg):
-                if arg is not None and arg.annotation is not None:
-                    push(arg.annotation)
+        elif kind is arguments:  # a lambda's or an async def's
+            _push_arguments(node, push, extend)
         elif kind in _SKIPPED:
             continue
         else:
@@ -618,7 +629,18 @@ def _walk(tree: ast.AST, aliases: dict[str, str], facts: PythonFacts, names: Nam
     for lines in calls.values():
         if len(lines) > 1:
             lines.sort()
-    strings.sort(key=itemgetter(1))  # the walk's order is not the source's
+    if len(strings) > 1:
+        strings.sort(key=itemgetter(1))  # the walk's order is not the source's
+
+
+def _push_arguments(node: Any, push: Callable[[Any], None], extend: Callable[[Any], None]) -> None:
+    """A signature's defaults and annotations; the arg nodes themselves only hold names."""
+    extend(node.defaults)
+    if node.kw_defaults:
+        extend([d for d in node.kw_defaults if d is not None])  # None: no default
+    for arg in (*node.posonlyargs, *node.args, node.vararg, *node.kwonlyargs, node.kwarg):
+        if arg is not None and arg.annotation is not None:
+            push(arg.annotation)
 
 
 def _receiver(value: Any) -> str:
