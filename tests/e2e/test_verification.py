@@ -137,7 +137,7 @@ def test_a_submitted_application_is_verified_through_the_worker_and_the_reviewer
     assert evidence.inner_text().splitlines() == check["evidence"] and check["evidence"]
     screenshot(page, "review-verification-judged")
 
-    page.get_by_role("link", name=f"curves of run {started.run_id}").click()
+    page.get_by_role("link", name=f"curves of Run #{started.run_id}").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("curves and model")
     expect(page.get_by_test_id("job-state")).to_have_text("succeeded")
     expect(page.locator("[data-testid^='chart-']").first).to_be_visible()
