@@ -231,3 +231,25 @@ def test_only_maintainers_see_the_program(applicant, reviewer):
     for user in (applicant, reviewer):
         for name in ("program_view", "program_hours_csv", "program_decisions_csv", "program_reviewers_csv"):
             assert client_for(user).get(reverse(f"portal:{name}")).status_code == 403
+
+
+def test_an_empty_program_says_so_and_its_csvs_hold_only_their_headers(maintainer):
+    client = client_for(maintainer)
+    page = client.get(reverse("portal:program_view")).content.decode()
+    for empty in ("No call has a budget yet.", "No application decided yet.", "No reviewer assigned yet."):
+        assert empty in page
+    body = b"".join(client.get(reverse("portal:program_hours_csv")).streaming_content).decode()
+    assert body.splitlines() == ["call,pool,month,awarded_h,used_h,reclaimed_h,returned_h,utilisation_to_date,budget_h"]
+
+
+def test_months_run_across_the_new_year_and_quiet_months_are_kept():
+    known = {
+        date(2026, 11, 1): program.MonthHours(date(2026, 11, 1), awarded=10 * HOUR),
+        date(2027, 2, 1): program.MonthHours(date(2027, 2, 1), used=5 * HOUR, returned=2 * HOUR),
+    }
+    months = program._every_month(known)
+    assert [m.month for m in months] == [date(2026, 11, 1), date(2026, 12, 1), date(2027, 1, 1), date(2027, 2, 1)]
+    assert [m.utilisation for m in months] == [0, 0, 0, 5 / 8]  # 5 used of the 8 h still out
+    chart = program.month_chart(months)
+    assert [label for _, label in chart.labels] == ["2026-11", "2026-12", "2027-01", "2027-02"]
+    assert len(chart.bars) == 16 and chart.max_hours == 10
