@@ -74,7 +74,14 @@ def request_renewal(allocation: Allocation, *, actor: Any, call: Call, reason: s
             f"{locked.project} already has an application to {call} (id {existing.pk}); change that one instead.",
             field="call",
         )
-    draft = applications.save_draft(locked.project, call, plan_from(old), actor=actor)
+    try:
+        draft = applications.save_draft(locked.project, call, plan_from(old), actor=actor)
+    except WorkflowError as error:  # the old plan does not fit the new call (its pools, its budget, its dates)
+        raise WorkflowError(
+            f"The renewal starts from the award's application, which {call} cannot take: {error} "
+            "Apply to that call with a new application instead.",
+            field="call",
+        ) from error
     request = AwardRequest.objects.create(
         allocation=locked,
         kind=AwardRequest.Kind.RENEWAL,

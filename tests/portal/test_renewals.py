@@ -234,3 +234,20 @@ def test_the_maintainers_application_page_shows_the_award_a_renewal_continues(
     renewal = applications.submit(request.renewal, actor=applicant)
     page = client_for(maintainer).get(reverse("portal:application_reviews", args=[renewal.pk])).content.decode()
     assert 'data-testid="past-award"' in page and "Scale it up." in page
+
+
+def test_a_call_that_cannot_take_the_awards_plan_is_refused_saying_why(awarded, applicant, maintainer, tpu_pool):
+    now = timezone.now()
+    tpu_only = calls.open_call(
+        title="TPU round",
+        opens_at=now - timedelta(hours=1),
+        closes_at=now + timedelta(days=9),
+        budgets=[(tpu_pool, 500 * HOUR)],
+        actor=maintainer,
+    )
+    url = reverse("portal:allocation_renew", args=[awarded.allocation_id])
+    refused = client_for(applicant).post(url, {"call": tpu_only.pk, "reason": "Go on."})
+    page = refused.content.decode()
+    assert refused.status_code == 400
+    assert "which TPU round cannot take: TPU round does not offer nvidia-v100; it offers tpu-v4-8." in page
+    assert not AwardRequest.objects.exists() and Application.objects.count() == 1
