@@ -180,6 +180,10 @@ def edit_call(call: Call, *, budgets: Sequence[tuple[AcceleratorPool, int]], act
         budgets=budgets,
     )
     problems: list[Problem] = []
+    opens_at = changes.get("opens_at", call.opens_at)
+    if opens_at != call.opens_at and opens_at > timezone.now() and call.applications.exists():
+        # Announced and applied to: hiding it again would hide the applications' call from their projects.
+        problems.append(("opens_at", "Projects have applied to this call: it cannot open again later."))
     if changes.get("reviews_per_application", call.reviews_per_application) < 1:
         problems.append(("reviews_per_application", "Each application needs at least one review."))
     offered = {offer.pool_id: offer for offer in CallPool.objects.select_for_update().filter(call=call)}

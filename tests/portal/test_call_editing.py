@@ -207,3 +207,16 @@ def test_the_plan_check_collects_every_problem_with_its_field(open_call, plan, g
     with pytest.raises(WorkflowError) as refused:
         applications.check_plan(open_call, bad)
     assert [field for field, _ in refused.value.problems] == ["requested_hours", "workers", "expected_runs"]
+
+
+@pytest.mark.django_db
+def test_a_call_with_applications_cannot_move_its_opening_into_the_future(maintainer, open_call, draft):
+    later = (timezone.now() + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M")
+    post = edit_post(open_call, opens_at=later)
+    response = client_for(maintainer).post(reverse("portal:call_edit", args=[open_call.pk]), post)
+    assert response.status_code == 400
+    assert response.context["form"].errors["opens_at"] == [
+        "Projects have applied to this call: it cannot open again later."
+    ]
+    open_call.refresh_from_db()
+    assert open_call.opens_at < timezone.now()
