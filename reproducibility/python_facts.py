@@ -88,6 +88,18 @@ class PythonFacts:
         lines = self.lines
         return lines[line - 1].strip()[:160] if 0 < line <= len(lines) else ""
 
+    def mentions(self, fragment: str) -> bool:
+        """Whether a string constant of the file may hold the fragment: a test that rules files out
+        before their strings are read. With few strings, they are read (a scan of the whole source
+        costs more); with many, the source is scanned at C speed (every constant is quoted in it)."""
+        strings = self.strings
+        if len(strings) > FEW_STRINGS:
+            return fragment in self.source
+        for text, _ in strings:  # noqa: SIM110 (a loop, not any() over a generator: this runs on every file)
+            if fragment in text:
+                return True
+        return False
+
     def at_module_level(self, line: int) -> bool:
         """Whether the line runs when the file runs (outside every top-level def and class)."""
         return not any(start <= line <= end for start, end in self.definitions)
@@ -142,6 +154,9 @@ class PythonFacts:
                 index += 1
         return Location(self.path, best, self.snippet(best)) if best is not None else None
 
+
+# Below this many strings, reading each costs less than scanning the source for a fragment (measured).
+FEW_STRINGS = 8
 
 StarExports = Callable[[str, int, str], "dict[str, str] | None"]
 

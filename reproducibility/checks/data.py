@@ -167,8 +167,11 @@ def _in_code(view: RepoView) -> list[tuple[str, Evidence, bool]]:
         # The view's index of calls: the few names that download, then the files calling them.
         downloading = {name for name in view.called_names if _downloads(name)}
         loading = {id(facts) for name in TFDS_LOADERS for facts in view.calling(name)}
+        # tfds_name is one of the keywords the facts keep whatever their value: the view's index
+        # names the files passing it.
+        loading |= {id(facts) for facts, _ in view.passing("tfds_name")}
         for facts in _code(view):
-            tfds = id(facts) in loading or "tfds_name" in facts.source  # _tfds_loads finds nothing elsewhere
+            tfds = id(facts) in loading  # _tfds_loads finds nothing elsewhere
             for _, line, versioned in _tfds_loads(facts) if tfds else ():
                 kind = "a TFDS data set at a pinned version" if versioned else "a TFDS / hub data set without a version"
                 found.append((kind, _at(facts, line), versioned))
@@ -178,7 +181,7 @@ def _in_code(view: RepoView) -> list[tuple[str, Evidence, bool]]:
                         verified = _verified_call(facts, name, line)
                         kind = "a download verified by its checksum" if verified else "download code"
                         found.append((kind, _at(facts, line), verified))
-            for text, line in facts.strings if "://" in facts.source else ():
+            for text, line in facts.strings if facts.mentions("://") else ():
                 if "://" in text and is_download_command(text):
                     found.append(("a download command run from code", _at(facts, line), names_checksum(text)))
         return found

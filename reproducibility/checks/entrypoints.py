@@ -104,7 +104,7 @@ WEIGHTS_URL = re.compile(
 def _downloaded_weights(view: RepoView) -> Location | None:
     """A weights URL in code, or a download script fetching model files."""
     for facts in view.python_files:
-        if is_test_path(facts.path) or "http" not in facts.source:  # every URL is quoted in the source
+        if not facts.mentions("http") or is_test_path(facts.path):  # every URL is a string
             continue
         download_script = DOWNLOAD_SCRIPT.search(facts.path.rsplit("/", 1)[-1])
         names_model_files = download_script and any(MODEL_FILES.search(text) for text, _ in facts.strings)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from reproducibility.markup import readmes
+from reproducibility.python_facts import FEW_STRINGS
 from reproducibility.repo_view import Location, PythonFacts, RepoView, is_test_path
 
 # Methods that train, on whatever object: Keras, TF1 optimizers, custom loops.
@@ -324,8 +325,6 @@ def _flag_strings(facts: PythonFacts) -> bool:
     return False
 
 
-# Below this many strings, testing each costs less than scanning the source five times (measured).
-FEW_STRINGS = 8
 FLAG_STRINGS = EVALUATION_FLAGS | MODE_FLAGS
 
 

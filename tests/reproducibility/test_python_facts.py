@@ -287,6 +287,20 @@ def test_loops_definitions_and_module_level_lines():
     assert facts.functions == {"f": 1, "on_epoch_end": 6}
 
 
+def test_top_level_class_names_are_kept_and_nested_ones_not():
+    source = "class TrainConfig:\n    class Inner:\n        pass\ndef f():\n    class Local:\n        pass\n"
+    facts = python_facts("m.py", source)
+    assert facts.classes == ["TrainConfig"]
+
+
+def test_mentions_reads_a_few_strings_and_scans_the_source_of_many():
+    few = python_facts("m.py", "url = 'https://x.org/w.h5'\nhttp_timeout = 3\n")
+    assert few.mentions("https://") and not few.mentions("http_timeout")  # a name is no string
+    many = python_facts("m.py", "".join(f"s{i} = 'text {i}'\n" for i in range(20)) + "u = 'ftp://x/y'\n")
+    assert len(many.strings) > 8
+    assert many.mentions("ftp://") and not many.mentions("gopher://")
+
+
 def test_a_contrib_module_named_by_assignment_resolves():
     facts = python_facts("t.py", "import tensorflow as tf\nslim = tf.contrib.slim\nslim.learning.train(op, logdir)\n")
     assert "tensorflow.contrib.slim.learning.train" in facts.calls

@@ -146,6 +146,12 @@ def test_flags_of_a_wrapper_of_the_projects_own_count(status_of):
         ({"config.py": "LEARNING_RATE = 1e-3\nBATCH_SIZE = 32\n", "train.py": FIT}, Status.PARTIAL),
         ({"core/cfg.py": "__C.TRAIN.LR_INIT = 1e-3\n", "train.py": FIT}, Status.PARTIAL),
         ({"model.py": "class TrainConfig:\n    batch_size = 32\n", "train.py": FIT}, Status.PARTIAL),
+        # every ending of a config class's name, the ones holding no shorter word too (Hyperparameters)
+        ({"model.py": "class Hyperparameters:\n    batch_size = 32\n", "train.py": FIT}, Status.PARTIAL),
+        ({"model.py": "class GANOptions(object):\n    lr = 2e-4\n", "train.py": FIT}, Status.PARTIAL),
+        # a class inside a function or a class body is no module-level place to edit
+        ({"model.py": "def f():\n    class TrainConfig:\n        lr = 1\n", "train.py": FIT}, Status.FAIL),
+        ({"model.py": "class A:\n    lr = 1\nclass ConfigError(Exception):\n    pass\n", "train.py": FIT}, Status.FAIL),
         ({"train.py": "from easydict import EasyDict\nopt = EasyDict(beta1=0.9, beta2=0.99)\n"}, Status.PARTIAL),
         ({"configs/base.yaml": "lr: 0.1\n", "train.py": FIT}, Status.PARTIAL),  # a config file no code reads
         # fields declared empty, and a function's local variables, are no constants gathered to edit
