@@ -38,7 +38,7 @@ def test_a_run_is_called_the_same_on_its_pages_and_in_lists(client, run):
         assert job.title in client.get(url).content.decode(), url
 
 
-def test_the_run_page_links_to_its_allocation_and_the_application_that_awarded_it(client, run):
+def test_the_run_and_allocation_pages_link_to_the_application_that_awarded_them(client, run):
     owner, job = run
     now = timezone.now()
     call = calls.open_call(
@@ -59,5 +59,8 @@ def test_the_run_page_links_to_its_allocation_and_the_application_that_awarded_i
     page = client.get(reverse("scheduler:job_detail", args=[job.pk])).content.decode()
     assert reverse("scheduler:allocation_detail", args=[job.allocation_id]) in page
     assert reverse("portal:application_detail", args=[application.pk]) in page
+    allocation_page = client.get(reverse("scheduler:allocation_detail", args=[job.allocation_id])).content.decode()
+    assert reverse("portal:application_detail", args=[application.pk]) in allocation_page
+    assert f"Run #{job.pk}" in allocation_page  # its ledger entries name the run as every page does
     curves = client.get(reverse("runs:detail", args=[job.pk])).content.decode()
     assert reverse("scheduler:job_detail", args=[job.pk]) in curves and job.title in curves
