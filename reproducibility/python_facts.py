@@ -51,6 +51,8 @@ class PythonFacts:
     """
 
     path: str
+    # The file's own path (a notebook's for its cells): the same string as path for a Python file
+    owner: str = ""
     imports: dict[str, int] = field(default_factory=dict)  # module -> first line
     # qualified name -> first line (calls and attributes); a use of a.b.c is a use of a.b and a too:
     # query with find() (or RepoView.find_use), which matches names under the one asked for
@@ -176,7 +178,7 @@ def python_facts(
     `inherited` are names bound before the source starts (a notebook's earlier cells).
     """
     tree = ast.parse(source, filename=path)
-    facts = PythonFacts(path=path, source=source)
+    facts = PythonFacts(path=path, owner=path.partition("#")[0], source=source)
     names = names or Names()
     aliases, rebound = _imports(tree, source, facts, star, inherited)
     facts.exports = {name: target for name, target in aliases.items() if not name.startswith("_")}

@@ -359,29 +359,33 @@ class RepoView:
         return self._parsed[key]
 
     @cached_property
-    def _use_index(self) -> tuple[dict[str, list[tuple[int, int]]], list[str]]:
-        """Each used name -> (file order, first line) in every file using it; and the names sorted,
-        so a query finds every name under it (keras.callbacks -> keras.callbacks.TensorBoard) by bisection."""
-        index: dict[str, list[tuple[int, int]]] = {}
+    def _use_index(self) -> tuple[dict[str, list[int]], list[str]]:
+        """Each used name -> the order (in python_files) of every file using it, ascending; and the
+        names sorted, so a query finds every name under it (keras.callbacks ->
+        keras.callbacks.TensorBoard) by bisection. The lines stay in each file's uses: a query reads
+        the few it needs, rather than a (file, line) pair being built for every use of every file."""
+        index: dict[str, list[int]] = {}
+        get = index.get
         for order, facts in enumerate(self.python_files):
-            for name, line in facts.uses.items():
-                if name in index:
-                    index[name].append((order, line))
+            for name in facts.uses:
+                orders = get(name)
+                if orders is None:
+                    index[name] = [order]
                 else:
-                    index[name] = [(order, line)]
+                    orders.append(order)
         return index, sorted(index)
 
-    def _matching(self, names: tuple[str, ...]) -> list[list[tuple[int, int]]]:
-        """The index's entries for every used name equal to or under one of `names`."""
+    def _matching(self, names: tuple[str, ...]) -> list[tuple[str, list[int]]]:
+        """(name, orders of the files using it) for every used name equal to or under one of `names`."""
         index, ordered = self._use_index
         found = []
         for name in names:
             if name in index:
-                found.append(index[name])
+                found.append((name, index[name]))
             under = name + "."
             at, size = bisect.bisect_left(ordered, under), len(ordered)
             while at < size and ordered[at].startswith(under):  # no slice: it would copy the tail
-                found.append(index[ordered[at]])
+                found.append((ordered[at], index[ordered[at]]))
                 at += 1
         return found
 
@@ -392,9 +396,11 @@ class RepoView:
 
     def _first_lines(self, names: tuple[str, ...]) -> list[tuple[int, int]]:
         """(file order, first line) of every file using any of the names, in file order."""
+        files = self.python_files
         best: dict[int, int] = {}
-        for entries in self._matching(names):
-            for order, line in entries:
+        for name, orders in self._matching(names):
+            for order in orders:
+                line = files[order].uses[name]
                 if order not in best or line < best[order]:
                     best[order] = line
         return sorted(best.items())
@@ -405,20 +411,21 @@ class RepoView:
         found = self._matching(names)
         if not found:
             return None
-        first = min(entries[0][0] for entries in found)  # entries are in file order
-        line = min(
-            entries[i][1]
-            for entries in found
-            if (i := bisect.bisect_left(entries, (first, -1))) < len(entries) and entries[i][0] == first
-        )
+        first = min(orders[0] for _, orders in found)  # orders ascend
         facts = self.python_files[first]
+        uses = facts.uses
+        line = min(
+            uses[name]
+            for name, orders in found
+            if (i := bisect.bisect_left(orders, first)) < len(orders) and orders[i] == first
+        )
         return Location(facts.path, line, facts.snippet(line))
 
     def paths_using(self, *names: str) -> set[str]:
         """The paths of the files (notebook cells by their own path) using any of the names: find_all
         without building a Location (and a snippet) per file."""
         files = self.python_files
-        return {files[order].path for entries in self._matching(names) for order, _ in entries}
+        return {files[order].path for _, orders in self._matching(names) for order in orders}
 
     def find_outside_tests(self, *names: str) -> Location | None:
         """find_use, skipping tests: a save or a seed in a test does nothing for a training run.
@@ -505,7 +512,7 @@ class RepoView:
                 names = "\n".join(facts.functions).lower()
                 parts.append(names)
                 starts.append(at)
-                owners.append(facts.path.split("#", 1)[0])
+                owners.append(facts.owner)
                 at += len(names) + 1
         return "\n".join(parts), starts, owners
 
@@ -624,7 +631,7 @@ class RepoView:
         """File -> its facts (one for a Python file, one per code cell for a notebook)."""
         owners: dict[str, list[PythonFacts]] = {}
         for facts in self.python_files:
-            owners.setdefault(facts.path.split("#", 1)[0], []).append(facts)
+            owners.setdefault(facts.owner, []).append(facts)
         return owners
 
     def imports_of(self, owner: str) -> set[str]:

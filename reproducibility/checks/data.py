@@ -241,7 +241,7 @@ def _verified_call(facts: PythonFacts, name: str, line: int) -> bool:
 def _about_weights(facts: PythonFacts, line: int) -> bool:
     """Whether a download fetches trained weights (a .h5, a checkpoint), not data: by the file's
     name or the call's own lines."""
-    if WEIGHTS_NAME.search(facts.path.split("#", 1)[0].rsplit("/", 1)[-1]):
+    if WEIGHTS_NAME.search(facts.owner.rsplit("/", 1)[-1]):
         return True
     return bool(WEIGHTS.search(" ".join(facts.lines[line - 1 : line + 1])))
 

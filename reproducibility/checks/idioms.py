@@ -106,7 +106,7 @@ def training_line(facts: PythonFacts) -> int | None:
 @_memo
 def evaluation_line(facts: PythonFacts) -> int | None:
     """Where the file measures a model on data."""
-    path = facts.path.split("#", 1)[0]
+    path = facts.owner
     name = path.rsplit("/", 1)[-1]
     script = (EVALUATION_SCRIPT.match(name) or "metric" in path.lower()) and not _unit_test(facts)
     lines = [1] if script else []
@@ -200,7 +200,7 @@ def entry_points(view: RepoView) -> dict[str, str]:
 def _entry_points(view: RepoView) -> dict[str, str]:
     found: dict[str, str] = {}
     for facts in view.python_files:
-        owner = facts.path.split("#", 1)[0]
+        owner = facts.owner
         if owner in found or is_test_path(owner) or owner.rsplit("/", 1)[-1] == "setup.py":
             continue
         if is_program(facts):
@@ -254,7 +254,7 @@ def first_reached(view: RepoView, finder) -> tuple[str, str, Location] | None:
     entries = entry_points(view)
     reached = view.memo("reached-from-entry-points", lambda: view.reachable(list(entries)))
     for facts in view.python_files:
-        owner = facts.path.split("#", 1)[0]
+        owner = facts.owner
         if owner in reached and not is_test_path(owner):
             line = finder(facts)
             if line is not None:
@@ -267,7 +267,7 @@ def first_anywhere(view: RepoView, finder) -> Location | None:
     """The first place outside tests where `finder` finds something."""
     worth = _candidates(view, finder)
     for facts in view.python_files:
-        owner = facts.path.split("#", 1)[0]
+        owner = facts.owner
         if (worth is None or owner in worth) and not is_test_path(owner) and (line := finder(facts)) is not None:
             return Location(facts.path, line, facts.snippet(line))
     return None
@@ -284,7 +284,7 @@ def _candidates(view: RepoView, finder) -> set[str] | None:
 
 
 def _prediction_candidates(view: RepoView) -> set[str]:
-    owners = {facts.path.split("#", 1)[0] for method in PREDICTION_METHODS for facts in view.calling(method)}
+    owners = {facts.owner for method in PREDICTION_METHODS for facts in view.calling(method)}
     owners |= view.defining(SAMPLING_FUNCTION, SAMPLING_WORDS)
     return owners | {e.path for e in view.files if e.suffix == ".py" and PREDICTION_SCRIPT.match(e.name)}
 
@@ -299,11 +299,11 @@ def _evaluation_candidates(view: RepoView) -> set[str]:
     flags = [name for name in view.called_names if name.endswith(".add_argument") or "DEFINE_" in name]
     for name in (*flags, ".add_argument", ".add_option"):
         files += view.calling(name)
-    owners = {facts.path.split("#", 1)[0] for facts in files}
+    owners = {facts.owner for facts in files}
     names = (*EVALUATION_NAMES, "tensorflow.equal", "tensorflow.math.equal")
     owners |= {path.split("#", 1)[0] for path in view.paths_using(*names)}
     owners |= view.defining(METRIC_FUNCTION, METRIC_WORDS) | view.defining(SAMPLING_FUNCTION, SAMPLING_WORDS)
-    owners |= {facts.path.split("#", 1)[0] for facts in view.python_files if facts.strings and _flag_strings(facts)}
+    owners |= {facts.owner for facts in view.python_files if facts.strings and _flag_strings(facts)}
     owners |= {
         e.path
         for e in view.files
@@ -338,7 +338,7 @@ def per_file(view: RepoView, finder) -> dict[str, Location]:
     """The first place in each file (a notebook counts as one file) where `finder` finds something."""
     found: dict[str, Location] = {}
     for facts in view.python_files:
-        owner = facts.path.split("#", 1)[0]
+        owner = facts.owner
         if owner in found:
             continue
         line = finder(facts)

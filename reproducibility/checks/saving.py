@@ -70,12 +70,12 @@ def classify_saves(view: RepoView) -> list[Save]:
         bound: dict[str, dict[str, str]] = {}
         for facts in view.python_files:
             if "#cell" in facts.path:
-                bound.setdefault(facts.path.split("#", 1)[0], {}).update(facts.bound_strings)
+                bound.setdefault(facts.owner, {}).update(facts.bound_strings)
         return [
             save
             for facts in view.python_files
             if not is_test_path(facts.path)
-            for save in _saves(facts, bound.get(facts.path.split("#", 1)[0], facts.bound_strings))
+            for save in _saves(facts, bound.get(facts.owner, facts.bound_strings))
             if _live(view, facts, save.location.line)
         ]
 

@@ -27,7 +27,7 @@ def _calls_with_keyword(view: RepoView, method: str, keyword: str) -> tuple[Loca
     without: list[Location] = []
     datasets = {path.split("#", 1)[0] for path in view.paths_using(*TF_DATA)}
     for facts in view.calling(method):
-        if facts.path.split("#", 1)[0] not in datasets:
+        if facts.owner not in datasets:
             continue  # random.Random(seed).shuffle(list) in a file without tf.data is no dataset's shuffle
         for line in facts.calls[method]:
             literal = facts.keywords.get(f"{method}:{line}", {})
