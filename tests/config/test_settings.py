@@ -64,7 +64,7 @@ def test_the_embedded_defaults_migrate_and_load_the_demo(tmp_path):
         assert result.returncode == 0, result.stderr
     ranking = run_python(
         "import django; django.setup()\n"
-        "from django.db import connection\nfrom portal.models import Call\nfrom portal import decisions\n"
+        "from django.db import connection\nfrom portal.models import Call\nfrom portal.services import decisions\n"
         "print(list(decisions.ranked_applications(Call.objects.get())))\n"
         "with connection.cursor() as cursor:\n"
         "    print(sorted(connection.introspection.get_constraints(cursor, 'portal_application')))",
