@@ -31,7 +31,6 @@ applicant_routes = [
     path("projects/new/", project_views.project_create, name="project_create"),
     path("projects/<int:pk>/", project_views.project_detail, name="project_detail"),
     path("projects/<int:pk>/edit/", project_views.project_edit, name="project_edit"),
-    path("projects/<int:pk>/edit/", project_views.project_edit, name="project_edit"),
     path("projects/<int:pk>/repository/", repository_views.project_repository, name="project_repository"),
     path("repository-changes/<int:pk>/", repository_views.repository_change, name="repository_change"),
     path("projects/<int:pk>/members/", invitation_views.project_members, name="project_members"),
@@ -115,11 +114,11 @@ award_routes = [
     path("p/<int:pk>/sponsored.svg", public_views.sponsored_badge, name="sponsored_badge"),
     path("projects/<int:pk>/public-page/", public_views.project_public_page_switch, name="project_public_page"),
     path("manage/allocations/<int:pk>/reclaim/", usage_views.allocation_reclaim, name="allocation_reclaim"),
+    path("manage/allocations/<int:pk>/revoke/", usage_views.allocation_revoke, name="allocation_revoke"),
     path("manage/program/", program_views.program_view, name="program_view"),
     path("manage/program/hours.csv", program_views.program_hours_csv, name="program_hours_csv"),
     path("manage/program/decisions.csv", program_views.program_decisions_csv, name="program_decisions_csv"),
     path("manage/program/reviewers.csv", program_views.program_reviewers_csv, name="program_reviewers_csv"),
-    path("manage/allocations/<int:pk>/revoke/", usage_views.allocation_revoke, name="allocation_revoke"),
     path(
         "manage/award-requests/<int:pk>/decide/", award_request_views.award_request_decide, name="award_request_decide"
     ),

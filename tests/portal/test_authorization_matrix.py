@@ -173,8 +173,6 @@ MATRIX: list[Route] = [
     R("portal:project_detail", PROJECT_VIEWERS, args=lambda w: [w.project.pk]),
     R("portal:project_edit", PROJECT_PEOPLE, args=lambda w: [w.project.pk]),
     R("portal:project_edit", PROJECT_PEOPLE, method="POST", ok=frozenset({400}), args=lambda w: [w.project.pk]),
-    R("portal:project_edit", PROJECT_PEOPLE, args=lambda w: [w.project.pk]),
-    R("portal:project_edit", PROJECT_PEOPLE, method="POST", ok=frozenset({400}), args=lambda w: [w.project.pk]),
     R("portal:project_members", PROJECT_PEOPLE, args=lambda w: [w.project.pk]),
     # Membership by invitation. The world's project invited the other applicant, who alone answers it;
     # nobody in the world is a member, so leaving and removing reach the refusal (a message, or 400).
