@@ -177,6 +177,11 @@ class RepoView:
             index.setdefault(entry.name.lower(), []).append((order, entry))
         return index
 
+    @property
+    def names(self) -> list[str]:
+        """Every file name in the tree, lower-case, once each."""
+        return list(self._by_name)
+
     def named(self, *names: str) -> list[FileEntry]:
         """Files with any of these names (case-insensitive), in file order."""
         found = [item for name in {n.lower() for n in names} for item in self._by_name.get(name, [])]
@@ -441,12 +446,14 @@ class RepoView:
         """Each called name -> the files calling it, in file order: checks ask for a few names
         among thousands of files."""
         index: dict[str, list[PythonFacts]] = {}
+        get = index.get
         for facts in self.python_files:
             for name in facts.calls:
-                if name in index:
-                    index[name].append(facts)
-                else:
+                calling = get(name)  # one lookup for the commonest case, a name seen before
+                if calling is None:
                     index[name] = [facts]
+                else:
+                    calling.append(facts)
         return index
 
     def calls(self, name: str) -> list[Location]:

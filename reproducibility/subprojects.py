@@ -17,10 +17,21 @@ def subprojects(view: RepoView) -> list[str]:
 
 
 def _find(view: RepoView) -> list[str]:
+    # A project has a README at its top: the view's index of names gives those folders without a
+    # pass over every file, and with fewer than two there is no monorepo.
+    with_readme = {
+        entry.path.partition("/")[0]
+        for name in view.names
+        if name.split(".", 1)[0] == "readme"
+        for entry in view.named(name)
+        if entry.path.count("/") == 1
+    }
+    if len(with_readme) < 2:
+        return []
     folders: dict[str, set[str]] = {}
     for entry in view.files:
         folder, slash, rest = entry.path.partition("/")
-        if not slash or folder.startswith("."):
+        if not slash or folder.startswith(".") or folder not in with_readme:
             continue
         found = folders.setdefault(folder, set())
         name = entry.name.lower()

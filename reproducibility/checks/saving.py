@@ -71,10 +71,13 @@ def classify_saves(view: RepoView) -> list[Save]:
         for facts in view.python_files:
             if "#cell" in facts.path:
                 bound.setdefault(facts.owner, {}).update(facts.bound_strings)
+        # Only files calling a save method hold a save: the view's call index names them, so the
+        # others are not read at all.
+        saving = {id(facts) for method in SAVE_METHODS for facts in view.calling(method)}
         return [
             save
             for facts in view.python_files
-            if not is_test_path(facts.path)
+            if id(facts) in saving and not is_test_path(facts.path)
             for save in _saves(facts, bound.get(facts.owner, facts.bound_strings))
             if _live(view, facts, save.location.line)
         ]

@@ -141,3 +141,28 @@ def test_a_monorepo_names_each_project_and_what_it_does(make_repo):
     assert result.status == Status.PASS
     assert "2 projects in one repository" in result.reason
     assert "det/ trains (det/main.py)" in result.reason and "cls/ has no entry point that trains" in result.reason
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ({}, ["cls/", "det/"]),
+        # README in any case and with any extension; a README deeper down is no project's top
+        ({"cls/README.md": None, "cls/Readme.rst": "x\n"}, ["cls/", "det/"]),
+        ({"cls/README.md": None, "cls/docs/README.md": "x\n"}, []),
+        # hidden folders and a single project are no monorepo
+        ({"cls/README.md": None, ".cls/README.md": "x\n"}, []),
+        ({"det/requirements.txt": None, "det/main.py": None, "det/README.md": None}, []),
+    ],
+)
+def test_subprojects_are_top_level_folders_with_a_readme_code_and_a_manifest(make_repo, extra, expected):
+    from reproducibility.repo_view import RepoView
+    from reproducibility.subprojects import subprojects
+
+    files: dict[str, str | None] = {
+        f"{name}/{path}": text
+        for name in ("det", "cls")
+        for path, text in {"README.md": "# p\n", "requirements.txt": "tensorflow==2.15\n", "main.py": "x = 1\n"}.items()
+    }
+    files.update(extra)
+    assert subprojects(RepoView(make_repo({p: t for p, t in files.items() if t is not None}))) == expected
