@@ -208,7 +208,7 @@ def hyperparameters(view: RepoView):
     if not view.python_files:
         return not_applicable("No Python code.")
     code = code_outside_tests(view)
-    mechanism = _hyperparameter_flag(view, code) or view.find_use(*CONFIG_SYSTEMS) or _config_file_loaded(code)
+    mechanism = _hyperparameter_flag(view, code) or view.find_use(*CONFIG_SYSTEMS) or _config_file_loaded(view, code)
     if mechanism:
         return passed("Hyperparameters are read from flags or a configuration file.", mechanism)
     gathered = _config_module(view, code)
@@ -278,17 +278,22 @@ def _hyperparameter_flag(view: RepoView, code: list[PythonFacts]) -> Location | 
     return None
 
 
-def _config_file_loaded(code: list[PythonFacts]) -> Location | None:
+def _config_file_loaded(view: RepoView, code: list[PythonFacts]) -> Location | None:
     """A JSON / YAML / TOML configuration the code loads: the loader's line says config
     (`config = json.load(f)`), or the file names a config file (`hparams.json`)."""
+    # The view's indexes name the loaders called anywhere and the files calling them, and whether
+    # anything imports omegaconf: the other files are passed over without being read.
+    called = [name for name in view.called_names if name in CONFIG_LOADER_NAMES or name.endswith(CONFIG_CLASS_LOADERS)]
+    loading = {id(facts) for name in called for facts in view.calling(name)}
+    omegaconf = "omegaconf" in view.import_roots
+    if not loading and not omegaconf:
+        return None
     for facts in code:
-        if "omegaconf" in facts.imports:
+        if omegaconf and "omegaconf" in facts.imports:
             return Location(facts.path, facts.imports["omegaconf"], facts.snippet(facts.imports["omegaconf"]))
-        loaders = CONFIG_LOADER_NAMES.intersection(facts.calls)
-        if "from_" in facts.source:  # a C-speed test before reading every call's name
-            loaders |= {name for name in facts.calls if name.endswith(CONFIG_CLASS_LOADERS)}
-        if not loaders:
+        if id(facts) not in loading:
             continue
+        loaders = {name for name in called if name in facts.calls}
         names_config_file = any(CONFIG_FILE.search(text) and CONFIG_WORD.search(text) for text, _ in facts.strings)
         for line in sorted(line for name in loaders for line in facts.calls[name]):
             if names_config_file or CONFIG_WORD.search(facts.snippet(line)):
