@@ -22,10 +22,11 @@ from django.db.models.functions import TruncMonth
 from django.utils.safestring import SafeString, mark_safe
 
 from portal.models import Application, BudgetEntry, Call, CallPool, ReviewAssignment
-from scheduler.models import LedgerEntry
+from scheduler.models import Allocation, LedgerEntry
 
 HOUR = 3600
 TAKEN = (BudgetEntry.Kind.OPENING, BudgetEntry.Kind.AWARD, BudgetEntry.Kind.SUPPLEMENT)
+RETURNED = (BudgetEntry.Kind.RETURN, BudgetEntry.Kind.REVOKE)  # unused at the end, or at a revocation
 DECIDED = (Application.State.AWARDED, Application.State.DECLINED, Application.State.WAITLISTED)
 
 
@@ -83,6 +84,56 @@ class BudgetLine:
     @property
     def chart(self) -> MonthChart:
         return month_chart(self.months)
+
+
+@dataclass(frozen=True)
+class BudgetTotals:
+    """A call's budget on a pool over its whole life, in accelerator-seconds."""
+
+    call_id: int
+    call_title: str
+    pool_name: str
+    budget: int
+    awarded: int
+    used: int
+    reclaimed: int
+    returned: int
+
+    @property
+    def utilisation(self) -> float | None:
+        net = self.awarded - self.reclaimed - self.returned
+        return self.used / net if net > 0 else None
+
+
+def budget_totals() -> list[BudgetTotals]:
+    """Every call's budgets with their totals (three queries): what the overview shows. It sums the call
+    ledgers and the allocations' cached `used`, not the runs' charges, so it costs the same however many
+    runs there were (the months, which need the charges, are read for one call at a time)."""
+    budgets = CallPool.objects.select_related("call", "pool").order_by("-call__opens_at", "call_id", "pool__name")
+    moved: dict[tuple[int, str], int] = {
+        (row["call_pool_id"], row["kind"]): row["seconds"]
+        for row in BudgetEntry.objects.values("call_pool_id", "kind").annotate(seconds=Sum("seconds")).order_by()
+    }
+    used = {
+        (row["application__call_id"], row["pool_id"]): row["seconds"]
+        for row in Allocation.objects.filter(application__isnull=False)
+        .values("application__call_id", "pool_id")
+        .annotate(seconds=Sum("used"))
+        .order_by()
+    }
+    return [
+        BudgetTotals(
+            call_id=b.call_id,
+            call_title=b.call.title,
+            pool_name=b.pool.name,
+            budget=b.budget_seconds,
+            awarded=sum(moved.get((b.pk, kind), 0) for kind in TAKEN),
+            used=used.get((b.call_id, b.pool_id), 0),
+            reclaimed=-moved.get((b.pk, BudgetEntry.Kind.RECLAIM), 0),
+            returned=-sum(moved.get((b.pk, kind), 0) for kind in RETURNED),
+        )
+        for b in budgets
+    ]
 
 
 def hours_by_month(call: Call | None = None) -> list[BudgetLine]:

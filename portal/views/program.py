@@ -50,7 +50,9 @@ def program_view(request: HttpRequest) -> HttpResponse:
     context = {
         "filter": chosen,
         "query": f"?call={call.pk}" if call else "",
-        "lines": program.hours_by_month(call),
+        # Every call: its totals; one call: its months, charted.
+        "totals": program.budget_totals() if call is None else None,
+        "lines": program.hours_by_month(call) if call is not None else [],
         "decisions": program.decision_times(call, by_month=False),
         "reviewers": program.reviewer_load(call),
     }

@@ -199,8 +199,17 @@ def test_the_page_draws_a_chart_per_budget_and_the_csv_holds_the_same_figures(op
     assert "2027-01: awarded 10.00 h" in page
     assert page.count('data-testid="month-row"') == 4 and page.count('data-testid="reviewer-row"') == 1
     every_call = client.get(reverse("portal:program_view")).content.decode()
-    assert 'data-testid="month-row"' not in every_call  # charts and totals; the table by month is per call
-    assert f'href="?call={open_call.pk}"' in every_call and every_call.count('class="bar-used"') == 4
+    assert 'data-testid="month-row"' not in every_call and "<svg" not in every_call  # months and charts: per call
+    assert every_call.count('data-testid="totals-row"') == 2 and f'href="?call={open_call.pk}"' in every_call
+    # the overview's totals (call ledger, cached balances) agree with the months' (ledgers by month)
+    (gpu, _), (gpu_total, tpu_total) = program.hours_by_month(open_call), program.budget_totals()
+    assert (gpu_total.awarded, gpu_total.used, gpu_total.reclaimed, gpu_total.returned) == (
+        gpu.awarded,
+        gpu.used,
+        gpu.reclaimed,
+        gpu.returned,
+    )
+    assert gpu_total.utilisation == gpu.utilisation and (tpu_total.awarded, tpu_total.utilisation) == (0, None)
     response = client.get(reverse("portal:program_hours_csv"), {"call": open_call.pk})
     assert response["Content-Disposition"] == f'attachment; filename="program-hours-call-{open_call.pk}.csv"'
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
