@@ -30,8 +30,9 @@ def _calls_with_keyword(view: RepoView, method: str, keyword: str) -> tuple[Loca
         if facts.owner not in datasets:
             continue  # random.Random(seed).shuffle(list) in a file without tf.data is no dataset's shuffle
         for line in facts.calls[method]:
-            literal = facts.keywords.get(f"{method}:{line}", {})
-            receiver, _, positional = facts.call_arguments.get(f"{method}:{line}", ("", None, 0))
+            key = f"{method}:{line}"
+            literal = facts.keywords.get(key, {})
+            receiver, _, positional = facts.call_arguments.get(key, ("", None, 0))
             if receiver.rsplit(".", 1)[-1].lower() in PYTHON_SHUFFLERS:
                 continue
             if keyword not in literal and positional < 2:
@@ -184,9 +185,14 @@ OWN_SAVE = re.compile(
 def _own_saves_in_training(view: RepoView) -> Location | None:
     """A save function of the project's own (misc.save_pkl, save_checkpoint) called inside the
     loop of a file that trains."""
+    # The names called anywhere that may save, from the view's call index, then only the files calling them.
+    saving = {name for name in view.called_names if "save" in name or "snapshot" in name or "checkpoint" in name}
+    calling = {id(facts) for name in saving for facts in view.calling(name)}
     for facts in view.python_files:
-        saves = [name for name in facts.calls if ("save" in name or "snapshot" in name or "checkpoint" in name)]
-        if not saves or is_test_path(facts.path) or not facts.find("tensorflow", "keras"):
+        if id(facts) not in calling:
+            continue
+        saves = [name for name in facts.calls if name in saving]
+        if is_test_path(facts.path) or not facts.find("tensorflow", "keras"):
             continue
         for name in saves:
             lines = facts.calls[name]
