@@ -13,6 +13,9 @@ copy the source and run the environment's Python read-only.
 
 An operator may instead build the repository's own Dockerfile and allow the image by digest
 (CG_KUBERNETES_REPOSITORY_IMAGES): then the runs use that image and nothing is installed.
+
+The preparation Job has no Kueue queue label: it asks for CPU only, outside the pools' accelerator
+quotas (a Kueue set to manage Jobs without a queue name would hold it suspended forever).
 """
 
 from __future__ import annotations

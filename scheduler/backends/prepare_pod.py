@@ -158,6 +158,19 @@ def sweep_old_sources(jobs, keep_seconds):
             pass  # another preparation pod swept it first
 
 
+def sweep_abandoned_installs(root, older_than_seconds):
+    """Half-made environments of preparation pods stopped mid-install (a cancel, a node lost): a live
+    install is younger than its time limits."""
+    cutoff = time.time() - older_than_seconds
+    for entry in os.listdir(root):
+        path = os.path.join(root, entry)
+        try:
+            if entry.startswith(".partial-") and os.lstat(path).st_mtime < cutoff:
+                shutil.rmtree(path)
+        except OSError:
+            pass
+
+
 def write_atomically(path, text):
     partial = f"{path}.partial-{socket.gethostname()}"
     with open(partial, "w") as handle:
@@ -174,6 +187,7 @@ def main():
     prepared = os.path.join(root, "jobs", os.environ["CG_JOB_NAME"])
     os.makedirs(os.path.dirname(prepared), exist_ok=True)
     sweep_old_sources(os.path.dirname(prepared), int(os.environ.get("CG_KEEP_SOURCES_SECONDS", str(7 * 86400))))
+    sweep_abandoned_installs(root, 2 * int(os.environ.get("CG_INSTALL_SECONDS", "120")) + 3600)
     result: dict = {"key": key, "manifest": manifest, "python": os.path.join(root, key, "bin", "python") if key else ""}
     try:
         result["step"] = "publish"

@@ -228,3 +228,11 @@ def test_a_reused_job_id_never_meets_an_earlier_runs_files_and_old_sources_are_s
         os.utime(jobs / old, (week_ago, week_ago))
     prepare_pod.sweep_old_sources(str(jobs), 7 * 86400)
     assert sorted(p.name for p in jobs.iterdir()) == ["cg-job-2-new"]
+
+    (tmp_path / ".partial-abc-host1" / "venv").mkdir(parents=True)
+    (tmp_path / ".partial-def-host2").mkdir()
+    (tmp_path / "abc").mkdir()
+    os.utime(tmp_path / ".partial-abc-host1", (week_ago, week_ago))
+    os.utime(tmp_path / "abc", (week_ago, week_ago))
+    prepare_pod.sweep_abandoned_installs(str(tmp_path), 3600)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "jobs") == [".partial-def-host2", "abc"]
