@@ -228,13 +228,18 @@ def _imports(
     """
     aliases: dict[str, str] = dict(inherited) if inherited else {}
     rebound: dict[str, list[str]] = {}
-    top_level = [s for s in tree.body if s.__class__ is ast.Import or s.__class__ is ast.ImportFrom]
-    if source.count("import") == len(top_level):
+    Import, ImportFrom, Assign = ast.Import, ast.ImportFrom, ast.Assign
+    top_level = 0
+    for statement in tree.body:  # a loop, not a comprehension: every file and cell comes here
+        kind = statement.__class__
+        if kind is Import or kind is ImportFrom:
+            top_level += 1
+    if source.count("import") == top_level:
         for statement in tree.body:
             kind = statement.__class__
-            if kind is ast.Import or kind is ast.ImportFrom:
+            if kind is Import or kind is ImportFrom:
                 _bind(statement, aliases, rebound, facts, star)
-            elif kind is ast.Assign:
+            elif kind is Assign:
                 _rebind(statement, aliases, rebound)
         return aliases, rebound
     stack: list[Any] = [tree]
