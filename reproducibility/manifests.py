@@ -152,11 +152,17 @@ def is_conda_environment(path: str) -> bool:
     return name.endswith((".yml", ".yaml")) and ("environment" in name or name.startswith("conda"))
 
 
+_REQUIREMENT_SUFFIXES = frozenset({".txt", ".in"})
+_YAML_SUFFIXES = frozenset({".yml", ".yaml"})
+
+
 def _read(view: RepoView) -> Manifests:
     found = Manifests([], None, [])
     for entry in view.files:
         path = entry.path
-        if is_requirements_file(path):
+        # Every requirements file ends in .txt or .in: the entry's suffix rules out the rest at
+        # once (a name starting with a dot has none, so it is asked in full).
+        if (entry.suffix in _REQUIREMENT_SUFFIXES or entry.name.startswith(".")) and is_requirements_file(path):
             declared, invalid = _requirement_file(view.text(path) or "", path)
             found.declared.extend(declared)
             found.unreadable.extend(invalid[:1])
@@ -170,6 +176,8 @@ def _read(view: RepoView) -> Manifests:
     for entry in view.named("Pipfile"):
         _pipfile(view, entry.path, found)
     for entry in view.files:
+        if entry.suffix not in _YAML_SUFFIXES:  # every conda environment is YAML: its suffix says so at once
+            continue
         if is_conda_environment(entry.path) and not entry.path.startswith((".github/", ".gitlab/", ".circleci/")):
             _environment(view, entry.path, found)
     for entry in view.named(*LOCK_NAMES):
