@@ -107,6 +107,8 @@ if CG_KUBERNETES_ARTIFACT_URI and not CG_KUBERNETES_ARTIFACT_URI.startswith(("gs
     raise ImproperlyConfigured("CG_KUBERNETES_ARTIFACT_URI must start with gs:// or s3://.")
 # Kubernetes preparation pods (scheduler/backends/kubernetes_environments.py) copy uv from this image.
 CG_KUBERNETES_UV_IMAGE = os.environ.get("CG_KUBERNETES_UV_IMAGE", "ghcr.io/astral-sh/uv:0.13.9-alpine")
+# ...and remove environments on the volume that no job has used for this many days (longer than any run).
+CG_KUBERNETES_ENVIRONMENTS_KEEP_DAYS = env_int("CG_KUBERNETES_ENVIRONMENTS_KEEP_DAYS", 30, minimum=1)
 
 
 def repository_images(text: str) -> dict[str, str]:

@@ -180,6 +180,13 @@ def preparation_job(spec: JobSpec, *, job_name: str, labels: dict[str, str], fet
         "CG_INSTALL_SECONDS": str(int(getattr(settings, "CG_ENVIRONMENT_INSTALL_SECONDS", 120))),
         # Sources of earlier jobs are swept after a week, or after this job's longest life if longer.
         "CG_KEEP_SOURCES_SECONDS": str(max(7 * 86400, spec.max_runtime_seconds + preparation_seconds() + 86400)),
+        # Environments no job has used for this long are removed (CG_KUBERNETES_ENVIRONMENTS_KEEP_DAYS).
+        "CG_KEEP_ENVIRONMENTS_SECONDS": str(
+            max(
+                int(getattr(settings, "CG_KUBERNETES_ENVIRONMENTS_KEEP_DAYS", 30)) * 86400,
+                spec.max_runtime_seconds + preparation_seconds() + 86400,
+            )
+        ),
         "CG_ENVIRONMENTS_DIR": ENVIRONMENTS_MOUNT,
         "CG_UV": f"{TOOLS_MOUNT}/uv",
         "HOME": "/tmp",  # noqa: S108

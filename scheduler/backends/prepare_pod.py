@@ -80,6 +80,7 @@ def install(root, key, lines, timeout):
     """The environment `key` for `lines`: found complete, or made now. Returns what went in."""
     final = os.path.join(root, key)
     if os.path.exists(os.path.join(final, ".complete")):
+        os.utime(os.path.join(final, ".complete"))  # last used now: kept from eviction
         with open(os.path.join(final, ".complete")) as handle:
             return dict(json.load(handle), cached=True)
     work = os.path.join(root, f".partial-{key}-{socket.gethostname()}")
@@ -171,6 +172,21 @@ def sweep_abandoned_installs(root, older_than_seconds):
             pass
 
 
+def evict_unused_environments(root, keep_seconds, current):
+    """Environments no preparation has used for `keep_seconds` (longer than any run's life, so no
+    training pod still runs in one): renamed away first, so no pod ever finds half of one."""
+    cutoff = time.time() - keep_seconds
+    for entry in os.listdir(root):
+        marker = os.path.join(root, entry, ".complete")
+        try:
+            if entry != current and os.path.exists(marker) and os.lstat(marker).st_mtime < cutoff:
+                doomed = os.path.join(root, f".partial-evicted-{entry}-{socket.gethostname()}")
+                os.rename(os.path.join(root, entry), doomed)
+                shutil.rmtree(doomed)
+        except OSError:
+            pass  # another preparation pod evicted it first
+
+
 def write_atomically(path, text):
     partial = f"{path}.partial-{socket.gethostname()}"
     with open(partial, "w") as handle:
@@ -195,6 +211,7 @@ def main():
         result["step"] = "install"
         if key:
             result.update(install(root, key, lines, int(os.environ.get("CG_INSTALL_SECONDS", "120"))))
+        evict_unused_environments(root, int(os.environ.get("CG_KEEP_ENVIRONMENTS_SECONDS", str(30 * 86400))), key)
         result["status"] = "installed"
     except Failed as error:
         result.update(status="failed", log="\n".join(error.log.splitlines()[-30:]))

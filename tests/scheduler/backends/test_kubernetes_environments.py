@@ -236,3 +236,13 @@ def test_a_reused_job_id_never_meets_an_earlier_runs_files_and_old_sources_are_s
     os.utime(tmp_path / "abc", (week_ago, week_ago))
     prepare_pod.sweep_abandoned_installs(str(tmp_path), 3600)
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != "jobs") == [".partial-def-host2", "abc"]
+
+    # Environments unused for the keep period go (renamed away first); recently used ones stay.
+    for key in ("unused", "used", "current"):
+        (tmp_path / key).mkdir(exist_ok=True)
+        (tmp_path / key / ".complete").write_text("{}")
+        os.utime(tmp_path / key / ".complete", (week_ago, week_ago))
+    os.utime(tmp_path / "used" / ".complete")  # a preparation found it cached just now
+    prepare_pod.evict_unused_environments(str(tmp_path), 86400, "current")
+    kept = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".") and p.name != "jobs")
+    assert kept == ["abc", "current", "used"]  # "abc" is no environment (no .complete): not touched
