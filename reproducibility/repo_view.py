@@ -553,10 +553,20 @@ class RepoView:
         return Location(files[0].path, line, files[0].snippet(line))
 
     @cached_property
+    def first_imports(self) -> dict[str, tuple[PythonFacts, int]]:
+        """Each module any file imports -> (the first file importing it, in file order; the line):
+        one pass over every file's imports for every check asking about them."""
+        first: dict[str, tuple[PythonFacts, int]] = {}
+        for facts in self.python_files:
+            for module, line in facts.imports.items():
+                if module not in first:
+                    first[module] = (facts, line)
+        return first
+
+    @cached_property
     def import_roots(self) -> frozenset[str]:
-        """The first part of every module any file imports (tensorflow for tensorflow.keras): one
-        pass over the imports for every check asking whether a library is imported."""
-        return frozenset(module.partition(".")[0] for facts in self.python_files for module in facts.imports)
+        """The first part of every module any file imports (tensorflow for tensorflow.keras)."""
+        return frozenset(module.partition(".")[0] for module in self.first_imports)
 
     @cached_property
     def uses_tensorflow(self) -> bool:

@@ -9,7 +9,7 @@ from reproducibility.declared_versions import declared_versions, tensorflow_decl
 from reproducibility.import_names import PYTHON2_STDLIB, is_environment_module, providers
 from reproducibility.lock_files import LockFile, read_lock_files
 from reproducibility.manifests import Declared, read_manifests
-from reproducibility.repo_view import Location, PythonFacts, RepoView
+from reproducibility.repo_view import Location, RepoView
 
 # What setup.py imports to build the package is the build backend's, not a runtime dependency.
 BUILD_MODULES = frozenset({"setuptools", "distutils", "pkg_resources"})
@@ -158,11 +158,7 @@ def imports_declared(view: RepoView):
     found = read_manifests(view)
     declared = found.names | {canonicalize_name(p.name) for lock in read_lock_files(view) for p in lock.packages}
     own = own_modules(view)
-    first: dict[str, tuple[PythonFacts, int]] = {}  # each module once, where it is first imported
-    for facts in view.python_files:
-        for module, line in facts.imports.items():
-            if module not in first:
-                first[module] = (facts, line)
+    first = view.first_imports  # each module once, where it is first imported
     missing: dict[str, tuple[str, Location]] = {}  # distribution -> (module, where it is first imported)
     for module, (facts, line) in first.items():
         root = module.split(".")[0]
@@ -188,11 +184,15 @@ def own_modules(view: RepoView) -> set[str]:
 
     def collect() -> set[str]:
         names: set[str] = set()
+        folders: set[str] = set()
         for entry in view.files:
             if not entry.name.endswith(_MODULE_SUFFIXES):
                 continue
             names.add(entry.name.split(".", 1)[0])
-            names.update(entry.path.split("/")[:-1])
+            folder = entry.path[: -len(entry.name)]
+            if folder not in folders:  # a folder's parts once, not once per file in it
+                folders.add(folder)
+                names.update(folder.split("/")[:-1])
         return names
 
     return view.memo("own-modules", collect)
