@@ -641,10 +641,10 @@ class RepoView:
     @cached_property
     def import_graph(self) -> dict[str, set[str]]:
         """Python file (or notebook) -> the repository's own Python files it imports."""
-        return {owner: self.imports_of(owner) for owner in self._facts_by_owner}
+        return {owner: self.imports_of(owner) for owner in self.facts_by_owner}
 
     @cached_property
-    def _facts_by_owner(self) -> dict[str, list[PythonFacts]]:
+    def facts_by_owner(self) -> dict[str, list[PythonFacts]]:
         """File -> its facts (one for a Python file, one per code cell for a notebook)."""
         owners: dict[str, list[PythonFacts]] = {}
         for facts in self.python_files:
@@ -658,7 +658,7 @@ class RepoView:
         if key in self._parsed:
             return self._parsed[key]
         found: set[str] = set()
-        for facts in self._facts_by_owner.get(owner, ()):
+        for facts in self.facts_by_owner.get(owner, ()):
             for module in facts.imported:  # module_path's first look is one dict test: most are third-party
                 if (path := self.module_path(module, owner)) is not None and path != owner:
                     found.add(path)

@@ -8,6 +8,7 @@ absl and tf.app programs, console scripts and the commands a README shows.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 from reproducibility.markup import readmes
 from reproducibility.python_facts import FEW_STRINGS
@@ -253,9 +254,9 @@ def first_reached(view: RepoView, finder) -> tuple[str, str, Location] | None:
     point through the repository's own imports, where `finder` finds something."""
     entries = entry_points(view)
     reached = view.memo("reached-from-entry-points", lambda: view.reachable(list(entries)))
-    for facts in view.python_files:
+    for facts in _files_of(view, reached):
         owner = facts.owner
-        if owner in reached and not is_test_path(owner):
+        if not is_test_path(owner):
             line = finder(facts)
             if line is not None:
                 entry = reached[owner]
@@ -266,11 +267,19 @@ def first_reached(view: RepoView, finder) -> tuple[str, str, Location] | None:
 def first_anywhere(view: RepoView, finder) -> Location | None:
     """The first place outside tests where `finder` finds something."""
     worth = _candidates(view, finder)
-    for facts in view.python_files:
-        owner = facts.owner
-        if (worth is None or owner in worth) and not is_test_path(owner) and (line := finder(facts)) is not None:
+    for facts in view.python_files if worth is None else _files_of(view, worth):
+        if not is_test_path(facts.owner) and (line := finder(facts)) is not None:
             return Location(facts.path, line, facts.snippet(line))
     return None
+
+
+def _files_of(view: RepoView, owners: Collection[str]) -> list[PythonFacts]:
+    """The facts of these files (a notebook's cells for a notebook), in file order: the few files
+    a search reaches are read, not every file of the view."""
+    by_owner = view.facts_by_owner
+    found = [facts for owner in owners for facts in by_owner.get(owner, ())]
+    found.sort(key=view.order)
+    return found
 
 
 def _candidates(view: RepoView, finder) -> set[str] | None:
