@@ -75,8 +75,8 @@ def test_a_broker_killed_and_restarted_mid_work_loses_no_job_runs_none_twice_and
     )
     worker = start_worker(env, tmp_path / "worker.log", concurrency=4)
     beat = start_beat(env, tmp_path)
+    probe = client_app(broker.url, broker.url, {"visibility_timeout": 65 * 60})
     try:
-        probe = client_app(broker.url, broker.url, {"visibility_timeout": 65 * 60})
         wait_for_pong(probe, worker)
         # Beat admits (every 10 s) and the worker launches; kill the broker with jobs both running and queued.
         wait_until(
@@ -98,6 +98,7 @@ def test_a_broker_killed_and_restarted_mid_work_loses_no_job_runs_none_twice_and
         after_restart = worker.log_path.read_bytes()[restarted_at:].decode(errors="replace")
         wait_for_pong(probe, worker)  # the worker is back on the restarted broker
     finally:
+        probe.close()
         beat.stop()
         worker.stop()
         broker.kill()

@@ -39,7 +39,9 @@ class WorkerProcess:
 
 def client_app(broker_url: str, result_backend: str, transport_options: dict | None = None) -> Celery:
     """A bare Celery app that sends to the worker's broker (no Django settings needed)."""
-    app = Celery(f"probe-{uuid.uuid4().hex[:6]}", broker=broker_url, backend=result_backend)
+    # Not Celery's current app: tasks and results later in the session must keep the project's app
+    # (a probe of a broker a test has since stopped left later tests waiting on a dead result store).
+    app = Celery(f"probe-{uuid.uuid4().hex[:6]}", broker=broker_url, backend=result_backend, set_as_current=False)
     # Celery prefers the CELERY_BROKER_URL and CELERY_RESULT_BACKEND environment variables to the
     # URLs given here: a client for a test's private broker sent its ping to the shared one. The read
     # and write URLs and the backend class are taken as given.
