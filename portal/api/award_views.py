@@ -2,8 +2,8 @@
 
 As in portal.api.views: lists show what the user may see (the reports and requests of the allocations
 they see), detail routes check the object's permissions (403), and the services' refusals answer 400 with
-their message and change nothing. An allocation's own actions (tranche release, reclaim, revocation, its
-notices) are on the allocation's viewset.
+their reasons keyed by field (portal.api.refusals) and change nothing. An allocation's own actions
+(tranche release, reclaim, revocation, its notices) are on the allocation's viewset.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from rest_framework.response import Response
 from portal.api import award_serializers as a
 from portal.api.filters import AwardRequestFilter, ReportFilter
 from portal.api.permissions import require
-from portal.api.views import DENIED, REFUSED, PortalViewSet, refusals
+from portal.api.refusals import REFUSED, refusals
+from portal.api.views import DENIED, PortalViewSet
 from portal.forms.award_requests import AwardRequestDecisionForm
 from portal.forms.progress_reports import ReportDecisionForm
 from portal.models import AwardRequest, ProgressReport
@@ -65,7 +66,7 @@ class ProgressReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Po
             data=request.data, context={**self.get_serializer_context(), "report": report}
         )
         serializer.is_valid(raise_exception=True)
-        with refusals():
+        with refusals(serializer):
             report = progress_reports.submit(report, actor=request.user, **serializer.validated_data)
         return self.reread(report)
 
@@ -83,7 +84,7 @@ class ProgressReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Po
         serializer.is_valid(raise_exception=True)
         form = serializer.form
         comment = form.cleaned_data["comment"]
-        with refusals():
+        with refusals(serializer):
             if form.cleaned_data["decision"] == ReportDecisionForm.APPROVE:
                 report = progress_reports.approve(
                     report, actor=request.user, comment=comment, release_seconds=form.release_seconds()
@@ -126,7 +127,7 @@ class AwardRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
         data = serializer.validated_data
         allocation, kind = data["allocation"], data["kind"]
         require(request, "scheduler.view_allocation", allocation)
-        with refusals():
+        with refusals(serializer):
             if kind == AwardRequest.Kind.RENEWAL:
                 require(
                     request, "scheduler.renew_allocation", allocation, "Only the project's members renew its award."
@@ -158,7 +159,7 @@ class AwardRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
         serializer = a.AwardRequestDecisionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.form.cleaned_data
-        with refusals():
+        with refusals(serializer):
             if data["decision"] == AwardRequestDecisionForm.APPROVE:
                 award_request = award_requests.approve(
                     award_request, actor=request.user, message=data["message"], override_reason=data["override_reason"]

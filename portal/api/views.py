@@ -1,14 +1,12 @@
 """API views: parse input, check the object permission, call one service, answer.
 
 Lists show only what the user may see; a detail route of an object the user may not see answers
-403 (the pages' convention); a request the services refuse answers 400 with their message and
-changes nothing.
+403 (the pages' convention); a request the services refuse answers 400 with their reasons keyed by
+the request's fields (portal.api.refusals) and changes nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, cast
 
 from django.db import IntegrityError
@@ -17,7 +15,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, NotFound, PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -29,7 +27,7 @@ from portal.api import award_serializers, selectors
 from portal.api import serializers as s
 from portal.api.filters import AllocationFilter, ApplicationFilter, JobFilter
 from portal.api.permissions import ObjectRules, require
-from portal.errors import WorkflowError
+from portal.api.refusals import REFUSED, refusals, refuse
 from portal.models import Application, Project, ProjectInvitation, User
 from portal.selectors.paging import IdFirstPaginator
 from portal.services import applications, award_terms, calls, decisions, projects, tranches, usage
@@ -43,23 +41,6 @@ from scheduler.models import Allocation, TrainingJob
 HOUR = 3600
 
 
-class Refused(APIException):
-    """A request the workflow or the quota refused; nothing changed."""
-
-    status_code = status.HTTP_400_BAD_REQUEST
-    default_code = "refused"
-    default_detail = "The request was refused."
-
-
-@contextmanager
-def refusals() -> Iterator[None]:
-    """Turn the services' refusals into 400 answers carrying their message."""
-    try:
-        yield
-    except (WorkflowError, quota.QuotaError) as error:
-        raise Refused(str(error)) from error
-
-
 class Pages(PageNumberPagination):
     django_paginator_class = IdFirstPaginator
     page_size = 50
@@ -67,7 +48,6 @@ class Pages(PageNumberPagination):
     max_page_size = 200
 
 
-REFUSED = OpenApiResponse(OpenApiTypes.OBJECT, description='Refused: {"detail": "why"}; nothing changed.')
 DENIED = OpenApiResponse(OpenApiTypes.OBJECT, description='Not yours to see or do: {"detail": "why"}.')
 
 
@@ -112,6 +92,11 @@ class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PortalViewSe
 # --- projects ------------------------------------------------------------------------------
 
 
+@extend_schema_view(
+    create=extend_schema(responses={201: s.ProjectSerializer, 400: REFUSED, 403: DENIED}),
+    update=extend_schema(responses={200: s.ProjectSerializer, 400: REFUSED, 403: DENIED}),
+    partial_update=extend_schema(responses={200: s.ProjectSerializer, 400: REFUSED, 403: DENIED}),
+)
 class ProjectViewSet(
     mixins.ListModelMixin, mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, PortalViewSet
 ):
@@ -139,12 +124,12 @@ class ProjectViewSet(
         return super().create(request, *args, **kwargs)
 
     def perform_create(self, serializer: BaseSerializer) -> None:
-        with refusals():
+        with refusals(serializer):
             owner = cast(User, self.request.user)
             serializer.instance = projects.create_project(owner, **serializer.validated_data)
 
     def perform_update(self, serializer: BaseSerializer) -> None:
-        with refusals():
+        with refusals(serializer):
             serializer.instance = projects.update_project(
                 cast(Project, serializer.instance), actor=self.request.user, **serializer.validated_data
             )
@@ -166,7 +151,7 @@ class ProjectViewSet(
             return self.get_paginated_response(data)
         serializer = s.InviteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        with refusals():
+        with refusals(serializer):
             invitation = invitation_services.invite(project, serializer.validated_data["invitee"], actor=request.user)
         return self.answer(invitation, s.InvitationSerializer, status.HTTP_201_CREATED)
 
@@ -191,8 +176,8 @@ class ProjectViewSet(
         username = serializer.validated_data["username"]
         member = project.members.filter(username=username).first()
         if member is None:
-            raise Refused(f"{username} is not a member of this project.")
-        with refusals():
+            refuse(f"{username} is not a member of this project.", "username")
+        with refusals(serializer):
             invitation_services.remove_member(project, member, actor=request.user)
         return self.answer(self.everything().get(pk=project.pk), s.ProjectSerializer)
 
@@ -303,14 +288,14 @@ class ApplicationViewSet(
         existing = Application.objects.filter(call=call, project=project).first()
         already = f"{project} already has an application to {call}"
         if existing is not None:
-            raise Refused(f"{already} (id {existing.pk}); change that one instead.")
+            refuse(f"{already} (id {existing.pk}); change that one instead.")
         try:
-            with refusals():
+            with refusals(serializer):
                 application = applications.save_draft(
                     project, call, _plan(serializer.validated_data), actor=request.user
                 )
-        except IntegrityError as error:  # the same draft created at the same moment by another request
-            raise Refused(f"{already}.") from error
+        except IntegrityError:  # the same draft created at the same moment by another request
+            refuse(f"{already}.")
         return self.answer(self.reread(application), s.ApplicationSerializer, status.HTTP_201_CREATED)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -321,7 +306,7 @@ class ApplicationViewSet(
             application, data=request.data, partial=partial, context=self.get_serializer_context()
         )
         serializer.is_valid(raise_exception=True)
-        with refusals():
+        with refusals(serializer):
             application = applications.save_draft(
                 application.project,
                 application.call,
@@ -345,7 +330,7 @@ class ApplicationViewSet(
         application = self.get_object()
         serializer = s.WithdrawSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        with refusals():
+        with refusals(serializer):
             application = applications.withdraw(application, actor=request.user, **serializer.validated_data)
         return self.answer(self.reread(application), s.ApplicationSerializer)
 
@@ -357,7 +342,7 @@ class ApplicationViewSet(
         serializer = s.DecisionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        with refusals():
+        with refusals(serializer):
             if data["decision"] == "award":
                 seconds = round(data["awarded_hours"] * HOUR)
                 held = round((data.get("held_hours") or 0) * HOUR)
@@ -452,7 +437,7 @@ class AllocationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Portal
         allocation = self.get_object()
         serializer = award_serializers.HoursAndReasonSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        with refusals():
+        with refusals(serializer):
             tranches.release(
                 allocation, serializer.seconds(), actor=request.user, reason=serializer.validated_data["reason"]
             )
@@ -468,7 +453,7 @@ class AllocationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Portal
         allocation = self.get_object()
         serializer = award_serializers.HoursAndReasonSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        with refusals():
+        with refusals(serializer):
             usage.reclaim(
                 allocation, serializer.seconds(), actor=request.user, reason=serializer.validated_data["reason"]
             )
@@ -483,7 +468,7 @@ class AllocationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Portal
         allocation = self.get_object()
         serializer = award_serializers.ReasonSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        with refusals():
+        with refusals(serializer):
             award_terms.revoke(allocation, actor=request.user, reason=serializer.validated_data["reason"])
         return self.reread(allocation)
 
@@ -519,7 +504,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Create
         allocation = serializer.validated_data["allocation"]
         require(request, "scheduler.submit_job", allocation)
         assert serializer.form is not None
-        with refusals():
+        with refusals(serializer):
             # The source is the allocation's reviewed (or approved) snapshot, not the repository now.
             job = quota.submit_job(allocation, serializer.form.job_request(), actor=request.user)
         return self.answer(self.everything().get(pk=job.pk), s.JobDetailSerializer, status.HTTP_201_CREATED)
@@ -530,6 +515,6 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Create
         """Cancel a run: a queued one at once (its reservation released), a running one shortly (charged)."""
         job = self.get_object()
         if job.is_terminal:
-            raise Refused(f"The run already ended ({job.state}).")
+            refuse(f"The run already ended ({job.state}).")
         job = quota.cancel_job(job, actor=request.user, reason=f"cancelled by {request.user.get_username()}")
         return self.answer(self.everything().get(pk=job.pk), s.JobDetailSerializer)

@@ -133,8 +133,17 @@ def create_project(
 
     `invitees`: usernames or email addresses invited to join (they are members once they accept).
     """
-    source = check_repository_source(repository_url)
-    check_name_free(owner, name)
+    problems: list[Problem] = []
+    source = ""
+    try:
+        source = check_repository_source(repository_url)
+    except WorkflowError as error:
+        problems += error.problems
+    try:
+        check_name_free(owner, name)
+    except WorkflowError as error:
+        problems += error.problems
+    refuse_if_any(problems)  # every reason at once, as the page shows them
     project = Project.objects.create(
         name=name.strip(),
         slug=unique_slug(Project, name),

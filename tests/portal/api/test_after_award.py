@@ -88,7 +88,7 @@ def test_a_report_is_submitted_through_the_form_and_decided_by_the_awards_review
     approved = rosa.post(url + "decide/", {"decision": "approve", "comment": "Good."}, format="json")
     assert approved.status_code == 200 and approved.json()["decided_by"] == "rosa"
     again = api(world.maintainer).post(url + "decide/", {"decision": "approve"}, format="json")
-    assert again.status_code == 400 and "only a submitted report is decided" in again.json()["detail"]
+    assert again.status_code == 400 and "only a submitted report is decided" in again.json()["non_field_errors"][0]
 
 
 def test_extension_and_supplement_requests_are_asked_and_decided(api, world):
@@ -121,7 +121,7 @@ def test_extension_and_supplement_requests_are_asked_and_decided(api, world):
     url = f"/api/v1/award-requests/{supplement.json()['id']}/decide/"
     assert ada.post(url, {"decision": "approve"}, format="json").status_code == 403
     beyond = maintainer.post(url, {"decision": "approve"}, format="json")
-    assert beyond.status_code == 400 and "at most half the award" in beyond.json()["detail"]
+    assert beyond.status_code == 400 and "at most half the award" in beyond.json()["override_reason"][0]
     approved = maintainer.post(url, {"decision": "approve", "override_reason": "Exceptional."}, format="json")
     assert approved.status_code == 200 and approved.json()["state"] == "approved"
     allocation.refresh_from_db()
@@ -138,7 +138,7 @@ def test_a_renewal_is_asked_through_the_api_and_decided_with_its_application(api
         "call": ["Say which open call the renewal applies to."]
     }
     own_call = ada.post("/api/v1/award-requests/", {**body, "call": world.application.call_id}, format="json")
-    assert own_call.status_code == 400 and "renew it in a later call" in own_call.json()["detail"]
+    assert own_call.status_code == 400 and "renew it in a later call" in own_call.json()["call"][0]
     made = ada.post("/api/v1/award-requests/", {**body, "call": later_call.pk}, format="json")
     assert made.status_code == 201, made.content
     renewal = made.json()["renewal"]
@@ -146,7 +146,7 @@ def test_a_renewal_is_asked_through_the_api_and_decided_with_its_application(api
     maintainer = api(world.maintainer)
     url = f"/api/v1/award-requests/{made.json()['id']}/decide/"
     approve = maintainer.post(url, {"decision": "approve"}, format="json")
-    assert approve.status_code == 400 and f"decide application {renewal}" in approve.json()["detail"]
+    assert approve.status_code == 400 and f"decide application {renewal}" in approve.json()["non_field_errors"][0]
     declined = maintainer.post(url, {"decision": "decline", "message": "New projects only."}, format="json")
     assert declined.status_code == 200 and declined.json()["state"] == "declined"
     assert ada.get(f"/api/v1/applications/{renewal}/").json()["state"] == "withdrawn"
@@ -165,9 +165,10 @@ def test_maintainers_reclaim_and_revoke_and_the_project_reads_its_notices(api, w
     for action, body in (("release-tranche", {"hours": 1, "reason": "x"}), ("reclaim", {"hours": 1, "reason": "x"})):
         assert ada.post(url + action + "/", body, format="json").status_code == 403
     no_tranche = maintainer.post(url + "release-tranche/", {"hours": 1, "reason": "Report approved."}, format="json")
-    assert no_tranche.status_code == 400 and "held accelerator-hours can be released" in no_tranche.json()["detail"]
+    assert no_tranche.status_code == 400
+    assert "held accelerator-hours can be released" in no_tranche.json()["non_field_errors"][0]
     not_idle = maintainer.post(url + "reclaim/", {"hours": 1, "reason": "Idle."}, format="json")
-    assert not_idle.status_code == 400 and not_idle.json()["detail"] == usage.NOT_IDLE
+    assert not_idle.status_code == 400 and not_idle.json() == {"non_field_errors": [usage.NOT_IDLE]}
     assert maintainer.post(url + "reclaim/", {"hours": 0, "reason": "x"}, format="json").status_code == 400
 
     Allocation.objects.filter(pk=allocation.pk).update(

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from portal.models import Application, AuditEntry, Project
-from portal.services import calls
+from portal.services import calls, projects
 from scheduler import quota
 from scheduler.models import AcceleratorPool, LedgerEntry, TrainingJob
 
@@ -37,11 +37,13 @@ def unchanged(db):  # type: ignore[no-untyped-def]
     assert snapshot() == state["before"], "a refused request changed something"
 
 
-def refused(answer, field: str = "detail", says: str = ""):  # type: ignore[no-untyped-def]
+def refused(answer, field: str = "non_field_errors", says: str = ""):  # type: ignore[no-untyped-def]
     assert answer.status_code == 400, answer.content
     body = answer.json()
     assert field in body, body
-    message = body[field] if isinstance(body[field], str) else " ".join(body[field])
+    assert "detail" not in body, body  # a refusal is keyed by field, as DRF's own validation errors
+    assert all(isinstance(messages, list) for messages in body.values()), body
+    message = " ".join(body[field])
     assert says in message, message
     return message
 
@@ -49,14 +51,14 @@ def refused(answer, field: str = "detail", says: str = ""):  # type: ignore[no-u
 @pytest.mark.parametrize(
     ("data", "field", "says"),
     [
-        ({"name": "X", "repository_url": "https://evil.example.com/x.git"}, "detail", "not allowed"),
-        ({"name": "X", "repository_url": "relative/folder"}, "detail", "not an absolute path"),
-        ({"name": "X", "repository_url": "/tmp/archive.zip"}, "detail", "Archives must be uploaded"),
+        ({"name": "X", "repository_url": "https://evil.example.com/x.git"}, "repository_url", "not allowed"),
+        ({"name": "X", "repository_url": "relative/folder"}, "repository_url", "not an absolute path"),
+        ({"name": "X", "repository_url": "/tmp/archive.zip"}, "repository_url", "Archives must be uploaded"),
         # Were server errors (found by schemathesis-style inputs): refused now with the reason.
-        ({"name": "X", "repository_url": "https://github.com:99999/a/b"}, "detail", "malformed"),
-        ({"name": "X", "repository_url": "https://[::1/a/b"}, "detail", "malformed"),
-        ({"name": "X", "repository_url": "/" + "a" * 300}, "detail", "not an absolute path to a folder"),
-        ({"name": "X", "repository_url": "~nobody-at-all/repo"}, "detail", "not an absolute path to a folder"),
+        ({"name": "X", "repository_url": "https://github.com:99999/a/b"}, "repository_url", "malformed"),
+        ({"name": "X", "repository_url": "https://[::1/a/b"}, "repository_url", "malformed"),
+        ({"name": "X", "repository_url": "/" + "a" * 300}, "repository_url", "not an absolute path to a folder"),
+        ({"name": "X", "repository_url": "~nobody-at-all/repo"}, "repository_url", "not an absolute path to a folder"),
         ({"repository_url": "https://github.com/a/b"}, "name", "required"),
         ({"name": "X", "repository_url": "https://github.com/a/b", "members": ["nobody"]}, "members", "invite"),
         ({"name": "X" * 201, "repository_url": "https://github.com/a/b"}, "name", "200"),
@@ -72,7 +74,67 @@ def test_changing_a_projects_repository_to_a_refused_source_changes_nothing(api,
     answer = api(applicant).patch(
         f"/api/v1/projects/{project.pk}/", {"name": "Renamed", "repository_url": "ftp://example.org/x"}, format="json"
     )
-    refused(answer)
+    refused(answer, "repository_url")
+    assert set(answer.json()) == {"repository_url"}
+
+
+def test_a_new_project_is_told_every_reason_at_once_next_to_its_field(api, project, applicant, unchanged):
+    # Were one {"detail": ...} naming only the repository: the duplicate name came a round trip later.
+    unchanged()
+    answer = api(applicant).post(
+        "/api/v1/projects/", {"name": "digits", "repository_url": "git@github.com:lab/digits.git"}, format="json"
+    )
+    refused(answer, "repository_url", "use the https URL, e.g. https://github.com/lab/digits.git")
+    refused(answer, "name", "You already have a project named digits")
+    assert set(answer.json()) == {"name", "repository_url"}
+
+
+def test_renaming_to_a_taken_name_is_refused_at_the_name(api, project, applicant, unchanged):
+    projects.create_project(applicant, name="Letters", repository_url=project.repository_url)
+    unchanged()
+    for method in ("patch", "put"):
+        answer = getattr(api(applicant), method)(
+            f"/api/v1/projects/{project.pk}/",
+            {"name": "LETTERS", "repository_url": project.repository_url},
+            format="json",
+        )
+        refused(answer, "name", "You already have a project named LETTERS")
+        assert set(answer.json()) == {"name"}
+
+
+def test_a_repository_fixed_under_review_is_refused_at_its_field_with_the_name(api, world, make_local_repo, unchanged):
+    """The award is for what was reviewed: a direct change is refused at repository_url, saying how to ask;
+    a taken name in the same request is refused beside it, at once."""
+    projects.create_project(world.owner, name="Letters", repository_url=str(make_local_repo("letters")))
+    # The same repository written back (a client sending the whole project) is no change and is accepted.
+    same = api(world.owner).patch(
+        f"/api/v1/projects/{world.project.pk}/", {"repository_url": world.project.repository_url}, format="json"
+    )
+    assert same.status_code == 200, same.content
+    unchanged()
+    answer = api(world.owner).patch(
+        f"/api/v1/projects/{world.project.pk}/",
+        {"name": "letters", "repository_url": str(make_local_repo("elsewhere"))},
+        format="json",
+    )
+    message = refused(answer, "repository_url", "cannot change while it has an active allocation")
+    assert f"/projects/{world.project.pk}/repository/" in message
+    refused(answer, "name", "You already have a project named letters")
+    assert set(answer.json()) == {"name", "repository_url"}
+
+
+def test_a_refusal_about_no_field_of_the_request_is_a_non_field_error(api, world, unchanged):
+    """Refusals about the request as a whole (its object's state) answer as DRF's validate() would."""
+    assert api(world.owner).post(f"/api/v1/jobs/{world.job.pk}/cancel/").status_code == 200
+    unchanged()
+    again = api(world.owner).post(f"/api/v1/jobs/{world.job.pk}/cancel/")
+    assert again.json() == {"non_field_errors": ["The run already ended (cancelled)."]}
+
+
+def test_a_member_not_on_the_project_is_refused_at_username(api, project, applicant, unchanged):
+    unchanged()
+    answer = api(applicant).post(f"/api/v1/projects/{project.pk}/remove-member/", {"username": "ghost"}, format="json")
+    assert answer.json() == {"username": ["ghost is not a member of this project."]}
 
 
 def _application(project, call, changes=None):  # type: ignore[no-untyped-def]
@@ -179,8 +241,8 @@ def _job(allocation, changes=None):  # type: ignore[no-untyped-def]
         ({"args": "--epochs 5"}, "args", "list"),
         ({"workers": 0}, "workers", "greater than or equal to 1"),
         ({"max_runtime_minutes": 10**9}, "max_runtime_minutes", "less than or equal to"),
-        ({"workers": 9}, "detail", "the nvidia-v100 pool has 8"),
-        ({"workers": 8, "max_runtime_minutes": 24 * 60}, "detail", "Not enough quota"),
+        ({"workers": 9}, "non_field_errors", "the nvidia-v100 pool has 8"),
+        ({"workers": 8, "max_runtime_minutes": 24 * 60}, "non_field_errors", "Not enough quota"),
         ({"max_runtime_minutes": 25 * 60}, "max_runtime_minutes", "at most 1,440 minutes (24 h)"),
         ({"allocation": 10**30}, "allocation", "does not exist"),
     ],

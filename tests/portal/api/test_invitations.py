@@ -88,7 +88,7 @@ def test_the_invitee_lists_accepts_and_then_belongs(api, applicant, project, rev
     assert accepted.status_code == 200 and accepted.json()["state"] == "accepted"
     assert rosa.get(f"/api/v1/projects/{project.pk}/").json()["members"] == ["rosa"]
     again = rosa.post(f"/api/v1/invitations/{invitation.pk}/decline/")
-    assert again.status_code == 400 and "can no longer be answered" in again.json()["detail"]
+    assert again.status_code == 400 and "can no longer be answered" in again.json()["non_field_errors"][0]
     left = rosa.post(f"/api/v1/projects/{project.pk}/leave/")
     assert left.status_code == 204 and not project.members.exists()
 
@@ -108,7 +108,7 @@ def test_only_the_invitee_answers_and_only_the_project_revokes(api, applicant, p
     revoked = api(applicant).post(f"/api/v1/invitations/{invitation.pk}/revoke/")
     assert revoked.status_code == 200 and revoked.json()["state"] == "revoked"
     refused = api(reviewer).post(f"/api/v1/invitations/{invitation.pk}/accept/")
-    assert refused.status_code == 400 and "is revoked" in refused.json()["detail"]
+    assert refused.status_code == 400 and "is revoked" in refused.json()["non_field_errors"][0]
     assert not project.members.exists()
 
 
@@ -118,12 +118,12 @@ def test_members_are_removed_by_the_project_and_the_owner_cannot_leave(api, appl
     owner = api(applicant)
     url = f"/api/v1/projects/{project.pk}/remove-member/"
     assert owner.post(url, {"username": "ghost"}, format="json").json() == {
-        "detail": "ghost is not a member of this project."
+        "username": ["ghost is not a member of this project."]
     }
     removed = owner.post(url, {"username": "rosa"}, format="json")
     assert removed.status_code == 200 and removed.json()["members"] == []
     left = owner.post(f"/api/v1/projects/{project.pk}/leave/")
-    assert left.status_code == 400 and left.json()["detail"] == invitations.OWNER_STAYS
+    assert left.status_code == 400 and left.json() == {"non_field_errors": [invitations.OWNER_STAYS]}
 
 
 @pytest.mark.django_db(transaction=True)
