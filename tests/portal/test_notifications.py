@@ -63,3 +63,13 @@ def test_every_kind_of_notification_has_a_template_and_unknown_kinds_are_refused
         assert get_template(f"portal/email/{kind}.txt")
     with pytest.raises(ValueError, match="Unknown notification"):
         notifications.render("spam", {})
+
+
+@pytest.mark.django_db
+def test_a_withdrawal_reason_is_quoted_whole_and_not_punctuated_twice(draft):
+    draft.decision_message = "We found compute elsewhere, thank you."
+    subject, body = notifications.render("application_withdrawn", {"application": draft})
+    assert subject == f"[ComputeGrant] Application withdrawn: {draft.project}"
+    assert "was withdrawn. No review is needed any more." in body
+    assert "The reason given: We found compute elsewhere, thank you.\n" in body + "\n"
+    assert ".." not in body
