@@ -114,7 +114,8 @@ def test_patching_an_awarded_projects_repository_is_refused_and_changes_nothing(
         content_type="application/json",
     )
     assert response.status_code == 400, response.content
-    detail = response.json()["detail"]
+    assert list(response.json()) == ["repository_url"]  # at its field, as DRF's own validation errors
+    [detail] = response.json()["repository_url"]
     assert "cannot change while it has an active allocation" in detail
     assert reverse("portal:project_repository", args=[project.pk]) in detail
     project.refresh_from_db()

@@ -6,6 +6,7 @@ import itertools
 from collections import defaultdict
 from collections.abc import Callable
 
+import jsonschema
 import pytest
 import schemathesis
 from django.core.cache import cache
@@ -49,6 +50,32 @@ def test_the_schema_is_public_openapi_3_and_names_every_resource(client, db):
         "/api/v1/allocations/{id}/revoke/",
     } <= paths
     assert "tokenAuth" in schema["components"]["securitySchemes"]
+
+
+def test_every_write_documents_its_refusals_keyed_by_field_as_they_are_answered(client, api, project, applicant):
+    """A 400 of a write is documented as an object of messages by field, and a real refusal fits it."""
+    schema = client.get("/api/schema/", {"format": "json"}).json()
+    writes = {
+        (path, method): operation
+        for path, item in schema["paths"].items()
+        for method, operation in item.items()
+        if method in ("post", "put", "patch") and path.startswith("/api/v1/") and path != "/api/v1/token/"
+    }
+    undocumented = sorted(key for key, operation in writes.items() if "400" not in operation["responses"])
+    assert undocumented == []
+    project_create = writes[("/api/v1/projects/", "post")]["responses"]["400"]["content"]["application/json"]
+    refusal = project_create["schema"]
+    assert refusal["additionalProperties"] == {"type": "array", "items": {"type": "string"}}
+    for method in ("put", "patch"):
+        assert writes[("/api/v1/projects/{id}/", method)]["responses"]["400"]["content"] == {
+            "application/json": project_create
+        }
+    answer = api(applicant).post(
+        "/api/v1/projects/", {"name": "DIGITS", "repository_url": "ssh://git@github.com/a/b"}, format="json"
+    )
+    assert answer.status_code == 400
+    jsonschema.validate(answer.json(), refusal)
+    assert set(answer.json()) == {"name", "repository_url"}
 
 
 def test_the_api_page_lists_the_operations_without_scripts(client, db):
