@@ -67,7 +67,8 @@ def _check_open(call: Call) -> None:
     if not call.is_open():
         raise WorkflowError(
             f"{call} takes applications from {call.opens_at:%Y-%m-%d %H:%M} to {call.closes_at:%Y-%m-%d %H:%M} UTC; "
-            "it is not open now."
+            "it is not open now.",
+            field="call",  # the API's create names the call; the page's form has no such field
         )
 
 

@@ -186,8 +186,18 @@ def test_a_closed_call_takes_no_drafts(api, project, gpu_pool, applicant, unchan
     unchanged()
     refused(
         api(applicant).post("/api/v1/applications/", _application(project, closed), format="json"),
+        "call",
         says="it is not open now",
     )
+
+
+def test_a_draft_of_a_call_that_closed_is_refused_as_a_whole(api, draft, applicant, unchanged):
+    """The draft's call is no field of an edit: its closing is a reason about the request as a whole."""
+    type(draft.call).objects.filter(pk=draft.call_id).update(closes_at=timezone.now() - timedelta(minutes=1))
+    unchanged()
+    answer = api(applicant).patch(f"/api/v1/applications/{draft.pk}/", {"workers": 1}, format="json")
+    refused(answer, says="it is not open now")
+    assert set(answer.json()) == {"non_field_errors"}
 
 
 def test_a_second_application_of_a_project_to_a_call_is_refused(api, draft, applicant, unchanged):
