@@ -8,15 +8,16 @@ does not have (or about no field) goes under `non_field_errors`.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import NoReturn
 
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework.exceptions import ValidationError
-from rest_framework.serializers import BaseSerializer
+from rest_framework.serializers import BaseSerializer, Serializer
 from rest_framework.settings import api_settings
 
+from portal.api.form_rules import judged_fields
 from portal.errors import Problem, WorkflowError
 from scheduler import quota
 
@@ -25,27 +26,32 @@ def non_field_key() -> str:
     return str(api_settings.NON_FIELD_ERRORS_KEY)
 
 
-def by_field(problems: Iterable[Problem], fields: Collection[str]) -> dict[str, list[str]]:
-    """The problems' messages keyed by field, in the order found; fields not in `fields` go under non_field_errors."""
+def by_field(problems: Iterable[Problem], fields: Mapping[str, str]) -> dict[str, list[str]]:
+    """The problems' messages keyed by the request's field (`fields`: a service's field name -> the request's),
+    in the order found; a problem about no field of the request goes under non_field_errors."""
     answer: dict[str, list[str]] = {}
     for field, message in problems:
-        key = field if field is not None and field in fields else non_field_key()
+        key = fields.get(field, non_field_key()) if field is not None else non_field_key()
         answer.setdefault(key, []).append(message)
     return answer
 
 
-def writable_fields(serializer: BaseSerializer | None) -> set[str]:
-    """The names a client writes in `serializer`'s request: the only keys a refusal may use besides non_field_errors."""
+def request_fields(serializer: BaseSerializer | None) -> dict[str, str]:
+    """The fields a client writes in `serializer`'s request, by the name the services and pages give them:
+    a field judged by a page's form under another name (awarded_hours is the decision form's hours) by both."""
     if serializer is None:
-        return set()
-    fields = getattr(serializer, "fields", {})
-    return {name for name, field in fields.items() if not field.read_only}
+        return {}
+    writable = [name for name, field in getattr(serializer, "fields", {}).items() if not field.read_only]
+    names = {name: name for name in writable}
+    if isinstance(serializer, Serializer):
+        names.update({form_name: api for api, form_name in judged_fields(serializer).items()})
+    return names
 
 
 @contextmanager
 def refusals(serializer: BaseSerializer | None = None) -> Iterator[None]:
     """Turn the services' refusals into 400 answers keyed by `serializer`'s fields (the request's)."""
-    fields = writable_fields(serializer)
+    fields = request_fields(serializer)
     try:
         yield
     except WorkflowError as error:

@@ -136,7 +136,7 @@ def revoke(allocation: Allocation, *, actor: Any, reason: str) -> int:
     budget (a `revoke` entry in both ledgers); the seconds credited. Queued runs are cancelled and running
     ones asked to stop; what they still hold comes back when they finish, at the next sweep."""
     if not reason.strip():
-        raise WorkflowError(NEEDS_REVOKE_REASON)
+        raise WorkflowError(NEEDS_REVOKE_REASON, field="reason")
     application = Application.objects.select_related("call", "project").filter(allocation=allocation).first()
     if application is None:
         raise WorkflowError(

@@ -81,14 +81,15 @@ def award(
     (portal.services.tranches)."""
     application = _lock_for_decision(application)
     if seconds <= 0:
-        raise WorkflowError("An award must be a positive number of accelerator-hours.")
+        raise WorkflowError("An award must be a positive number of accelerator-hours.", field="hours")
     if not 0 <= held_seconds < seconds:
-        raise WorkflowError("Release part of the award now: hold back less than the award.")
+        raise WorkflowError("Release part of the award now: hold back less than the award.", field="held_hours")
     budget = call_budget.locked(application.call_id, application.pool_id)
     if seconds > budget.remaining_seconds:
         raise WorkflowError(
             f"Awarding {hours(seconds)} h would exceed the call's budget on {application.pool}: "
-            f"{hours(budget.remaining_seconds)} h of {hours(budget.budget_seconds)} h remain."
+            f"{hours(budget.remaining_seconds)} h of {hours(budget.budget_seconds)} h remain.",
+            field="hours",
         )
     now = timezone.now()
     allocation = quota.award(
@@ -132,7 +133,7 @@ def waitlist(application: Application, *, actor: Any, message: str) -> Applicati
 def _decide_with_message(application: Application, state: str, actor: Any, message: str, owed: str) -> Application:
     """A decision that owes the applicant an explanation: refused without one."""
     if not message.strip():
-        raise WorkflowError(f"Tell the applicant {owed}.")
+        raise WorkflowError(f"Tell the applicant {owed}.", field="message")
     application = _lock_for_decision(application)
     lifecycle.transition(application, state, actor=actor, message=message.strip())
     _announce(application)

@@ -23,7 +23,7 @@ NO_REASON = "Say why the tranche is released (e.g. the progress report it follow
 def release(allocation: Allocation, seconds: int, *, actor: Any, reason: str) -> Allocation:
     """Release `seconds` of the allocation's held hours for its runs, or refuse saying why."""
     if not reason.strip():
-        raise WorkflowError(NO_REASON)
+        raise WorkflowError(NO_REASON, field="reason")
     try:
         released = quota.release_held(
             allocation, seconds, actor=actor, memo=f"tranche released: {reason.strip()}"[:500]

@@ -96,9 +96,9 @@ def send_idle_notices(now: datetime | None = None) -> list[int]:
 def reclaim(allocation: Allocation, seconds: int, *, actor: Any, reason: str) -> int:
     """Take up to `seconds` of an idle allocation's unreserved hours back to its call's budget."""
     if not reason.strip():
-        raise WorkflowError(NEEDS_REASON)
+        raise WorkflowError(NEEDS_REASON, field="reason")
     if seconds <= 0:
-        raise WorkflowError("Reclaim a positive number of accelerator-hours.")
+        raise WorkflowError("Reclaim a positive number of accelerator-hours.", field="hours")
     application = Application.objects.select_related("call", "project").filter(allocation=allocation).first()
     if application is None:
         raise WorkflowError("Only an allocation awarded through a call gives hours back to one.")

@@ -8,7 +8,8 @@ import pytest
 from django.utils import timezone
 
 from portal.models import Application, AuditEntry, Project
-from portal.services import calls, projects
+from portal.services import applications, calls, projects
+from reproducibility import services as reproducibility_services
 from scheduler import quota
 from scheduler.models import AcceleratorPool, LedgerEntry, TrainingJob
 
@@ -230,6 +231,24 @@ def test_decisions_that_the_workflow_refuses(api, world, unchanged):
     )
     refused(boss.post(url, {"decision": "award"}, format="json"), "awarded_hours", "how many")
     refused(boss.post(url, {"decision": "adopt"}, format="json"), "decision", "adopt is not one of the available")
+
+
+def test_an_award_over_the_calls_budget_is_refused_at_awarded_hours(  # type: ignore[no-untyped-def]
+    api, draft, applicant, reviewer, maintainer, unchanged
+):
+    """The decision form calls the amount hours, the API awarded_hours: the refusal is under the API's name."""
+    draft.call.reviews_per_application = 1  # rosa reviews it: under review, so it can be decided
+    draft.call.save()
+    submitted = applications.submit(draft, actor=applicant)
+    reproducibility_services.score_snapshot(submitted.snapshot_id)
+    unchanged()
+    answer = api(maintainer).post(
+        f"/api/v1/applications/{draft.pk}/decide/",
+        {"decision": "award", "awarded_hours": 1500, "held_hours": 10, "message": "Enjoy."},
+        format="json",
+    )
+    refused(answer, "awarded_hours", "would exceed the call's budget on nvidia-v100: 1,000 h of 1,000 h remain")
+    assert set(answer.json()) == {"awarded_hours"}
 
 
 def _job(allocation, changes=None):  # type: ignore[no-untyped-def]
