@@ -12,12 +12,14 @@ from rest_framework.authtoken.models import Token
 from rest_framework.reverse import reverse
 
 from portal.api.form_rules import FormValidated, form_field
+from portal.api.refusals import non_field_key
 from portal.errors import WorkflowError
 from portal.forms.applications import ApplicationForm, WithdrawForm
 from portal.forms.calls import DecisionForm
 from portal.forms.projects import ProjectForm
 from portal.models import Application, Call, CallPool, Project, ProjectInvitation, RubricCriterion
 from portal.services import invitations as invitation_services
+from portal.services import projects as project_services
 from reproducibility.models import Snapshot
 from scheduler import selectors as scheduler_selectors
 from scheduler.forms import JobSubmitForm
@@ -122,6 +124,24 @@ class ProjectSerializer(FormValidated, serializers.ModelSerializer):
             "created",
         ]
         read_only_fields = ["id", "url", "slug", "owner", "created"]
+
+    def to_internal_value(self, data: Any) -> Any:
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError as error:
+            # The form refused some fields: what the workflow refuses about the others comes in the same
+            # answer (a taken name beside a bad licence), not one round trip later.
+            raise serializers.ValidationError(self._with_workflow_problems(error.detail, data)) from error
+
+    def _with_workflow_problems(self, detail: Any, data: Any) -> Any:
+        if not isinstance(detail, dict) or not hasattr(data, "get"):
+            return detail
+        owner = self.instance.owner if self.instance is not None else _user(self)
+        given = {name: data.get(name) for name in ("name", "repository_url") if name not in detail}
+        merged = dict(detail)
+        for field, message in project_services.problems_with(owner, project=self.instance, **given):
+            merged.setdefault(field or non_field_key(), []).append(message)
+        return merged
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         # Members are never set directly (that made people members without their consent); giving the

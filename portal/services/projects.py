@@ -118,6 +118,26 @@ def check_name_free(owner: User, name: str, *, besides: Project | None = None) -
         )
 
 
+def problems_with(owner: User, *, project: Project | None = None, **given: Any) -> list[Problem]:
+    """What creating (or, with `project`, updating) a project would refuse about the `given` name and
+    repository, each with its field; nothing is changed. Values that are not text are left to the caller."""
+    problems: list[Problem] = []
+    name, source = given.get("name"), given.get("repository_url")
+    if isinstance(name, str):
+        try:
+            check_name_free(owner, name, besides=project)
+        except WorkflowError as error:
+            problems += error.problems
+    if isinstance(source, str):
+        try:
+            cleaned = check_repository_source(source)
+            if project is not None:
+                repository_changes.check_editable(project, cleaned)
+        except WorkflowError as error:
+            problems += error.problems
+    return problems
+
+
 @transaction.atomic
 def create_project(
     owner: User,

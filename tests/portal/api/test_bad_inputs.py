@@ -90,6 +90,31 @@ def test_a_new_project_is_told_every_reason_at_once_next_to_its_field(api, proje
     assert set(answer.json()) == {"name", "repository_url"}
 
 
+def test_the_forms_and_the_workflows_refusals_come_in_one_answer(api, project, applicant, unchanged):
+    """A licence the form refuses did hide the taken name and the SSH URL until it was fixed."""
+    unchanged()
+    answer = api(applicant).post(
+        "/api/v1/projects/",
+        {"name": "DIGITS", "repository_url": "git@github.com:lab/digits.git", "licence": "whatever"},
+        format="json",
+    )
+    refused(answer, "licence", "not on the SPDX licence list")
+    refused(answer, "name", "You already have a project named DIGITS")
+    refused(answer, "repository_url", "use the https URL")
+    assert set(answer.json()) == {"licence", "name", "repository_url"}
+    # A field the form refuses is answered once, in the form's words: the workflow does not judge it again
+    # (a name with a line break is not also looked up among the account's projects, where one, older than
+    # the rule, has it).
+    Project.objects.filter(pk=project.pk).update(name="Dig\nits")
+    unchanged()  # from here
+    answer = api(applicant).post(
+        "/api/v1/projects/", {"name": "Dig\nits", "repository_url": "git@github.com:lab/digits.git"}, format="json"
+    )
+    assert answer.status_code == 400
+    assert [len(answer.json()[field]) for field in ("name", "repository_url")] == [1, 1], answer.json()
+    assert "one line" in answer.json()["name"][0], answer.json()
+
+
 def test_renaming_to_a_taken_name_is_refused_at_the_name(api, project, applicant, unchanged):
     projects.create_project(applicant, name="Letters", repository_url=project.repository_url)
     unchanged()
@@ -122,6 +147,18 @@ def test_a_repository_fixed_under_review_is_refused_at_its_field_with_the_name(a
     assert f"/projects/{world.project.pk}/repository/" in message
     refused(answer, "name", "You already have a project named letters")
     assert set(answer.json()) == {"name", "repository_url"}
+
+
+def test_a_fixed_repository_is_refused_beside_a_bad_licence(api, world, make_local_repo, unchanged):
+    unchanged()
+    answer = api(world.owner).patch(
+        f"/api/v1/projects/{world.project.pk}/",
+        {"licence": "whatever", "repository_url": str(make_local_repo("elsewhere"))},
+        format="json",
+    )
+    refused(answer, "licence", "not on the SPDX licence list")
+    refused(answer, "repository_url", "cannot change while it has an active allocation")
+    assert set(answer.json()) == {"licence", "repository_url"}
 
 
 def test_a_refusal_about_no_field_of_the_request_is_a_non_field_error(api, world, unchanged):
